@@ -1,0 +1,217 @@
+/*
+ * gokpl.h: the C ABI of gokpl, a Kinesis producer with a Go engine.
+ *
+ * This header is written by hand and is the contract of libgokpl.so. It is
+ * the authoritative description of every function: what it does, who owns
+ * each pointer, whether it blocks, and what it returns.
+ *
+ * General rules
+ * -------------
+ * - Objects are opaque 64-bit handles. 0 is never a valid handle. A handle
+ *   that is unknown, stale or already freed makes a call return
+ *   GOKPL_ERR_INVALID_HANDLE; it never crashes the process.
+ * - Every function returns a gokpl_status. Where a function takes an error
+ *   buffer (err, err_cap), a failing call writes a NUL-terminated message
+ *   into it, truncated to err_cap bytes; err may be NULL when err_cap is 0.
+ * - The library never keeps a pointer to caller memory after a call returns:
+ *   strings and data are copied. The caller never frees memory the library
+ *   allocated: results are copied into caller buffers.
+ * - Strings are passed as (pointer, length) in UTF-8 and need no NUL.
+ * - Timeouts are in milliseconds: a negative timeout waits without limit,
+ *   0 does not wait at all.
+ * - All functions are safe to call from any thread, concurrently, unless a
+ *   function says otherwise.
+ * - A Go panic inside any function is recovered and returned as
+ *   GOKPL_ERR_INTERNAL with its message.
+ * - The Go runtime does not survive fork(): a child process must not call
+ *   into a library that its parent had already loaded.
+ *
+ * Everything between the CDEF markers below is plain declarations, read as
+ * is by the Python binding (cffi).
+ */
+#ifndef GOKPL_H
+#define GOKPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* BEGIN CDEF */
+
+/* The version of this ABI; gokpl_abi_version returns it. */
+#define GOKPL_ABI_VERSION 1
+
+/* Status codes returned by every function. */
+typedef enum gokpl_status {
+    GOKPL_OK = 0,                    /* success */
+    GOKPL_TIMEOUT = 1,               /* the wait ended before what it waited for */
+    GOKPL_ERR_INVALID_HANDLE = 2,    /* unknown, stale or freed handle */
+    GOKPL_ERR_INVALID_ARGUMENT = 3,  /* a NULL pointer or an index out of range */
+    GOKPL_ERR_CONFIG = 4,            /* bad configuration JSON or option value */
+    GOKPL_ERR_INVALID_RECORD = 5,    /* the record can never be sent */
+    GOKPL_ERR_CLOSED = 6,            /* the producer is closed or closing */
+    GOKPL_ERR_BACKPRESSURE = 7,      /* the producer stayed full until the put's timeout */
+    GOKPL_ERR_PENDING = 8,           /* the outcome is not resolved yet */
+    GOKPL_ERR_CANCELLED = 9,         /* the outcome was cancelled */
+    GOKPL_ERR_BUFFER_TOO_SMALL = 10, /* a string buffer was too small; lengths tell the size */
+    GOKPL_ERR_AWS = 11,              /* the AWS client could not be set up (region, profile) */
+    GOKPL_ERR_INTERNAL = 12          /* a bug in gokpl; the message says where */
+} gokpl_status;
+
+typedef uint64_t gokpl_producer; /* a producer handle */
+typedef uint64_t gokpl_outcome;  /* the handle of one record's outcome */
+
+/* One record of a batch put. Pointers are borrowed for the call only. */
+typedef struct gokpl_record {
+    const char *partition_key;     /* UTF-8, 1 to 256 characters */
+    size_t partition_key_len;
+    const char *explicit_hash_key; /* decimal in [0, 2^128-1], or NULL */
+    size_t explicit_hash_key_len;
+    const uint8_t *data;           /* may be NULL when data_len is 0 */
+    size_t data_len;
+} gokpl_record;
+
+/* A resolved outcome. The strings follow each other, unterminated, in the
+ * caller's buffer in this order: shard id, sequence number, error code,
+ * error message (the last two are those of the last attempt). */
+typedef struct gokpl_result {
+    int32_t success;            /* 1 on success, 0 on failure */
+    uint32_t attempt_count;
+    size_t shard_id_len;
+    size_t sequence_number_len;
+    size_t error_code_len;
+    size_t error_message_len;
+} gokpl_result;
+
+/* One attempt of an outcome. Times are Unix epoch nanoseconds. The strings
+ * follow each other, unterminated, in the caller's buffer: shard id,
+ * sequence number, error code, error message. */
+typedef struct gokpl_attempt {
+    int64_t started_at_ns;
+    int64_t ended_at_ns;
+    int32_t success;
+    size_t shard_id_len;
+    size_t sequence_number_len;
+    size_t error_code_len;
+    size_t error_message_len;
+} gokpl_attempt;
+
+/* gokpl_abi_version returns GOKPL_ABI_VERSION as compiled into the library.
+ * Never blocks. */
+int32_t gokpl_abi_version(void);
+
+/* gokpl_version writes the library's version (e.g. "0.1.0") into buf,
+ * NUL-terminated. Returns GOKPL_OK, or GOKPL_ERR_BUFFER_TOO_SMALL when cap
+ * is less than the length plus one. Never blocks. */
+int32_t gokpl_version(char *buf, size_t cap);
+
+/* gokpl_producer_new creates a producer from a JSON object of options (see
+ * options.json; unknown names are rejected) and stores its handle in *out.
+ * config_json is borrowed for the call. Starts the producer's goroutines and
+ * builds its AWS client but makes no network call.
+ * Returns GOKPL_OK, GOKPL_ERR_CONFIG (the message names the field and its
+ * allowed range), GOKPL_ERR_AWS, GOKPL_ERR_INVALID_ARGUMENT (out is NULL). */
+int32_t gokpl_producer_new(const char *config_json, size_t config_len,
+                           gokpl_producer *out, char *err, size_t err_cap);
+
+/* gokpl_producer_put validates one record, copies it, hands it to the
+ * producer and stores the handle of its outcome in *out. The caller owns the
+ * outcome handle and frees it with gokpl_outcome_free.
+ * Blocks only while the producer is full (max_outstanding_records or
+ * max_outstanding_bytes), up to timeout_ms.
+ * explicit_hash_key may be NULL (the hash is then MD5 of the partition key).
+ * Returns GOKPL_OK, GOKPL_ERR_INVALID_RECORD (the message names the field),
+ * GOKPL_ERR_BACKPRESSURE (still full at the timeout), GOKPL_ERR_CLOSED,
+ * GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT. */
+int32_t gokpl_producer_put(gokpl_producer producer,
+                           const char *stream, size_t stream_len,
+                           const char *partition_key, size_t partition_key_len,
+                           const char *explicit_hash_key, size_t explicit_hash_key_len,
+                           const uint8_t *data, size_t data_len,
+                           int64_t timeout_ms, gokpl_outcome *out,
+                           char *err, size_t err_cap);
+
+/* gokpl_producer_put_batch puts count records to one stream in one call, in
+ * order, writing outcome handles to outs[0..count). It stops at the first
+ * record that fails and stores how many were put in *accepted; outs beyond
+ * that are 0. The timeout bounds the whole call. Status codes as for
+ * gokpl_producer_put, describing the record at index *accepted. */
+int32_t gokpl_producer_put_batch(gokpl_producer producer,
+                                 const char *stream, size_t stream_len,
+                                 const gokpl_record *records, size_t count,
+                                 int64_t timeout_ms, gokpl_outcome *outs,
+                                 size_t *accepted, char *err, size_t err_cap);
+
+/* gokpl_producer_flush sends everything buffered now and waits up to
+ * timeout_ms until every record put before the call is resolved.
+ * Returns GOKPL_OK when they are, GOKPL_TIMEOUT otherwise (the flush goes on
+ * in the background; call again to keep waiting), GOKPL_ERR_INVALID_HANDLE. */
+int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
+
+/* gokpl_producer_outstanding stores the number of records put and not yet
+ * resolved in *out. Never blocks. */
+int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
+
+/* gokpl_producer_close removes the handle, then flushes for up to timeout_ms,
+ * then fails every record still open with error code "ProducerClosed" and
+ * stops the producer's goroutines. Outcome handles stay valid. Blocks up to
+ * timeout_ms plus the time in-flight requests take to abort.
+ * Returns GOKPL_OK, GOKPL_TIMEOUT (records were failed as closed; the
+ * message says how), GOKPL_ERR_INVALID_HANDLE (already closed or unknown). */
+int32_t gokpl_producer_close(gokpl_producer producer, int64_t timeout_ms,
+                             char *err, size_t err_cap);
+
+/* gokpl_producer_free closes the producer without waiting (as close with a
+ * zero timeout) if it is still open. Freeing 0 or a closed handle is a
+ * harmless no-op that returns GOKPL_OK. */
+int32_t gokpl_producer_free(gokpl_producer producer);
+
+/* gokpl_outcome_wait waits up to timeout_ms for the outcome to resolve or be
+ * cancelled. Returns GOKPL_OK once it is done, GOKPL_TIMEOUT,
+ * GOKPL_ERR_INVALID_HANDLE. */
+int32_t gokpl_outcome_wait(gokpl_outcome outcome, int64_t timeout_ms);
+
+/* gokpl_outcome_done stores 1 in *done if the outcome is resolved or
+ * cancelled, else 0. Never blocks. */
+int32_t gokpl_outcome_done(gokpl_outcome outcome, int32_t *done);
+
+/* gokpl_outcome_cancel resolves the outcome locally as cancelled and stores
+ * 1 in *cancelled, or 0 when it was already resolved or cancelled. A record
+ * not yet sent is withdrawn and never sent; one already in a request may
+ * still be written to the stream. Never blocks. */
+int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
+
+/* gokpl_outcome_result fills *out and copies the result's strings into
+ * strings[0..strings_cap). Never blocks.
+ * Returns GOKPL_OK, GOKPL_ERR_PENDING (not resolved yet), GOKPL_ERR_CANCELLED,
+ * GOKPL_ERR_BUFFER_TOO_SMALL (*out holds the lengths; call again with at
+ * least their sum), GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT. */
+int32_t gokpl_outcome_result(gokpl_outcome outcome, gokpl_result *out,
+                             char *strings, size_t strings_cap);
+
+/* gokpl_outcome_attempt fills *out with attempt number index (0-based, below
+ * attempt_count) of a resolved outcome and copies its strings as
+ * gokpl_outcome_result does. Status codes as for gokpl_outcome_result, and
+ * GOKPL_ERR_INVALID_ARGUMENT for an index out of range. */
+int32_t gokpl_outcome_attempt(gokpl_outcome outcome, uint32_t index,
+                              gokpl_attempt *out, char *strings, size_t strings_cap);
+
+/* gokpl_outcome_free releases an outcome handle. The record itself is not
+ * affected. Freeing 0 or a freed handle is a harmless no-op returning
+ * GOKPL_OK. */
+int32_t gokpl_outcome_free(gokpl_outcome outcome);
+
+/* gokpl_handle_counts stores how many producer and outcome handles are live,
+ * for leak checks. Never blocks. */
+int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
+
+/* END CDEF */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOKPL_H */

@@ -1,0 +1,160 @@
+package main
+
+/*
+#include "cgotypes.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/gokpl/gokpl/core"
+)
+
+//export gokpl_outcome_wait
+func gokpl_outcome_wait(outcome C.gokpl_outcome, timeoutMS C.int64_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	o, ok := outcomes.get(uint64(outcome))
+	if !ok {
+		return C.GOKPL_ERR_INVALID_HANDLE
+	}
+	if o.IsDone() {
+		return C.GOKPL_OK
+	}
+	ctx, cancel := contextFor(timeoutMS)
+	defer cancel()
+	select {
+	case <-o.Done():
+		return C.GOKPL_OK
+	case <-ctx.Done():
+		return C.GOKPL_TIMEOUT
+	}
+}
+
+//export gokpl_outcome_done
+func gokpl_outcome_done(outcome C.gokpl_outcome, done *C.int32_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if done == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	o, ok := outcomes.get(uint64(outcome))
+	if !ok {
+		return C.GOKPL_ERR_INVALID_HANDLE
+	}
+	*done = cBool(o.IsDone())
+	return C.GOKPL_OK
+}
+
+//export gokpl_outcome_cancel
+func gokpl_outcome_cancel(outcome C.gokpl_outcome, cancelled *C.int32_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if cancelled == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	o, ok := outcomes.get(uint64(outcome))
+	if !ok {
+		return C.GOKPL_ERR_INVALID_HANDLE
+	}
+	*cancelled = cBool(o.Cancel())
+	return C.GOKPL_OK
+}
+
+//export gokpl_outcome_result
+func gokpl_outcome_result(outcome C.gokpl_outcome, out *C.gokpl_result, strings *C.char, stringsCap C.size_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if out == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	r, status := resultOf(outcome)
+	if r == nil {
+		return status
+	}
+	*out = C.gokpl_result{
+		success:             cBool(r.Success),
+		attempt_count:       C.uint32_t(len(r.Attempts)),
+		shard_id_len:        C.size_t(len(r.ShardID)),
+		sequence_number_len: C.size_t(len(r.SequenceNumber)),
+		error_code_len:      C.size_t(len(r.ErrorCode())),
+		error_message_len:   C.size_t(len(r.ErrorMessage())),
+	}
+	return packStrings(strings, stringsCap, r.ShardID, r.SequenceNumber, r.ErrorCode(), r.ErrorMessage())
+}
+
+//export gokpl_outcome_attempt
+func gokpl_outcome_attempt(outcome C.gokpl_outcome, index C.uint32_t, out *C.gokpl_attempt, strings *C.char, stringsCap C.size_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if out == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	r, status := resultOf(outcome)
+	if r == nil {
+		return status
+	}
+	if int(index) >= len(r.Attempts) {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	a := &r.Attempts[index]
+	*out = C.gokpl_attempt{
+		started_at_ns:       C.int64_t(a.Start.UnixNano()),
+		ended_at_ns:         C.int64_t(a.End.UnixNano()),
+		success:             cBool(a.Success),
+		shard_id_len:        C.size_t(len(a.ShardID)),
+		sequence_number_len: C.size_t(len(a.SequenceNumber)),
+		error_code_len:      C.size_t(len(a.ErrorCode)),
+		error_message_len:   C.size_t(len(a.ErrorMessage)),
+	}
+	return packStrings(strings, stringsCap, a.ShardID, a.SequenceNumber, a.ErrorCode, a.ErrorMessage)
+}
+
+//export gokpl_outcome_free
+func gokpl_outcome_free(outcome C.gokpl_outcome) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	outcomes.remove(uint64(outcome))
+	return C.GOKPL_OK
+}
+
+// resultOf returns the result of a resolved outcome, or nil and the status
+// that says why there is none.
+func resultOf(outcome C.gokpl_outcome) (*core.Result, C.int32_t) {
+	o, ok := outcomes.get(uint64(outcome))
+	if !ok {
+		return nil, C.GOKPL_ERR_INVALID_HANDLE
+	}
+	r, err := o.Result()
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	if r == nil {
+		return nil, C.GOKPL_ERR_PENDING
+	}
+	return r, C.GOKPL_OK
+}
+
+// packStrings copies the strings one after another into the caller's buffer,
+// or reports that it is too small.
+func packStrings(buf *C.char, capacity C.size_t, parts ...string) C.int32_t {
+	total := 0
+	for _, s := range parts {
+		total += len(s)
+	}
+	if total > int(capacity) || (total > 0 && buf == nil) {
+		return C.GOKPL_ERR_BUFFER_TOO_SMALL
+	}
+	if total == 0 {
+		return C.GOKPL_OK
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+	n := 0
+	for _, s := range parts {
+		n += copy(dst[n:], s)
+	}
+	return C.GOKPL_OK
+}
+
+func cBool(b bool) C.int32_t {
+	if b {
+		return 1
+	}
+	return 0
+}
+

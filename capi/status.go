@@ -1,0 +1,99 @@
+package main
+
+/*
+#include "cgotypes.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/gokpl/gokpl/core"
+)
+
+// statusOf maps an error from core to the one status code C callers see.
+// This is the only place where that mapping lives.
+func statusOf(err error) C.int32_t {
+	var configErr *core.ConfigError
+	var recordErr *core.InvalidRecordError
+	switch {
+	case err == nil:
+		return C.GOKPL_OK
+	case errors.As(err, &configErr):
+		if configErr.Field == "(aws)" {
+			return C.GOKPL_ERR_AWS
+		}
+		return C.GOKPL_ERR_CONFIG
+	case errors.As(err, &recordErr):
+		return C.GOKPL_ERR_INVALID_RECORD
+	case errors.Is(err, core.ErrBackpressure):
+		return C.GOKPL_ERR_BACKPRESSURE
+	case errors.Is(err, core.ErrClosed):
+		return C.GOKPL_ERR_CLOSED
+	case errors.Is(err, core.ErrCancelled):
+		return C.GOKPL_ERR_CANCELLED
+	case errors.Is(err, context.DeadlineExceeded):
+		return C.GOKPL_TIMEOUT
+	}
+	return C.GOKPL_ERR_INTERNAL
+}
+
+// fail writes err's message into the caller's buffer and returns its status.
+func fail(err error, buf *C.char, capacity C.size_t) C.int32_t {
+	writeMessage(err.Error(), buf, capacity)
+	return statusOf(err)
+}
+
+// writeMessage copies msg into buf as a NUL-terminated string, truncated to fit.
+func writeMessage(msg string, buf *C.char, capacity C.size_t) {
+	if buf == nil || capacity == 0 {
+		return
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+	n := copy(dst[:len(dst)-1], msg)
+	dst[n] = 0
+}
+
+// recoverPanic turns a panic in an export into GOKPL_ERR_INTERNAL with its
+// message and stack, so a bug never takes the host process down. Every
+// export defers it first.
+func recoverPanic(status *C.int32_t, buf *C.char, capacity C.size_t) {
+	if r := recover(); r != nil {
+		writeMessage(fmt.Sprintf("gokpl: internal error: %v\n%s", r, debug.Stack()), buf, capacity)
+		*status = C.GOKPL_ERR_INTERNAL
+	}
+}
+
+// errInvalidHandle is the message for a handle not in its table.
+func errInvalidHandle(kind string, h uint64) error {
+	return fmt.Errorf("gokpl: invalid %s handle %#x (unknown, closed or freed)", kind, h)
+}
+
+// goString copies a (pointer, length) string from C.
+func goString(p *C.gokpl_cchar, n C.size_t) string {
+	if p == nil || n == 0 {
+		return ""
+	}
+	return C.GoStringN((*C.char)(unsafe.Pointer(p)), C.int(n))
+}
+
+// goBytes copies a (pointer, length) buffer from C.
+func goBytes(p *C.gokpl_cbyte, n C.size_t) []byte {
+	if p == nil || n == 0 {
+		return []byte{}
+	}
+	return C.GoBytes(unsafe.Pointer(p), C.int(n))
+}
+
+// contextFor turns a C timeout in milliseconds into a context: negative waits
+// without limit, 0 does not wait.
+func contextFor(timeoutMS C.int64_t) (context.Context, context.CancelFunc) {
+	if timeoutMS < 0 {
+		return context.WithCancel(context.Background())
+	}
+	return context.WithTimeout(context.Background(), msToDuration(int64(timeoutMS)))
+}

@@ -1,0 +1,221 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"time"
+)
+
+// Config holds every producer option. The zero value is not useful; start from
+// DefaultConfig or ParseConfigJSON. Field tags name the option in options.json,
+// which holds the defaults, ranges and docs. A Config is read-only once a
+// Producer uses it.
+type Config struct {
+	Region             string `opt:"region"`
+	EndpointURL        string `opt:"endpoint_url"`
+	VerifySSL          bool   `opt:"verify_ssl"`
+	AWSAccessKeyID     string `opt:"aws_access_key_id"`
+	AWSSecretAccessKey string `opt:"aws_secret_access_key"`
+	AWSSessionToken    string `opt:"aws_session_token"`
+
+	AggregationEnabled  bool  `opt:"aggregation_enabled"`
+	AggregationMaxCount int64 `opt:"aggregation_max_count"`
+	AggregationMaxSize  int64 `opt:"aggregation_max_size"`
+
+	RecordMaxBufferedTime time.Duration `opt:"record_max_buffered_time_ms"`
+	RecordTTL             time.Duration `opt:"record_ttl_ms"`
+
+	CollectionMaxCount int64 `opt:"collection_max_count"`
+	CollectionMaxSize  int64 `opt:"collection_max_size"`
+
+	RateLimitRecordsPerSecPerShard float64       `opt:"rate_limit_records_per_sec_per_shard"`
+	RateLimitBytesPerSecPerShard   float64       `opt:"rate_limit_bytes_per_sec_per_shard"`
+	DrainInterval                  time.Duration `opt:"drain_interval_ms"`
+	RetryDeadline                  time.Duration `opt:"retry_deadline_ms"`
+	FailIfThrottled                bool          `opt:"fail_if_throttled"`
+
+	MaxOutstandingRecords int64 `opt:"max_outstanding_records"`
+	MaxOutstandingBytes   int64 `opt:"max_outstanding_bytes"`
+
+	ConnectTimeout time.Duration `opt:"connect_timeout_ms"`
+	RequestTimeout time.Duration `opt:"request_timeout_ms"`
+	MaxConnections int64         `opt:"max_connections"`
+
+	MetricsLevel          string        `opt:"metrics_level"`
+	MetricsGranularity    string        `opt:"metrics_granularity"`
+	MetricsNamespace      string        `opt:"metrics_namespace"`
+	MetricsUploadInterval time.Duration `opt:"metrics_upload_interval_ms"`
+	CloudWatchEndpointURL string        `opt:"cloudwatch_endpoint_url"`
+}
+
+// DefaultConfig returns the defaults from options.json, with Region taken from
+// AWS_REGION or AWS_DEFAULT_REGION when set.
+func DefaultConfig() Config {
+	var c Config
+	for _, opt := range options {
+		if opt.Default == nil {
+			continue
+		}
+		value := opt.Default
+		if n, ok := value.(float64); ok && opt.Type == "int" {
+			value = int64(n)
+		}
+		if err := c.set(opt.Name, value); err != nil {
+			panic(err)
+		}
+	}
+	c.Region = regionFromEnvironment()
+	return c
+}
+
+// ParseConfigJSON builds a Config from a JSON object of option names to values,
+// on top of DefaultConfig. Unknown names, wrong types and out-of-range values
+// are rejected with a *ConfigError naming the field and what it allows.
+func ParseConfigJSON(raw []byte) (Config, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil {
+		return Config{}, &ConfigError{Field: "(config)", Reason: "is not a JSON object: " + err.Error()}
+	}
+	c := DefaultConfig()
+	for _, name := range sortedKeys(fields) {
+		opt, ok := options[name]
+		if !ok {
+			return Config{}, &ConfigError{Field: name, Reason: "is not a known option"}
+		}
+		value, err := opt.check(fields[name])
+		if err != nil {
+			return Config{}, err
+		}
+		if value == nil {
+			value = opt.zero()
+		}
+		if err := c.set(name, value); err != nil {
+			return Config{}, err
+		}
+	}
+	if c.Region == "" {
+		c.Region = regionFromEnvironment()
+	}
+	return c, nil
+}
+
+// Validate checks a Config built in Go against the option table.
+func (c *Config) Validate() error {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := t.Field(i).Tag.Get("opt")
+		opt := options[name]
+		raw := toJSONValue(v.Field(i))
+		if _, isString := raw.(string); isString && raw == "" && opt.Default == nil {
+			continue // an unset optional string
+		}
+		if _, err := opt.check(raw); err != nil {
+			return err
+		}
+	}
+	if (c.AWSAccessKeyID == "") != (c.AWSSecretAccessKey == "") {
+		return &ConfigError{Field: "aws_secret_access_key", Reason: "must be given together with aws_access_key_id"}
+	}
+	return nil
+}
+
+func (o *OptionSpec) zero() any {
+	if o.Type == "string" {
+		return ""
+	}
+	return o.Default
+}
+
+// set assigns one option's checked value to its field, converting
+// milliseconds to a saturating time.Duration.
+func (c *Config) set(name string, value any) error {
+	field, ok := configField(c, name)
+	if !ok {
+		return &ConfigError{Field: name, Reason: "has no field in core.Config"}
+	}
+	switch field.Interface().(type) {
+	case time.Duration:
+		field.SetInt(int64(millisToDuration(toFloat(value))))
+	case float64:
+		field.SetFloat(toFloat(value))
+	case int64:
+		field.SetInt(int64(toFloat(value)))
+	default:
+		field.Set(reflect.ValueOf(value))
+	}
+	return nil
+}
+
+func configField(c *Config, name string) (reflect.Value, bool) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("opt") == name {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+func toJSONValue(field reflect.Value) any {
+	switch x := field.Interface().(type) {
+	case time.Duration:
+		return json.Number(fmt.Sprint(float64(x) / float64(time.Millisecond)))
+	case int64:
+		return json.Number(fmt.Sprint(x))
+	case float64:
+		return json.Number(fmt.Sprint(x))
+	default:
+		return x
+	}
+}
+
+func toFloat(value any) float64 {
+	switch x := value.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	}
+	return 0
+}
+
+// millisToDuration converts milliseconds to a Duration, saturating at the
+// largest Duration instead of overflowing (a TTL of 2^63-1 ms means "never").
+func millisToDuration(ms float64) time.Duration {
+	ns := ms * float64(time.Millisecond)
+	if ns >= math.MaxInt64 {
+		return time.Duration(math.MaxInt64)
+	}
+	if ns <= 0 {
+		return 0
+	}
+	return time.Duration(ns)
+}
+
+func regionFromEnvironment() string {
+	if r := os.Getenv("AWS_REGION"); r != "" {
+		return r
+	}
+	return os.Getenv("AWS_DEFAULT_REGION")
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

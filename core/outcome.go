@@ -1,0 +1,132 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// Attempt is one trip of a record to the service, or a synthetic step that
+// ended it (Expired, ProducerClosed), with zero duration.
+type Attempt struct {
+	Start, End     time.Time
+	Success        bool
+	ShardID        string
+	SequenceNumber string
+	ErrorCode      string
+	ErrorMessage   string
+}
+
+// Result is a record's final state: success with the shard and sequence number
+// the service assigned, or failure with the error of the last attempt. Either
+// way it carries every attempt.
+type Result struct {
+	Success        bool
+	ShardID        string
+	SequenceNumber string
+	Attempts       []Attempt
+}
+
+// ErrorCode is the error code of the last attempt, empty on success.
+func (r *Result) ErrorCode() string {
+	if len(r.Attempts) == 0 {
+		return ""
+	}
+	return r.Attempts[len(r.Attempts)-1].ErrorCode
+}
+
+// ErrorMessage is the error message of the last attempt, empty on success.
+func (r *Result) ErrorMessage() string {
+	if len(r.Attempts) == 0 {
+		return ""
+	}
+	return r.Attempts[len(r.Attempts)-1].ErrorMessage
+}
+
+// ErrCancelled is returned by Outcome.Wait after Outcome.Cancel won.
+var ErrCancelled = errors.New("gokpl: outcome cancelled")
+
+// Outcome states.
+const (
+	outcomePending int32 = iota
+	outcomeResolving
+	outcomeResolved
+	outcomeCancelled
+)
+
+// Outcome is the promise of one record's Result. It resolves exactly once:
+// by the pipeline (success, failure, expiry, close) or by Cancel, whichever
+// comes first. All methods are safe for concurrent use.
+type Outcome struct {
+	state  atomic.Int32
+	done   chan struct{}
+	result Result
+}
+
+func newOutcome() *Outcome {
+	return &Outcome{done: make(chan struct{})}
+}
+
+// Done is closed once the outcome is resolved or cancelled.
+func (o *Outcome) Done() <-chan struct{} { return o.done }
+
+// IsDone reports whether the outcome is resolved or cancelled.
+func (o *Outcome) IsDone() bool {
+	s := o.state.Load()
+	return s == outcomeResolved || s == outcomeCancelled
+}
+
+// Wait blocks until the outcome resolves or ctx ends. It returns ErrCancelled
+// after a successful Cancel, and ctx.Err() when ctx ends first.
+func (o *Outcome) Wait(ctx context.Context) (*Result, error) {
+	select {
+	case <-o.done:
+		return o.Result()
+	default:
+	}
+	select {
+	case <-o.done:
+		return o.Result()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Result returns the result of a done outcome without blocking: ErrCancelled
+// if it was cancelled, and (nil, nil) while it is still pending.
+func (o *Outcome) Result() (*Result, error) {
+	switch o.state.Load() {
+	case outcomeResolved:
+		return &o.result, nil
+	case outcomeCancelled:
+		return nil, ErrCancelled
+	}
+	return nil, nil
+}
+
+// Cancel resolves the outcome locally with ErrCancelled. It returns false when
+// the outcome was already resolved or cancelled. A record not yet sent is then
+// withdrawn and never sent; one already in a request may still be written.
+func (o *Outcome) Cancel() bool {
+	if !o.state.CompareAndSwap(outcomePending, outcomeCancelled) {
+		return false
+	}
+	close(o.done)
+	return true
+}
+
+// cancelled reports whether Cancel won, so stages can drop the record.
+func (o *Outcome) cancelled() bool { return o.state.Load() == outcomeCancelled }
+
+// resolve sets the result unless the outcome was cancelled; it reports
+// whether this call resolved it.
+func (o *Outcome) resolve(r Result) bool {
+	if !o.state.CompareAndSwap(outcomePending, outcomeResolving) {
+		return false
+	}
+	o.result = r
+	o.state.Store(outcomeResolved)
+	close(o.done)
+	return true
+}

@@ -1,0 +1,221 @@
+// Package core is gokpl's Kinesis producer engine: the Amazon KPL's pipeline
+// (aggregation, per-shard batching, rate limiting, retries, one result per
+// record with its attempts) on aws-sdk-go-v2.
+//
+// A Producer is safe for concurrent use. Put validates and buffers a record and
+// returns an Outcome at once; the record is sent in the background and its
+// Outcome resolves exactly once. Flush and Close block, bounded by their
+// context.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Put after Close has begun.
+var ErrClosed = errors.New("gokpl: producer is closed")
+
+// Producer publishes records to Kinesis streams.
+type Producer struct {
+	cfg     Config
+	client  Client
+	log     *slog.Logger
+	budget  *budget
+	epochs  *epochs
+	sender  *sender
+	retrier *retrier
+
+	ctx    context.Context // ends when Close gives up on the records still open
+	cancel context.CancelFunc
+
+	lifecycle sync.RWMutex // held for reading while a put enters a pipeline
+	closed    bool
+	closeOnce sync.Once
+	pipelines sync.Map // stream name → *pipeline
+	newPipe   sync.Mutex
+}
+
+// Option adjusts how a Producer is built.
+type Option func(*Producer)
+
+// WithClient makes the producer use client instead of an SDK client built
+// from the Config.
+func WithClient(client Client) Option { return func(p *Producer) { p.client = client } }
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(log *slog.Logger) Option { return func(p *Producer) { p.log = log } }
+
+// New validates cfg and starts a producer. Without WithClient it builds an
+// aws-sdk-go-v2 Kinesis client from cfg (endpoint, TLS, timeouts, credentials).
+func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Producer{cfg: cfg, log: slog.Default(), epochs: newEpochs()}
+	for _, opt := range opts {
+		opt(p)
+	}
+	if p.client == nil {
+		client, err := NewKinesisClient(ctx, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		p.client = client
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.budget = newBudget(cfg.MaxOutstandingRecords, cfg.MaxOutstandingBytes)
+	p.retrier = newRetrier(&p.cfg, p.finish, p.again)
+	p.sender = newSender(p.ctx, p.client, &p.cfg, p.retrier.handle, p.closeRequest)
+	return p, nil
+}
+
+// Put validates r and hands it to its stream's pipeline, returning the Outcome
+// that resolves with its Result. While the producer holds
+// max_outstanding_records or max_outstanding_bytes, Put blocks until room frees
+// or ctx ends (then the error wraps ErrBackpressure). Invalid records fail
+// with *InvalidRecordError; the caller must not modify r.Data afterwards.
+func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
+	hash, err := r.validate()
+	if err != nil {
+		return nil, err
+	}
+	if p.isClosed() {
+		return nil, ErrClosed
+	}
+	size := int64(len(r.Data))
+	if err := p.budget.acquire(ctx, size); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	u := &userRecord{
+		Record:     r,
+		hash:       hash,
+		outcome:    newOutcome(),
+		arrival:    now,
+		deadline:   addTime(now, p.cfg.RecordMaxBufferedTime),
+		expiration: addTime(now, p.cfg.RecordTTL),
+	}
+	u.deadline = earlier(u.deadline, u.expiration)
+	p.lifecycle.RLock()
+	defer p.lifecycle.RUnlock()
+	if p.closed {
+		p.budget.release(size)
+		return nil, ErrClosed
+	}
+	u.epoch = p.epochs.enter()
+	p.pipeline(r.Stream).put(u)
+	return u.outcome, nil
+}
+
+// Flush sends everything buffered now and waits until every record put before
+// the call is resolved, or until ctx ends (returning ctx.Err()). Safe to call
+// concurrently with Put and with other Flushes.
+func (p *Producer) Flush(ctx context.Context) error {
+	sealed := p.epochs.seal()
+	p.flushPipelines()
+	select {
+	case <-sealed.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Outstanding is the number of records put and not yet resolved.
+func (p *Producer) Outstanding() int64 { return p.budget.outstanding() }
+
+// Close stops taking records, flushes until ctx ends, then resolves every
+// record still open as a failure with error code ProducerClosed and stops all
+// goroutines. It returns once every outcome is resolved; later calls return
+// at once.
+func (p *Producer) Close(ctx context.Context) error {
+	var err error
+	p.closeOnce.Do(func() { err = p.shutdown(ctx) })
+	return err
+}
+
+func (p *Producer) shutdown(ctx context.Context) error {
+	p.lifecycle.Lock()
+	p.closed = true
+	p.lifecycle.Unlock()
+	flushErr := p.Flush(ctx)
+	p.cancel()
+	p.retrier.close()
+	p.eachPipeline((*pipeline).close)
+	p.sender.stop()
+	all := p.epochs.seal()
+	select {
+	case <-all.done:
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("gokpl: close: %d records still unresolved after shutdown", p.Outstanding())
+	}
+	if flushErr != nil {
+		return fmt.Errorf("gokpl: close: records left when the flush timed out were failed with %s: %w", CodeProducerClosed, flushErr)
+	}
+	return nil
+}
+
+func (p *Producer) isClosed() bool {
+	p.lifecycle.RLock()
+	defer p.lifecycle.RUnlock()
+	return p.closed
+}
+
+func (p *Producer) pipeline(stream string) *pipeline {
+	if pl, ok := p.pipelines.Load(stream); ok {
+		return pl.(*pipeline)
+	}
+	p.newPipe.Lock()
+	defer p.newPipe.Unlock()
+	if pl, ok := p.pipelines.Load(stream); ok {
+		return pl.(*pipeline)
+	}
+	pl := newPipeline(p, stream)
+	p.pipelines.Store(stream, pl)
+	return pl
+}
+
+func (p *Producer) eachPipeline(f func(*pipeline)) {
+	p.pipelines.Range(func(_, pl any) bool {
+		f(pl.(*pipeline))
+		return true
+	})
+}
+
+func (p *Producer) flushPipelines() { p.eachPipeline((*pipeline).flush) }
+
+// again sends a record back into its pipeline for another attempt.
+func (p *Producer) again(u *userRecord) {
+	if p.ctx.Err() != nil {
+		p.closeRecord(u)
+		return
+	}
+	p.pipeline(u.Stream).put(u)
+}
+
+// finish is the one exit of every record: it resolves the outcome (unless it
+// was cancelled) and returns the record's room to the budget and its epoch.
+func (p *Producer) finish(u *userRecord, r Result) {
+	u.outcome.resolve(r)
+	p.budget.release(int64(len(u.Data)))
+	u.epoch.release()
+}
+
+func (p *Producer) closeRecord(u *userRecord) {
+	u.addAttempt(closedAttempt(time.Now()))
+	p.finish(u, Result{Attempts: u.attempts})
+}
+
+// closeRequest resolves the records of a request that will never be sent.
+func (p *Producer) closeRequest(r *putRequest) {
+	for _, k := range r.records {
+		for _, u := range k.records {
+			p.closeRecord(u)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package core
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits the service puts on one user record.
+const (
+	MaxPartitionKeyChars = 256
+	MaxRecordDataBytes   = 1 << 20
+)
+
+// Record is one user record as the caller hands it to Producer.Put. The
+// producer copies nothing the caller may still change: Data must not be
+// modified after Put returns.
+type Record struct {
+	Stream          string
+	PartitionKey    string
+	ExplicitHashKey string // optional decimal in [0, 2^128-1]; empty means MD5(PartitionKey)
+	Data            []byte
+}
+
+// InvalidRecordError reports a record that can never be sent, naming the field.
+type InvalidRecordError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidRecordError) Error() string {
+	return fmt.Sprintf("gokpl: invalid record: %s %s", e.Field, e.Reason)
+}
+
+// HashKey is a 128-bit Kinesis hash key, compared as an unsigned integer.
+type HashKey struct{ Hi, Lo uint64 }
+
+// Less reports whether h < other.
+func (h HashKey) Less(other HashKey) bool {
+	return h.Hi < other.Hi || (h.Hi == other.Hi && h.Lo < other.Lo)
+}
+
+// String renders the key in decimal, as the service expects it.
+func (h HashKey) String() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], h.Hi)
+	binary.BigEndian.PutUint64(b[8:], h.Lo)
+	return new(big.Int).SetBytes(b[:]).String()
+}
+
+var maxHashKey = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
+
+// ParseHashKey parses a decimal hash key in [0, 2^128-1], ignoring
+// surrounding spaces as the KPL does.
+func ParseHashKey(s string) (HashKey, error) {
+	n, ok := new(big.Int).SetString(strings.TrimSpace(s), 10)
+	if !ok || n.Sign() < 0 || n.Cmp(maxHashKey) > 0 {
+		return HashKey{}, &InvalidRecordError{Field: "explicit_hash_key", Reason: fmt.Sprintf("must be a decimal integer in [0, 2^128-1], got %q", s)}
+	}
+	var b [16]byte
+	n.FillBytes(b[:])
+	return HashKey{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}, nil
+}
+
+// PartitionKeyHash is MD5(partition key) read as a big-endian 128-bit integer.
+func PartitionKeyHash(partitionKey string) HashKey {
+	sum := md5.Sum([]byte(partitionKey))
+	return HashKey{Hi: binary.BigEndian.Uint64(sum[:8]), Lo: binary.BigEndian.Uint64(sum[8:])}
+}
+
+// validate checks the record against the service's limits and returns its hash key.
+func (r *Record) validate() (HashKey, error) {
+	if r.Stream == "" {
+		return HashKey{}, &InvalidRecordError{Field: "stream", Reason: "must not be empty"}
+	}
+	if n := utf8.RuneCountInString(r.PartitionKey); n < 1 || n > MaxPartitionKeyChars {
+		return HashKey{}, &InvalidRecordError{Field: "partition_key", Reason: fmt.Sprintf("must be 1 to %d characters, got %d", MaxPartitionKeyChars, n)}
+	}
+	if len(r.Data) > MaxRecordDataBytes {
+		return HashKey{}, &InvalidRecordError{Field: "data", Reason: fmt.Sprintf("must be at most %d bytes, got %d", MaxRecordDataBytes, len(r.Data))}
+	}
+	if r.ExplicitHashKey != "" {
+		return ParseHashKey(r.ExplicitHashKey)
+	}
+	return PartitionKeyHash(r.PartitionKey), nil
+}
+
+// userRecord is a Record on its way through the pipeline, with its hash key,
+// deadlines, the attempts made so far and the promise to resolve. It belongs to
+// exactly one stage at a time, so its fields need no lock.
+type userRecord struct {
+	Record
+	hash       HashKey
+	outcome    *Outcome
+	arrival    time.Time
+	deadline   time.Time // send by then
+	expiration time.Time // fail with Expired after then
+	attempts   []Attempt
+	epoch      *epoch
+}
+
+func (u *userRecord) addAttempt(a Attempt) { u.attempts = append(u.attempts, a) }
+
+// addTime returns t+d, saturating instead of overflowing.
+func addTime(t time.Time, d time.Duration) time.Time {
+	const maxUnixNano = 1<<63 - 1
+	if d > 0 && t.UnixNano() > maxUnixNano-int64(d) {
+		return time.Unix(0, maxUnixNano)
+	}
+	return t.Add(d)
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,198 @@
+package core
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Backoff between attempts: exponential with jitter, separately for throttling
+// (the shard needs time) and for transient failures.
+const (
+	throttleBackoffBase  = 100 * time.Millisecond
+	throttleBackoffCap   = 5 * time.Second
+	transientBackoffBase = 50 * time.Millisecond
+	transientBackoffCap  = 2 * time.Second
+)
+
+// retrier decides each record's fate after a PutRecords request: finish it
+// with success or failure, or send it back into the pipeline after a backoff.
+// The decisions follow the table in errors.go. Safe for concurrent use; it
+// runs on the sender's goroutines.
+type retrier struct {
+	failIfThrottled bool
+	retryDeadline   time.Duration
+	finish          func(u *userRecord, r Result)
+	again           func(u *userRecord) // back into the pipeline
+
+	mu      sync.Mutex
+	waiting map[*retryWait]struct{}
+	closed  bool
+}
+
+// retryWait is a group of records from one request waiting out their backoff.
+type retryWait struct {
+	records []*userRecord
+	timer   *time.Timer
+}
+
+func newRetrier(cfg *Config, finish func(*userRecord, Result), again func(*userRecord)) *retrier {
+	return &retrier{
+		failIfThrottled: cfg.FailIfThrottled,
+		retryDeadline:   cfg.RetryDeadline,
+		finish:          finish,
+		again:           again,
+		waiting:         make(map[*retryWait]struct{}),
+	}
+}
+
+// handle classifies a completed request, record by record.
+func (rt *retrier) handle(r *putRequest) {
+	if r.err != nil {
+		code, message := requestErrorCode(r.err)
+		rt.failAll(r, code, message, classifyRequest(code))
+		return
+	}
+	results := r.output.Records
+	if len(results) != len(r.records) {
+		rt.failAll(r, CodeRecordCountMismatch, "PutRecords answered a different number of records than were sent", actionFail)
+		return
+	}
+	var retry []*userRecord
+	var retryAction action
+	for i, k := range r.records {
+		entry := results[i]
+		if entry.ErrorCode != nil && *entry.ErrorCode != "" {
+			a := classifyCode(*entry.ErrorCode)
+			retry = append(retry, rt.failKinesisRecord(r, k, *entry.ErrorCode, aws.ToString(entry.ErrorMessage), a)...)
+			retryAction = max(retryAction, a)
+			continue
+		}
+		rt.succeed(r, k, aws.ToString(entry.ShardId), aws.ToString(entry.SequenceNumber))
+	}
+	rt.schedule(retry, retryAction)
+}
+
+func classifyRequest(code string) action {
+	if code == CodeProducerClosed {
+		return actionFail
+	}
+	return classifyCode(code)
+}
+
+func (rt *retrier) succeed(r *putRequest, k *kinesisRecord, shardID, sequenceNumber string) {
+	for _, u := range k.records {
+		u.addAttempt(Attempt{Start: r.start, End: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
+		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
+	}
+}
+
+func (rt *retrier) failAll(r *putRequest, code, message string, a action) {
+	var retry []*userRecord
+	for _, k := range r.records {
+		retry = append(retry, rt.failKinesisRecord(r, k, code, message, a)...)
+	}
+	rt.schedule(retry, a)
+}
+
+// failKinesisRecord records the failed attempt on each user record and returns
+// those that may be retried.
+func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, message string, a action) []*userRecord {
+	var retry []*userRecord
+	now := time.Now()
+	for _, u := range k.records {
+		u.addAttempt(Attempt{Start: r.start, End: r.end, ErrorCode: code, ErrorMessage: message})
+		switch {
+		case a == actionFail || (a == actionThrottled && rt.failIfThrottled):
+			rt.finish(u, Result{Attempts: u.attempts})
+		case now.After(u.expiration):
+			rt.expire(u, now)
+		default:
+			retry = append(retry, u)
+		}
+	}
+	return retry
+}
+
+// expire fails a record whose TTL passed, with a synthetic Expired attempt after
+// the one that failed.
+func (rt *retrier) expire(u *userRecord, now time.Time) {
+	u.addAttempt(Attempt{Start: now, End: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
+	rt.finish(u, Result{Attempts: u.attempts})
+}
+
+// schedule sends records back into the pipeline after a jittered backoff.
+func (rt *retrier) schedule(records []*userRecord, a action) {
+	if len(records) == 0 {
+		return
+	}
+	delay := backoff(len(records[0].attempts), a)
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		rt.closeRecords(records)
+		return
+	}
+	w := &retryWait{records: records}
+	w.timer = time.AfterFunc(delay, func() { rt.fire(w) })
+	rt.waiting[w] = struct{}{}
+	rt.mu.Unlock()
+}
+
+func (rt *retrier) fire(w *retryWait) {
+	rt.mu.Lock()
+	_, ok := rt.waiting[w]
+	delete(rt.waiting, w)
+	rt.mu.Unlock()
+	if !ok {
+		return // close took them
+	}
+	records := w.records
+	now := time.Now()
+	for _, u := range records {
+		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
+		rt.again(u)
+	}
+}
+
+// close resolves every record waiting for a retry as closed, and every later
+// retry at once.
+func (rt *retrier) close() {
+	rt.mu.Lock()
+	rt.closed = true
+	waiting := rt.waiting
+	rt.waiting = make(map[*retryWait]struct{})
+	rt.mu.Unlock()
+	for w := range waiting {
+		w.timer.Stop()
+		rt.closeRecords(w.records)
+	}
+}
+
+func (rt *retrier) closeRecords(records []*userRecord) {
+	now := time.Now()
+	for _, u := range records {
+		u.addAttempt(closedAttempt(now))
+		rt.finish(u, Result{Attempts: u.attempts})
+	}
+}
+
+func closedAttempt(now time.Time) Attempt {
+	return Attempt{Start: now, End: now, ErrorCode: CodeProducerClosed, ErrorMessage: "producer closed before the record was delivered"}
+}
+
+// backoff is the wait before attempt n+1: exponential in n, capped, with the
+// upper half jittered so that many producers do not retry in step.
+func backoff(failedAttempts int, a action) time.Duration {
+	base, ceiling := transientBackoffBase, transientBackoffCap
+	if a == actionThrottled {
+		base, ceiling = throttleBackoffBase, throttleBackoffCap
+	}
+	d := base << min(max(failedAttempts-1, 0), 16)
+	if d > ceiling || d <= 0 {
+		d = ceiling
+	}
+	return d/2 + rand.N(d/2+1)
+}
