@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -44,19 +45,25 @@ func NewKinesisClient(ctx context.Context, cfg *Config) (*kinesis.Client, error)
 	}), nil
 }
 
-func newHTTPClient(cfg *Config) *http.Client {
-	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dialer.DialContext,
-		TLSHandshakeTimeout: cfg.ConnectTimeout,
-		MaxIdleConns:        int(cfg.MaxConnections),
-		MaxIdleConnsPerHost: int(cfg.MaxConnections),
-		MaxConnsPerHost:     int(cfg.MaxConnections),
-		ForceAttemptHTTP2:   true,
-	}
-	if !cfg.VerifySSL {
-		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it (emulators)
-	}
-	return &http.Client{Transport: transport}
+// newHTTPClient is the SDK's buildable client (so AWS_CA_BUNDLE and the
+// shared config's ca_bundle still apply) with cfg's timeouts, connection limit
+// and TLS verification.
+func newHTTPClient(cfg *Config) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = cfg.ConnectTimeout
+			d.KeepAlive = 30 * time.Second
+		}).
+		WithTransportOptions(func(t *http.Transport) {
+			t.TLSHandshakeTimeout = cfg.ConnectTimeout
+			t.MaxIdleConns = int(cfg.MaxConnections)
+			t.MaxIdleConnsPerHost = int(cfg.MaxConnections)
+			t.MaxConnsPerHost = int(cfg.MaxConnections)
+			if !cfg.VerifySSL {
+				if t.TLSClientConfig == nil {
+					t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+				}
+				t.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for by verify_ssl=False (emulators)
+			}
+		})
 }

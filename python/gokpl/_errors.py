@@ -1,0 +1,43 @@
+"""The exception tree: one base, each class also the builtin a caller expects."""
+
+from __future__ import annotations
+
+
+class GokplError(Exception):
+    """Base class of every error gokpl raises."""
+
+
+class ConfigError(GokplError, ValueError):
+    """A Config field is unknown, of the wrong type or out of range."""
+
+
+class InvalidRecordError(GokplError, ValueError):
+    """A record can never be sent: bad partition key, hash key or data."""
+
+
+class ProducerClosedError(GokplError, RuntimeError):
+    """The producer is closed (or closing) and takes no more records."""
+
+
+class BackpressureTimeoutError(GokplError, TimeoutError):
+    """put_record waited for room in a full producer until its timeout."""
+
+
+class ForkedProcessError(GokplError, RuntimeError):
+    """The library was loaded before this process was forked; it cannot work here."""
+
+
+class LibraryLoadError(GokplError, OSError):
+    """The shared library is missing, cannot be loaded, or has another version."""
+
+
+class InternalError(GokplError):
+    """A bug inside gokpl; the message says where."""
+
+
+class SyncOutcomeCancelled(GokplError):
+    """Raised by SyncOutcome.wait after SyncOutcome.cancel resolved it.
+
+    A dedicated type rather than asyncio.CancelledError, as in aiokpl, so that it
+    travels through ordinary exception handling.
+    """

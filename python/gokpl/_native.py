@@ -1,0 +1,166 @@
+"""The one door to libgokpl: lazy loading, fork detection and status mapping.
+
+Nothing here runs at import time except registering a fork hook: the shared
+library (and with it the Go runtime) loads on the first call that needs it,
+normally the first put. A process forked after that point cannot use the
+library (the Go runtime does not survive fork), so every call in such a child
+raises ForkedProcessError instead of hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ._cdef import CDEF
+from ._errors import (
+    BackpressureTimeoutError,
+    ConfigError,
+    ForkedProcessError,
+    GokplError,
+    InternalError,
+    InvalidRecordError,
+    LibraryLoadError,
+    ProducerClosedError,
+    SyncOutcomeCancelled,
+)
+from ._version import __version__
+
+ABI_VERSION = 1
+ERROR_BUFFER_SIZE = 2048
+
+_lock = threading.Lock()
+_ffi: Any = None
+_lib: Any = None
+_loaded_in_pid: int | None = None
+_forked_after_load = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_after_load
+    if _lib is not None:
+        _forked_after_load = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def is_loaded() -> bool:
+    """Whether this process has loaded the shared library."""
+    return _lib is not None
+
+
+def library_path() -> Path:
+    """Where the shared library is: $GOKPL_LIBRARY, else inside the package."""
+    override = os.environ.get("GOKPL_LIBRARY")
+    if override:
+        return Path(override)
+    return Path(__file__).with_name("libgokpl.so")
+
+
+def ffi_lib() -> tuple[Any, Any]:
+    """Return (ffi, lib), loading the library on first use."""
+    if _forked_after_load or (_loaded_in_pid is not None and _loaded_in_pid != os.getpid()):
+        raise ForkedProcessError(
+            "gokpl was loaded in this process's parent before it forked, and the Go runtime "
+            "does not survive fork(). Create the SyncProducer in the child process "
+            "(after the fork, e.g. in a gunicorn post_fork hook or a Celery worker_process_init "
+            "signal), or use the 'spawn' start method."
+        )
+    if _lib is None:
+        _load()
+    return _ffi, _lib
+
+
+def _load() -> None:
+    global _ffi, _lib, _loaded_in_pid
+    with _lock:
+        if _lib is not None:
+            return
+        import cffi
+
+        ffi = cffi.FFI()
+        ffi.cdef(CDEF)
+        path = library_path()
+        try:
+            lib = ffi.dlopen(str(path))
+        except OSError as exc:
+            raise LibraryLoadError(
+                f"cannot load gokpl's shared library {path}: {exc}. Reinstall gokpl "
+                "(pip install builds it with Go) or set GOKPL_LIBRARY."
+            ) from exc
+        _check_versions(ffi, lib, path)
+        _ffi, _lib, _loaded_in_pid = ffi, lib, os.getpid()
+
+
+def _check_versions(ffi: Any, lib: Any, path: Path) -> None:
+    buf = ffi.new("char[]", 64)
+    lib.gokpl_version(buf, 64)
+    version = ffi.string(buf).decode()
+    abi = lib.gokpl_abi_version()
+    if version != __version__ or abi != ABI_VERSION:
+        raise LibraryLoadError(
+            f"{path} is gokpl {version} (ABI {abi}) but the Python package is {__version__} "
+            f"(ABI {ABI_VERSION}); rebuild with 'pip install .' so both come from one source tree"
+        )
+
+
+class _ErrorBuffers(threading.local):
+    """A message buffer per thread, so calls need no allocation for it."""
+
+    def __init__(self) -> None:
+        ffi, _ = ffi_lib()
+        self.buf = ffi.new("char[]", ERROR_BUFFER_SIZE)
+
+
+_buffers: _ErrorBuffers | None = None
+
+
+def error_buffer() -> Any:
+    """This thread's error message buffer (ERROR_BUFFER_SIZE bytes)."""
+    global _buffers
+    if _buffers is None:
+        _buffers = _ErrorBuffers()
+    return _buffers.buf
+
+
+_EXCEPTIONS: dict[str, type[GokplError]] = {
+    "GOKPL_ERR_CONFIG": ConfigError,
+    "GOKPL_ERR_INVALID_RECORD": InvalidRecordError,
+    "GOKPL_ERR_CLOSED": ProducerClosedError,
+    "GOKPL_ERR_BACKPRESSURE": BackpressureTimeoutError,
+    "GOKPL_ERR_CANCELLED": SyncOutcomeCancelled,
+    "GOKPL_ERR_AWS": ConfigError,
+    "GOKPL_ERR_INTERNAL": InternalError,
+}
+
+
+def raise_for(status: int, message: str = "") -> None:
+    """Raise the exception for a failing status code; return on GOKPL_OK."""
+    if status == 0:
+        return
+    _, lib = ffi_lib()
+    for name, exc_type in _EXCEPTIONS.items():
+        if status == getattr(lib, name):
+            raise exc_type(_strip(message) or name)
+    if status == lib.GOKPL_ERR_INVALID_HANDLE:
+        raise ProducerClosedError(_strip(message) or "the producer or outcome handle is no longer valid")
+    raise InternalError(f"unexpected status {status} from libgokpl: {_strip(message)}")
+
+
+def message(buf: Any) -> str:
+    """The NUL-terminated message a failing call wrote into buf."""
+    ffi, _ = ffi_lib()
+    return str(ffi.string(buf).decode("utf-8", "replace"))
+
+
+def _strip(message: str) -> str:
+    return message[len("gokpl: ") :] if message.startswith("gokpl: ") else message
+
+
+def forked() -> bool:
+    """Whether this process was forked after its parent loaded the library."""
+    return _forked_after_load
