@@ -157,4 +157,3 @@ func cBool(b bool) C.int32_t {
 	}
 	return 0
 }
-

@@ -33,6 +33,7 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 	if out == nil {
 		return invalidArgument("out is NULL", errBuf, errCap)
 	}
+	syncEnvironment()
 	cfg, err := core.ParseConfigJSON([]byte(goString(configJSON, configLen)))
 	if err != nil {
 		return fail(err, errBuf, errCap)

@@ -25,9 +25,9 @@ const (
 type action int
 
 const (
-	actionRetry action = iota // back into the pipeline after a backoff, until the record's TTL
-	actionFail                // fail now: retrying cannot help
-	actionThrottled           // retry with throttling backoff, or fail when fail_if_throttled
+	actionRetry     action = iota // back into the pipeline after a backoff, until the record's TTL
+	actionFail                    // fail now: retrying cannot help
+	actionThrottled               // retry with throttling backoff, or fail when fail_if_throttled
 )
 
 // classification is the single table of how the service's error codes are
@@ -55,12 +55,12 @@ var classification = map[string]action{
 	"MissingAuthenticationToken":  actionFail,
 
 	// The stream's KMS key is unusable; an operator has to act.
-	"KMSDisabledException":      actionFail,
-	"KMSInvalidStateException":  actionFail,
-	"KMSAccessDeniedException":  actionFail,
-	"KMSNotFoundException":      actionFail,
-	"KMSOptInRequired":          actionFail,
-	"KMSThrottlingException":    actionThrottled,
+	"KMSDisabledException":     actionFail,
+	"KMSInvalidStateException": actionFail,
+	"KMSAccessDeniedException": actionFail,
+	"KMSNotFoundException":     actionFail,
+	"KMSOptInRequired":         actionFail,
+	"KMSThrottlingException":   actionThrottled,
 
 	// Temporary credentials ran out; the SDK's chain refreshes them.
 	"ExpiredTokenException": actionRetry,

@@ -37,7 +37,7 @@ type OptionSpec struct {
 }
 
 type optionTable struct {
-	Version int      `json:"version"`
+	Version int          `json:"version"`
 	Options []OptionSpec `json:"options"`
 }
 

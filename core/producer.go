@@ -121,6 +121,11 @@ func (p *Producer) Flush(ctx context.Context) error {
 	select {
 	case <-sealed.done:
 		return nil
+	default:
+	}
+	select {
+	case <-sealed.done:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -1,0 +1,82 @@
+# gokpl build and test entry points. `make test` is what CI runs; it installs
+# what it needs (a virtualenv in .venv, the Python test dependencies, the
+# pinned Kinesis emulator) and needs no AWS account.
+
+SHELL := /bin/bash
+GO ?= go
+PYTHON ?= python3
+NPM ?= npm
+VENV := .venv
+VPY := $(VENV)/bin/python
+BUILD := build
+LIB := $(BUILD)/libgokpl.so
+EMULATOR := tests/emulator/node_modules/kinesis-local/main.js
+GO_SOURCES := $(shell find core capi internal -name '*.go' -o -name '*.json' -o -name '*.h' -o -name '*.proto' 2>/dev/null) go.mod go.sum
+PY_SOURCES := $(shell find python -name '*.py') setup.py pyproject.toml
+CFLAGS ?= -O1 -g -Wall -Wextra -Werror -std=c11
+
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: all build venv emulator tools test test-go test-c test-python lint bench demo clean
+
+all: build
+
+## build: the shared library (build/libgokpl.so) and the Python package in development mode
+build: $(LIB) $(VENV)/.installed
+
+$(LIB): $(GO_SOURCES)
+	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
+	rm -f $(BUILD)/libgokpl.h
+
+## venv: .venv with gokpl installed editable (this also builds python/gokpl/libgokpl.so) and test deps
+venv: $(VENV)/.installed
+$(VENV)/.installed: $(GO_SOURCES) $(PY_SOURCES)
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+## emulator: kinesis-mock from the pinned npm lockfile, and the harness binaries
+emulator: $(EMULATOR) tools
+$(EMULATOR): tests/emulator/package-lock.json
+	$(NPM) ci --prefix tests/emulator --no-audit --no-fund
+	touch $@
+
+tools: $(BUILD)/kinesismock $(BUILD)/kinesistest
+$(BUILD)/kinesismock: $(GO_SOURCES)
+	$(GO) build -o $@ ./internal/kinesismock/cmd/kinesismock
+$(BUILD)/kinesistest: $(GO_SOURCES)
+	$(GO) build -o $@ ./core/kinesistest/cmd/kinesistest
+
+## test: every suite: Go (with -race), the C ABI programs, pytest
+test: test-go test-c test-python
+
+test-go: emulator
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test-c: $(LIB) $(BUILD)/kinesistest
+	tests/c/run.sh $(BUILD)
+
+test-python: venv emulator
+	$(VPY) -m pytest tests/python
+
+## lint: gofmt, go vet, ruff, mypy --strict
+lint: venv
+	@out=$$(gofmt -l core capi internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(VENV)/bin/ruff check python tests examples
+	$(VENV)/bin/ruff format --check python
+	$(VENV)/bin/mypy
+
+## bench: the engine's Go benchmarks; results in bench/results/
+bench:
+	mkdir -p bench/results
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./core/ | tee bench/results/core-go.txt
+
+## demo: start the emulator, create a stream, publish records, print their results, stop
+demo: venv emulator
+	$(VPY) examples/demo.py
+
+clean:
+	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/options.json

@@ -1,0 +1,95 @@
+"""Config: defaults and ranges come from options.json, bad values name the field."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from gokpl import Config, ConfigError
+from gokpl._config import option_specs
+
+OPTIONS = Path(__file__).resolve().parents[2] / "core" / "options.json"
+
+
+def test_packaged_options_are_the_engines() -> None:
+    packaged = Path(__import__("gokpl").__file__).with_name("options.json")
+    assert json.loads(packaged.read_text()) == json.loads(OPTIONS.read_text())
+
+
+def test_fields_and_defaults_match_the_option_table() -> None:
+    specs = option_specs()
+    fields = {f.name: f.default for f in dataclasses.fields(Config)}
+    assert set(fields) == set(specs)
+    for name, default in fields.items():
+        assert default == specs[name]["default"], name
+
+
+def test_aiokpl_style_construction() -> None:
+    config = Config(region="us-east-1", record_max_buffered_time_ms=100)
+    assert config.record_max_buffered_time_ms == 100.0
+    assert isinstance(config.record_max_buffered_time_ms, float)
+    assert Config("eu-west-1").region == "eu-west-1"
+
+
+def test_whole_float_accepted_for_int() -> None:
+    assert Config(collection_max_count=250.0).collection_max_count == 250
+    assert isinstance(Config(collection_max_count=250.0).collection_max_count, int)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("collection_max_count", 501, "[1, 500]"),
+        ("collection_max_count", 0, "[1, 500]"),
+        ("collection_max_count", 2.5, "integer"),
+        ("collection_max_count", True, "integer"),
+        ("aggregation_max_size", 63, "[64,"),
+        ("record_ttl_ms", 99, "[100,"),
+        ("record_max_buffered_time_ms", float("nan"), "number"),
+        ("verify_ssl", "yes", "bool"),
+        ("metrics_level", "verbose", "none, summary, detailed"),
+        ("metrics_namespace", "AWS/Kinesis", "AWS/"),
+        ("region", "not a region", "must match"),
+        ("max_connections", 257, "[1, 256]"),
+    ],
+)
+def test_bad_values_name_the_field_and_range(field: str, value: object, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config(**{field: value})  # type: ignore[arg-type]
+    assert field in str(info.value)
+    assert needle in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_unknown_field_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no_such_option"):
+        Config(no_such_option=1)  # type: ignore[call-arg]
+
+
+def test_keys_come_in_pairs() -> None:
+    with pytest.raises(ConfigError, match="aws_secret_access_key"):
+        Config(aws_access_key_id="AKIA")
+
+
+def test_secrets_are_not_in_repr() -> None:
+    config = Config(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="very-secret")
+    assert "very-secret" not in repr(config)
+    assert "AKIAEXAMPLE" not in repr(config)
+
+
+def test_engine_rejects_what_python_rejects() -> None:
+    """The same table drives the Go side: a value Python lets through is accepted there too."""
+    import gokpl._native as native
+
+    ffi, lib = native.ffi_lib()
+    out = ffi.new("gokpl_producer *")
+    err = ffi.new("char[]", 512)
+    raw = b'{"region":"us-east-1","collection_max_count":501}'
+    assert lib.gokpl_producer_new(raw, len(raw), out, err, 512) == lib.GOKPL_ERR_CONFIG
+    assert b"collection_max_count" in ffi.string(err)
+    good = Config(region="us-east-1", endpoint_url="http://127.0.0.1:9", collection_max_count=500).to_json().encode()
+    assert lib.gokpl_producer_new(good, len(good), out, err, 512) == lib.GOKPL_OK, ffi.string(err)
+    assert lib.gokpl_producer_close(out[0], 0, err, 512) == lib.GOKPL_OK
