@@ -19,7 +19,10 @@ import (
 // SSO, web identity, IMDS, refreshed as they expire) unless cfg has static
 // keys; cfg's endpoint, TLS verification, timeouts and connection limit; and
 // no SDK retries, because the retrier decides per record.
-func NewKinesisClient(ctx context.Context, cfg *Config) (*kinesis.Client, error) {
+//
+// CloseIdleConnections on the result releases its pooled connections; Close
+// calls it for the client the producer built.
+func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) {
 	loadOpts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(newHTTPClient(cfg)),
 		awsconfig.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
@@ -38,11 +41,32 @@ func NewKinesisClient(ctx context.Context, cfg *Config) (*kinesis.Client, error)
 	if awsCfg.Region == "" {
 		return nil, &ConfigError{Field: "region", Reason: "is not set: pass region= or set AWS_REGION"}
 	}
-	return kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
+	// The buildable client now carries any custom CA bundle; freeze its
+	// transport so the producer owns (and can close) the connection pool.
+	var transport *http.Transport
+	if buildable, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		transport = buildable.GetTransport()
+		awsCfg.HTTPClient = &http.Client{Transport: transport}
+	}
+	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		if cfg.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(cfg.EndpointURL)
 		}
-	}), nil
+	})
+	return &KinesisClient{Client: client, transport: transport}, nil
+}
+
+// KinesisClient is the SDK client with the connection pool it owns.
+type KinesisClient struct {
+	*kinesis.Client
+	transport *http.Transport
+}
+
+// CloseIdleConnections closes the pooled connections that are not in use.
+func (c *KinesisClient) CloseIdleConnections() {
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
 }
 
 // newHTTPClient is the SDK's buildable client (so AWS_CA_BUNDLE and the

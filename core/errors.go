@@ -77,6 +77,10 @@ func classifyCode(code string) action {
 // requestErrorCode turns an error from a PutRecords call into the error code
 // and message recorded in each record's attempt.
 func requestErrorCode(err error) (code, message string) {
+	var invalid smithy.InvalidParamsError
+	if errors.As(err, &invalid) {
+		return "ValidationException", "the SDK rejected the request before sending it: " + invalid.Error()
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.ErrorCode(), apiErr.ErrorMessage()

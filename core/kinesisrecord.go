@@ -21,7 +21,7 @@ func newSingleKinesisRecord(u *userRecord) *kinesisRecord {
 		records:         []*userRecord{u},
 		partitionKey:    u.PartitionKey,
 		explicitHashKey: u.hash.String(),
-		data:            u.Data,
+		data:            nonNil(u.Data),
 		deadline:        u.deadline,
 		expiration:      u.expiration,
 	}
@@ -38,4 +38,13 @@ func (k *kinesisRecord) live() bool {
 		}
 	}
 	return false
+}
+
+// nonNil returns b, or an empty slice for nil: the service requires the
+// Data field even when it is empty.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

@@ -153,6 +153,9 @@ func (p *Producer) shutdown(ctx context.Context) error {
 	p.retrier.close()
 	p.eachPipeline((*pipeline).close)
 	p.sender.stop()
+	if idle, ok := p.client.(interface{ CloseIdleConnections() }); ok {
+		idle.CloseIdleConnections()
+	}
 	all := p.epochs.seal()
 	select {
 	case <-all.done:
