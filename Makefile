@@ -12,7 +12,6 @@ BUILD := build
 LIB := $(BUILD)/libgokpl.so
 EMULATOR := tests/emulator/node_modules/kinesis-local/main.js
 GO_SOURCES := $(shell find core capi internal -name '*.go' -o -name '*.json' -o -name '*.h' -o -name '*.proto' 2>/dev/null) go.mod go.sum
-PY_SOURCES := $(shell find python -name '*.py') setup.py pyproject.toml
 CFLAGS ?= -O1 -g -Wall -Wextra -Werror -std=c11
 
 export GOFLAGS ?= -buildvcs=false
@@ -21,16 +20,25 @@ export GOFLAGS ?= -buildvcs=false
 
 all: build
 
-## build: the shared library (build/libgokpl.so) and the Python package in development mode
-build: $(LIB) $(VENV)/.installed
+PKG_LIB := python/gokpl/libgokpl.so
+
+## build: the shared library (build/libgokpl.so) and the development package's copy of it
+build: $(LIB) $(PKG_LIB)
 
 $(LIB): $(GO_SOURCES)
 	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
 	rm -f $(BUILD)/libgokpl.h
 
+# The editable install imports python/gokpl, so it needs the library and
+# options.json there (what setup.py's build step produces in a wheel).
+$(PKG_LIB): $(GO_SOURCES)
+	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
+	rm -f python/gokpl/libgokpl.h
+	cp core/options.json python/gokpl/options.json
+
 ## venv: .venv with gokpl installed editable (this also builds python/gokpl/libgokpl.so) and test deps
 venv: $(VENV)/.installed
-$(VENV)/.installed: $(GO_SOURCES) $(PY_SOURCES)
+$(VENV)/.installed: setup.py pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -e '.[test]'
@@ -58,7 +66,7 @@ test-go: emulator
 test-c: $(LIB) $(BUILD)/kinesistest
 	tests/c/run.sh $(BUILD)
 
-test-python: venv emulator
+test-python: venv $(PKG_LIB) emulator
 	$(VPY) -m pytest tests/python
 
 ## lint: gofmt, go vet, ruff, mypy --strict
@@ -75,7 +83,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./core/ | tee bench/results/core-go.txt
 
 ## demo: start the emulator, create a stream, publish records, print their results, stop
-demo: venv emulator
+demo: venv $(PKG_LIB) emulator
 	$(VPY) examples/demo.py
 
 clean:

@@ -17,7 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "python"))
 
 from emulator import EmulatorNotInstalled, KinesisMock  # noqa: E402
-
 from gokpl import Config, SyncProducer  # noqa: E402
 
 STREAM = "demo"
@@ -48,7 +47,9 @@ def main() -> int:
         print(f"\nfirst {SHOWN} of {RECORDS} records:")
         print(f"  {'partition key':<14} {'shard id':<22} sequence number")
         for i, result in enumerate(results[:SHOWN]):
-            print(f"  {'user-' + str(i):<14} {result.shard_id or '-':<22} {result.sequence_number or result.error_code}")
+            print(
+                f"  {'user-' + str(i):<14} {result.shard_id or '-':<22} {result.sequence_number or result.error_code}"
+            )
         per_shard: dict[str, int] = {}
         for result in results:
             if result.success and result.shard_id:

@@ -82,17 +82,11 @@ class Config:
             value = _check(spec, getattr(self, field.name))
             object.__setattr__(self, field.name, value)
         if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
-            raise ConfigError(
-                "config field 'aws_secret_access_key' must be given together with aws_access_key_id"
-            )
+            raise ConfigError("config field 'aws_secret_access_key' must be given together with aws_access_key_id")
 
     def to_json(self) -> str:
         """The options as the JSON object libgokpl takes; unset ones are left out."""
-        values = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) is not None
-        }
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
         return json.dumps(values)
 
 

@@ -23,7 +23,7 @@ class SyncOutcome:
     thread. The native handle is freed when the object is garbage collected.
     """
 
-    __slots__ = ("__weakref__", "_handle", "_result", "_cancelled")
+    __slots__ = ("__weakref__", "_cancelled", "_handle", "_result")
 
     def __init__(self, handle: int) -> None:
         self._handle = handle
@@ -106,7 +106,7 @@ class SyncOutcome:
         try:
             if _native.is_loaded() and not _native.forked():
                 _native.ffi_lib()[1].gokpl_outcome_free(self._handle)
-        except Exception:  # noqa: BLE001 - never raise from a finaliser (interpreter exit)
+        except Exception:
             pass
 
     def __repr__(self) -> str:

@@ -177,7 +177,9 @@ class SyncProducer:
         if self._closed:
             raise ProducerClosedError("SyncProducer is closed")
         if not self._entered:
-            raise RuntimeError("SyncProducer not entered: use 'with SyncProducer(config) as producer:' or call __enter__()")
+            raise RuntimeError(
+                "SyncProducer not entered: use 'with SyncProducer(config) as producer:' or call __enter__()"
+            )
 
     def _native_handle(self) -> int:
         """The engine's producer handle, created on first use (this loads the library)."""
@@ -195,7 +197,9 @@ class SyncProducer:
         out = ffi.new("gokpl_producer *")
         buf = _native.error_buffer()
         config = self._config_json.encode()
-        _native.raise_for(lib.gokpl_producer_new(config, len(config), out, buf, _native.ERROR_BUFFER_SIZE), _native.message(buf))
+        _native.raise_for(
+            lib.gokpl_producer_new(config, len(config), out, buf, _native.ERROR_BUFFER_SIZE), _native.message(buf)
+        )
         return int(out[0])
 
     def __repr__(self) -> str:

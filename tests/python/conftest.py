@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from emulator import EmulatorNotInstalled, KinesisMock  # noqa: E402
+from emulator import EmulatorNotInstalled, KinesisMock
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"

@@ -110,9 +110,7 @@ class KinesisMock:
     tls_endpoint_url: str
     region: str
 
-    def __init__(
-        self, streams: dict[str, int] | None = None, binary: str | None = None
-    ) -> None:
+    def __init__(self, streams: dict[str, int] | None = None, binary: str | None = None) -> None:
         self.endpoint_url = ""
         self.tls_endpoint_url = ""
         self.region = ""
@@ -130,7 +128,7 @@ class KinesisMock:
         for name, shards in sorted((streams or {}).items()):
             args += ["--stream", f"{name}:{int(shards)}"]
 
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _stop
+        stderr = tempfile.TemporaryFile()
         try:
             proc = subprocess.Popen(
                 args,
@@ -185,9 +183,7 @@ class KinesisMock:
                     raise
                 last = str(e)
             if time.monotonic() > deadline:
-                raise EmulatorError(
-                    f"stream {name!r} not ACTIVE after {_STREAM_TIMEOUT:.0f}s ({last})"
-                )
+                raise EmulatorError(f"stream {name!r} not ACTIVE after {_STREAM_TIMEOUT:.0f}s ({last})")
             time.sleep(0.025)
 
     def call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -214,9 +210,7 @@ class KinesisMock:
                 self.secret_access_key,
             )
         )
-        req = urllib.request.Request(
-            self.endpoint_url + "/", data=data, headers=headers, method="POST"
-        )
+        req = urllib.request.Request(self.endpoint_url + "/", data=data, headers=headers, method="POST")
         try:
             with _OPENER.open(req, timeout=_HTTP_TIMEOUT) as resp:
                 raw = resp.read()
@@ -228,9 +222,7 @@ class KinesisMock:
                 message = err.get("message") or err.get("Message") or ""
             except ValueError:
                 code, message = "", raw.decode(errors="replace")
-            raise KinesisApiError(
-                operation, e.code, code or "UnknownError", message
-            ) from None
+            raise KinesisApiError(operation, e.code, code or "UnknownError", message) from None
         return json.loads(raw) if raw else {}
 
     def _await_ready(self) -> dict[str, str]:
@@ -251,14 +243,10 @@ class KinesisMock:
                 info: dict[str, str] = json.loads(line)
                 return info
             except ValueError:
-                raise EmulatorError(
-                    f"kinesismock printed {line!r}, want one JSON line"
-                ) from None
+                raise EmulatorError(f"kinesismock printed {line!r}, want one JSON line") from None
         if reader.is_alive():
             text = self._stderr_text()
-            raise EmulatorError(
-                f"kinesismock not ready after {_READY_TIMEOUT:.0f}s:\n{text}"
-            )
+            raise EmulatorError(f"kinesismock not ready after {_READY_TIMEOUT:.0f}s:\n{text}")
         try:
             code = self._proc.wait(_STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -266,9 +254,7 @@ class KinesisMock:
         text = self._stderr_text()
         if code == _EXIT_NOT_INSTALLED:
             raise EmulatorNotInstalled(text)
-        raise EmulatorError(
-            f"kinesismock exited (status {code}) before it was ready:\n{text}"
-        )
+        raise EmulatorError(f"kinesismock exited (status {code}) before it was ready:\n{text}")
 
     def _stderr_text(self) -> str:
         self._stderr.flush()
@@ -346,7 +332,6 @@ def _sigv4_headers(
     return {
         "X-Amz-Date": amz_date,
         "Authorization": (
-            f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
-            f"SignedHeaders={signed_headers}, Signature={signature}"
+            f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
         ),
     }

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from gokpl import Config, ConfigError
 from gokpl._config import option_specs
 

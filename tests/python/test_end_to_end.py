@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import boto3_client
 from emulator import KinesisMock
 from gokpl import Config, RecordResult, SyncOutcome, SyncProducer
@@ -30,7 +29,9 @@ def read_back(mock: KinesisMock, stream: str) -> dict[str, list[tuple[str, str, 
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "tls-unverified"])
-def test_one_record_gets_the_emulators_shard_and_sequence_number(kinesis_mock: KinesisMock, stream: str, tls: bool) -> None:
+def test_one_record_gets_the_emulators_shard_and_sequence_number(
+    kinesis_mock: KinesisMock, stream: str, tls: bool
+) -> None:
     with SyncProducer(config_for(kinesis_mock, tls, record_max_buffered_time_ms=10)) as producer:
         outcome = producer.put_record(stream=stream, partition_key="user-123", data=b"hello")
         assert isinstance(outcome, SyncOutcome)
@@ -48,7 +49,8 @@ def test_one_record_gets_the_emulators_shard_and_sequence_number(kinesis_mock: K
 def test_many_records_all_land_where_reported(kinesis_mock: KinesisMock, stream: str) -> None:
     with SyncProducer(config_for(kinesis_mock)) as producer:
         outcomes = [
-            producer.put_record(stream=stream, partition_key=f"key-{i}", data=f"record-{i}".encode()) for i in range(500)
+            producer.put_record(stream=stream, partition_key=f"key-{i}", data=f"record-{i}".encode())
+            for i in range(500)
         ]
         producer.flush(timeout=20)
         results = [o.wait(timeout=1) for o in outcomes]
