@@ -1,0 +1,126 @@
+// Command kinesistest serves a fake Kinesis endpoint for tests and
+// benchmarks written in other languages.
+//
+//	kinesistest --addr 127.0.0.1:0 --stream orders:4 --stream audit:1
+//
+// Once listening it prints one line of JSON to standard output,
+// {"endpoint_url":"http://127.0.0.1:PORT"}, and serves until it receives
+// SIGINT or SIGTERM or its standard input reaches end of file, so a parent
+// process that holds the pipe open takes the server down when it dies.
+//
+// Besides the Kinesis API at "/", the endpoint serves the control API
+// under /_kinesistest/ (see the kinesistest package), through which tests
+// inject faults and read back stored records.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gokpl/gokpl/core/kinesistest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run serves until ctx is done or stdin ends, and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts, exitOnEOF, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "kinesistest:", err)
+		return 2
+	}
+	srv, err := kinesistest.Start(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "kinesistest:", err)
+		return 1
+	}
+	defer srv.Close()
+
+	if err := json.NewEncoder(stdout).Encode(struct {
+		EndpointURL string `json:"endpoint_url"`
+	}{srv.URL}); err != nil {
+		fmt.Fprintln(stderr, "kinesistest:", err)
+		return 1
+	}
+
+	stdinClosed := make(chan struct{})
+	if exitOnEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, stdin)
+			close(stdinClosed)
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case <-stdinClosed:
+	}
+	return 0
+}
+
+// parseFlags turns the command line into server options and whether to
+// stop at the end of standard input.
+func parseFlags(args []string, stderr io.Writer) (kinesistest.Options, bool, error) {
+	var opts kinesistest.Options
+	streams := streamFlag{}
+	fs := flag.NewFlagSet("kinesistest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.Addr, "addr", "127.0.0.1:0", "address to listen on")
+	fs.Var(streams, "stream", "create stream `NAME:SHARDS` at start; repeatable")
+	fs.StringVar(&opts.Region, "region", "us-east-1", "region in stream ARNs")
+	fs.StringVar(&opts.AccountID, "account-id", "123456789012", "account id in stream ARNs")
+	fs.BoolVar(&opts.Discard, "discard", false, "keep only record counts, not records")
+	rateLimit := fs.Bool("shard-rate-limit", false, "throttle writes to 1000 records and 1 MiB per second per shard")
+	fs.DurationVar(&opts.CreateDelay, "create-delay", 0, "keep streams made by CreateStream CREATING this long")
+	exitOnEOF := fs.Bool("exit-on-stdin-eof", true, "stop when standard input reaches end of file")
+	if err := fs.Parse(args); err != nil {
+		return opts, false, err
+	}
+	if fs.NArg() > 0 {
+		return opts, false, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	opts.Streams = streams
+	if *rateLimit {
+		opts.ShardRateLimit = kinesistest.DefaultShardRateLimit
+	}
+	return opts, *exitOnEOF, nil
+}
+
+// streamFlag collects --stream NAME:SHARDS values.
+type streamFlag map[string]int
+
+func (f streamFlag) String() string {
+	parts := make([]string, 0, len(f))
+	for name, shards := range f {
+		parts = append(parts, name+":"+strconv.Itoa(shards))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f streamFlag) Set(value string) error {
+	name, count, ok := strings.Cut(value, ":")
+	shards, err := strconv.Atoi(count)
+	if !ok || name == "" || err != nil || shards < 1 {
+		return fmt.Errorf("want NAME:SHARDS with SHARDS >= 1, got %q", value)
+	}
+	if _, dup := f[name]; dup {
+		return fmt.Errorf("stream %q given twice", name)
+	}
+	f[name] = shards
+	return nil
+}
