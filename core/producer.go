@@ -22,13 +22,14 @@ var ErrClosed = errors.New("gokpl: producer is closed")
 
 // Producer publishes records to Kinesis streams.
 type Producer struct {
-	cfg     Config
-	client  Client
-	log     *slog.Logger
-	budget  *budget
-	epochs  *epochs
-	sender  *sender
-	retrier *retrier
+	cfg      Config
+	client   Client
+	log      *slog.Logger
+	budget   *budget
+	epochs   *epochs
+	sender   *sender
+	retrier  *retrier
+	counters counters
 
 	ctx    context.Context // ends when Close gives up on the records still open
 	cancel context.CancelFunc
@@ -70,7 +71,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.budget = newBudget(cfg.MaxOutstandingRecords, cfg.MaxOutstandingBytes)
 	p.retrier = newRetrier(&p.cfg, p.finish, p.again)
-	p.sender = newSender(p.ctx, p.client, &p.cfg, p.retrier.handle, p.closeRequest)
+	p.sender = newSender(p.ctx, p.client, &p.cfg, p.completed, p.closeRequest)
 	return p, nil
 }
 
@@ -108,6 +109,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		return nil, ErrClosed
 	}
 	u.epoch = p.epochs.enter()
+	p.counters.recordsPut.Add(1)
 	p.pipeline(r.Stream).put(u)
 	return u.outcome, nil
 }
@@ -199,6 +201,7 @@ func (p *Producer) flushPipelines() { p.eachPipeline((*pipeline).flush) }
 
 // again sends a record back into its pipeline for another attempt.
 func (p *Producer) again(u *userRecord) {
+	p.counters.recordsRetried.Add(1)
 	if p.ctx.Err() != nil {
 		p.closeRecord(u)
 		return
@@ -209,7 +212,14 @@ func (p *Producer) again(u *userRecord) {
 // finish is the one exit of every record: it resolves the outcome (unless it
 // was cancelled) and returns the record's room to the budget and its epoch.
 func (p *Producer) finish(u *userRecord, r Result) {
-	u.outcome.resolve(r)
+	switch {
+	case !u.outcome.resolve(r):
+		p.counters.recordsCancelled.Add(1)
+	case r.Success:
+		p.counters.recordsSucceeded.Add(1)
+	default:
+		p.counters.recordsFailed.Add(1)
+	}
 	p.budget.release(int64(len(u.Data)))
 	u.epoch.release()
 }
@@ -217,6 +227,16 @@ func (p *Producer) finish(u *userRecord, r Result) {
 func (p *Producer) closeRecord(u *userRecord) {
 	u.addAttempt(closedAttempt(time.Now()))
 	p.finish(u, Result{Attempts: u.attempts})
+}
+
+// completed counts a finished request and hands it to the retrier.
+func (p *Producer) completed(r *putRequest) {
+	p.counters.requests.Add(1)
+	p.counters.kinesisRecordsSent.Add(int64(len(r.records)))
+	if r.err != nil {
+		p.counters.requestErrors.Add(1)
+	}
+	p.retrier.handle(r)
 }
 
 // closeRequest resolves the records of a request that will never be sent.
