@@ -13,6 +13,7 @@ const (
 	flushCount flushReason = iota
 	flushSize
 	flushDeadline
+	flushPredicate
 	flushManual
 	flushClose
 )
@@ -30,6 +31,12 @@ type batcher[T any] struct {
 	sizeOf     func(T) int64
 	deadlineOf func(T) time.Time
 	emit       func([]T, flushReason)
+
+	// full, when set, is told of each added item under the lock and reports
+	// whether the batch should leave now (the collector's per-shard byte
+	// cap); reset is called whenever a batch is taken.
+	full  func(item T) bool
+	reset func()
 
 	mu       sync.Mutex
 	items    []T
@@ -66,6 +73,8 @@ func (b *batcher[T]) add(item T) {
 		ready = b.takeLocked()
 	case b.size >= b.maxSize:
 		ready, reason = b.takeLocked(), flushSize
+	case b.full != nil && b.full(item):
+		ready, reason = b.takeLocked(), flushPredicate
 	default:
 		b.armLocked(b.deadlineOf(item))
 	}
@@ -110,6 +119,9 @@ func (b *batcher[T]) takeLocked() []T {
 	items := b.items
 	b.items = nil
 	b.size = 0
+	if b.reset != nil {
+		b.reset()
+	}
 	b.deadline = time.Time{}
 	if b.timer != nil {
 		b.timer.Stop()

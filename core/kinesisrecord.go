@@ -12,6 +12,12 @@ type kinesisRecord struct {
 	data            []byte
 	deadline        time.Time
 	expiration      time.Time
+
+	// predictedShardID is the shard the shard map expects the record to
+	// land in, "" when the record went out without a prediction; shard is
+	// its number (the digits of the id).
+	predictedShardID string
+	shard            int64
 }
 
 // newSingleKinesisRecord wraps one user record, sent unaggregated with its own
