@@ -101,6 +101,11 @@ type userRecord struct {
 	expiration time.Time // fail with Expired after then
 	attempts   []Attempt
 	epoch      *epoch
+
+	// predictedShardID and shard are where the shard map expected the
+	// record to land on its latest trip ("" when it went without a prediction).
+	predictedShardID string
+	shard            int64
 }
 
 func (u *userRecord) addAttempt(a Attempt) { u.attempts = append(u.attempts, a) }
