@@ -88,3 +88,9 @@ demo: venv $(PKG_LIB) emulator
 
 clean:
 	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/options.json
+
+## proto: regenerate core/aggregated.pb.go (needs protoc; protoc-gen-go is built at go.mod's protobuf version). Not run by CI.
+.PHONY: proto
+proto:
+	GOBIN=$(abspath $(BUILD)) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$$($(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
+	protoc --plugin=protoc-gen-go=$(BUILD)/protoc-gen-go --go_out=. --go_opt=paths=source_relative core/aggregated.proto
