@@ -25,6 +25,11 @@
  *   GOKPL_ERR_INTERNAL with its message.
  * - The Go runtime does not survive fork(): a child process must not call
  *   into a library that its parent had already loaded.
+ * - The library never calls back into the caller. To learn when outcomes
+ *   complete without a thread blocked on each, register a token per outcome
+ *   with gokpl_outcome_notify and collect tokens from one thread of the
+ *   caller's with gokpl_producer_next_completions (a completion queue per
+ *   producer); that thread runs the caller's callbacks.
  *
  * Everything between the CDEF markers below is plain declarations, read as
  * is by the Python binding (cffi).
@@ -99,6 +104,22 @@ typedef struct gokpl_attempt {
     size_t error_message_len;
 } gokpl_attempt;
 
+/* A snapshot of a producer's counters since it was created
+ * (gokpl_producer_stats). Counts are of user records unless they say
+ * otherwise. */
+typedef struct gokpl_stats {
+    int64_t records_put;          /* accepted by a put */
+    int64_t records_succeeded;    /* resolved with success */
+    int64_t records_failed;       /* resolved with failure (expired and closed included) */
+    int64_t records_cancelled;    /* withdrawn or resolved locally by gokpl_outcome_cancel */
+    int64_t records_retried;      /* attempts that sent a record back into the pipeline */
+    int64_t kinesis_records_sent; /* PutRecords entries sent, aggregated or not */
+    int64_t requests;             /* PutRecords requests completed */
+    int64_t request_errors;       /* PutRecords requests that failed as a whole */
+    int64_t outstanding_records;  /* put and not yet resolved, now */
+    int64_t outstanding_bytes;    /* data bytes put and not yet resolved, now */
+} gokpl_stats;
+
 /* gokpl_abi_version returns GOKPL_ABI_VERSION as compiled into the library.
  * Never blocks. */
 int32_t gokpl_abi_version(void);
@@ -155,6 +176,27 @@ int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
  * resolved in *out. Never blocks. */
 int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
 
+/* gokpl_producer_stats fills *out with a snapshot of the producer's
+ * counters. *out is the caller's. Never blocks.
+ * Returns GOKPL_OK, GOKPL_ERR_INVALID_HANDLE (unknown or closed),
+ * GOKPL_ERR_INVALID_ARGUMENT (out is NULL). */
+int32_t gokpl_producer_stats(gokpl_producer producer, gokpl_stats *out);
+
+/* gokpl_producer_next_completions collects done-notifications registered
+ * with gokpl_outcome_notify on this producer's outcomes: it waits up to
+ * timeout_ms for at least one, then moves up to cap tokens, in the order the
+ * outcomes completed, into tokens[0..cap) and stores their number in *n.
+ * tokens and n are the caller's. It keeps working after the producer is
+ * closed, until every registered token has been collected.
+ * Meant for one collecting thread per producer; concurrent callers are safe
+ * but share the tokens between them.
+ * Returns GOKPL_OK (*n >= 1), GOKPL_TIMEOUT (*n == 0), GOKPL_ERR_CLOSED (the
+ * producer is closed and every registered token was collected; the handle is
+ * then unknown to this function), GOKPL_ERR_INVALID_HANDLE,
+ * GOKPL_ERR_INVALID_ARGUMENT (tokens or n NULL, or cap 0). */
+int32_t gokpl_producer_next_completions(gokpl_producer producer, uint64_t *tokens,
+                                        size_t cap, int64_t timeout_ms, size_t *n);
+
 /* gokpl_producer_close removes the handle, then flushes for up to timeout_ms,
  * then fails every record still open with error code "ProducerClosed" and
  * stops the producer's goroutines. Outcome handles stay valid. Blocks up to
@@ -165,8 +207,9 @@ int32_t gokpl_producer_close(gokpl_producer producer, int64_t timeout_ms,
                              char *err, size_t err_cap);
 
 /* gokpl_producer_free closes the producer without waiting (as close with a
- * zero timeout) if it is still open. Freeing 0 or a closed handle is a
- * harmless no-op that returns GOKPL_OK. */
+ * zero timeout) if it is still open, and drops completion tokens nobody
+ * collected. Freeing 0 or a freed handle is a harmless no-op that returns
+ * GOKPL_OK. Call it after close only to drop uncollected completions. */
 int32_t gokpl_producer_free(gokpl_producer producer);
 
 /* gokpl_outcome_wait waits up to timeout_ms for the outcome to resolve or be
@@ -183,6 +226,18 @@ int32_t gokpl_outcome_done(gokpl_outcome outcome, int32_t *done);
  * not yet sent is withdrawn and never sent; one already in a request may
  * still be written to the stream. Never blocks. */
 int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
+
+/* gokpl_outcome_notify asks for token to be delivered, once, through
+ * gokpl_producer_next_completions of the producer that made the outcome,
+ * when the outcome resolves or is cancelled. It stores 1 in *queued when the
+ * token will be delivered, or 0 when the outcome is already done (nothing
+ * will be delivered: the caller acts at once). The token is the caller's
+ * own value; registering twice delivers twice; freeing the outcome handle
+ * does not stop the delivery. No Go thread ever calls into the caller: the
+ * caller's collecting thread runs whatever the token stands for.
+ * Never blocks. Returns GOKPL_OK, GOKPL_ERR_INVALID_HANDLE,
+ * GOKPL_ERR_INVALID_ARGUMENT (queued is NULL). */
+int32_t gokpl_outcome_notify(gokpl_outcome outcome, uint64_t token, int32_t *queued);
 
 /* gokpl_outcome_result fills *out and copies the result's strings into
  * strings[0..strings_cap). Never blocks.
@@ -205,7 +260,8 @@ int32_t gokpl_outcome_attempt(gokpl_outcome outcome, uint32_t index,
 int32_t gokpl_outcome_free(gokpl_outcome outcome);
 
 /* gokpl_handle_counts stores how many producer and outcome handles are live,
- * for leak checks. Never blocks. */
+ * for leak checks. A producer counts from gokpl_producer_new until it is
+ * freed, or closed with no completion token left to collect. Never blocks. */
 int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
 
 /* END CDEF */

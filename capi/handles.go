@@ -27,6 +27,14 @@ func (t *handleTable[T]) add(obj T) uint64 {
 	return t.next
 }
 
+// set stores obj under a handle another table issued (a producer's
+// completion queue lives under the producer's handle).
+func (t *handleTable[T]) set(h uint64, obj T) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.objects[h] = obj
+}
+
 func (t *handleTable[T]) get(h uint64) (T, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -49,7 +57,25 @@ func (t *handleTable[T]) len() int {
 	return len(t.objects)
 }
 
+// producerEntry is what a producer handle names: the engine and the queue
+// through which its outcomes report completion (completions.go).
+type producerEntry struct {
+	p *core.Producer
+	q *completionQueue
+}
+
+// outcomeEntry is what an outcome handle names: the outcome and the
+// completion queue of the producer that made it, which outlives that
+// producer's handle.
+type outcomeEntry struct {
+	o *core.Outcome
+	q *completionQueue
+}
+
 var (
-	producers = newHandleTable[*core.Producer](0x6b706c << 40) // "kpl"
-	outcomes  = newHandleTable[*core.Outcome](0x6f7574 << 40)  // "out"
+	producers = newHandleTable[*producerEntry](0x6b706c << 40) // "kpl"
+	outcomes  = newHandleTable[outcomeEntry](0x6f7574 << 40)   // "out"
+	// queues holds each producer's completion queue under the producer's
+	// handle, from gokpl_producer_new until the queue is drained after close.
+	queues = newHandleTable[*completionQueue](0)
 )

@@ -14,10 +14,11 @@ import (
 //export gokpl_outcome_wait
 func gokpl_outcome_wait(outcome C.gokpl_outcome, timeoutMS C.int64_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	o, ok := outcomes.get(uint64(outcome))
+	entry, ok := outcomes.get(uint64(outcome))
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
+	o := entry.o
 	if o.IsDone() {
 		return C.GOKPL_OK
 	}
@@ -37,11 +38,11 @@ func gokpl_outcome_done(outcome C.gokpl_outcome, done *C.int32_t) (status C.int3
 	if done == nil {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
-	o, ok := outcomes.get(uint64(outcome))
+	entry, ok := outcomes.get(uint64(outcome))
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	*done = cBool(o.IsDone())
+	*done = cBool(entry.o.IsDone())
 	return C.GOKPL_OK
 }
 
@@ -51,11 +52,26 @@ func gokpl_outcome_cancel(outcome C.gokpl_outcome, cancelled *C.int32_t) (status
 	if cancelled == nil {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
-	o, ok := outcomes.get(uint64(outcome))
+	entry, ok := outcomes.get(uint64(outcome))
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	*cancelled = cBool(o.Cancel())
+	*cancelled = cBool(entry.o.Cancel())
+	return C.GOKPL_OK
+}
+
+//export gokpl_outcome_notify
+func gokpl_outcome_notify(outcome C.gokpl_outcome, token C.uint64_t, queued *C.int32_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if queued == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	*queued = 0
+	entry, ok := outcomes.get(uint64(outcome))
+	if !ok {
+		return C.GOKPL_ERR_INVALID_HANDLE
+	}
+	*queued = cBool(entry.q.register(entry.o, uint64(token)))
 	return C.GOKPL_OK
 }
 
@@ -116,11 +132,11 @@ func gokpl_outcome_free(outcome C.gokpl_outcome) (status C.int32_t) {
 // resultOf returns the result of a resolved outcome, or nil and the status
 // that says why there is none.
 func resultOf(outcome C.gokpl_outcome) (*core.Result, C.int32_t) {
-	o, ok := outcomes.get(uint64(outcome))
+	entry, ok := outcomes.get(uint64(outcome))
 	if !ok {
 		return nil, C.GOKPL_ERR_INVALID_HANDLE
 	}
-	r, err := o.Result()
+	r, err := entry.o.Result()
 	if err != nil {
 		return nil, statusOf(err)
 	}

@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 	"unsafe"
@@ -42,7 +43,10 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}
-	*out = C.gokpl_producer(producers.add(p))
+	entry := &producerEntry{p: p, q: newCompletionQueue()}
+	h := producers.add(entry)
+	queues.set(h, entry.q)
+	*out = C.gokpl_producer(h)
 	return C.GOKPL_OK
 }
 
@@ -59,7 +63,7 @@ func gokpl_producer_put(producer C.gokpl_producer,
 		return invalidArgument("out is NULL", errBuf, errCap)
 	}
 	*out = 0
-	p, ok := producers.get(uint64(producer))
+	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
@@ -69,14 +73,49 @@ func gokpl_producer_put(producer C.gokpl_producer,
 		ExplicitHashKey: goString(explicitHashKey, explicitHashKeyLen),
 		Data:            goBytes(data, dataLen),
 	}
-	ctx, cancel := contextFor(timeoutMS)
-	defer cancel()
-	outcome, err := p.Put(ctx, record)
+	w := waiter{timeoutMS: timeoutMS}
+	defer w.release()
+	outcome, err := w.put(entry.p, record)
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}
-	*out = C.gokpl_outcome(outcomes.add(outcome))
+	*out = C.gokpl_outcome(outcomes.add(outcomeEntry{outcome, entry.q}))
 	return C.GOKPL_OK
+}
+
+// noWait is an already-ended context: a put with it takes room in the
+// producer if there is some and never waits, and needs no timer.
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// waiter bounds how long a put, or a whole batch, may wait for room in a
+// full producer. It tries each record without waiting first, the common
+// case, which costs no timer; the deadline is made on first need.
+type waiter struct {
+	timeoutMS C.int64_t
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+func (w *waiter) put(p *core.Producer, r core.Record) (*core.Outcome, error) {
+	outcome, err := p.Put(noWait, r)
+	if err == nil || w.timeoutMS == 0 || !(errors.Is(err, core.ErrBackpressure) || errors.Is(err, context.Canceled)) {
+		return outcome, err
+	}
+	if w.ctx == nil {
+		w.ctx, w.cancel = contextFor(w.timeoutMS)
+	}
+	return p.Put(w.ctx, r)
+}
+
+// release ends the deadline's timer, if one was made.
+func (w *waiter) release() {
+	if w.cancel != nil {
+		w.cancel()
+	}
 }
 
 //export gokpl_producer_put_batch
@@ -90,7 +129,7 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 		return invalidArgument("records, outs and accepted must not be NULL", errBuf, errCap)
 	}
 	*accepted = 0
-	p, ok := producers.get(uint64(producer))
+	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
@@ -98,10 +137,10 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 	handles := unsafe.Slice(outs, int(count))
 	clear(handles)
 	streamName := goString(stream, streamLen)
-	ctx, cancel := contextFor(timeoutMS)
-	defer cancel()
+	w := waiter{timeoutMS: timeoutMS}
+	defer w.release()
 	for i := range in {
-		outcome, err := p.Put(ctx, core.Record{
+		outcome, err := w.put(entry.p, core.Record{
 			Stream:          streamName,
 			PartitionKey:    goString((*C.gokpl_cchar)(in[i].partition_key), in[i].partition_key_len),
 			ExplicitHashKey: goString((*C.gokpl_cchar)(in[i].explicit_hash_key), in[i].explicit_hash_key_len),
@@ -110,7 +149,7 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 		if err != nil {
 			return fail(err, errBuf, errCap)
 		}
-		handles[i] = C.gokpl_outcome(outcomes.add(outcome))
+		handles[i] = C.gokpl_outcome(outcomes.add(outcomeEntry{outcome, entry.q}))
 		*accepted = C.size_t(i + 1)
 	}
 	return C.GOKPL_OK
@@ -119,13 +158,13 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 //export gokpl_producer_flush
 func gokpl_producer_flush(producer C.gokpl_producer, timeoutMS C.int64_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	p, ok := producers.get(uint64(producer))
+	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
 	ctx, cancel := contextFor(timeoutMS)
 	defer cancel()
-	if err := p.Flush(ctx); err != nil {
+	if err := entry.p.Flush(ctx); err != nil {
 		return C.GOKPL_TIMEOUT
 	}
 	return C.GOKPL_OK
@@ -137,24 +176,83 @@ func gokpl_producer_outstanding(producer C.gokpl_producer, out *C.int64_t) (stat
 	if out == nil {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
-	p, ok := producers.get(uint64(producer))
+	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	*out = C.int64_t(p.Outstanding())
+	*out = C.int64_t(entry.p.Outstanding())
 	return C.GOKPL_OK
+}
+
+//export gokpl_producer_stats
+func gokpl_producer_stats(producer C.gokpl_producer, out *C.gokpl_stats) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if out == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	entry, ok := producers.get(uint64(producer))
+	if !ok {
+		return C.GOKPL_ERR_INVALID_HANDLE
+	}
+	s := entry.p.Stats()
+	*out = C.gokpl_stats{
+		records_put:          C.int64_t(s.RecordsPut),
+		records_succeeded:    C.int64_t(s.RecordsSucceeded),
+		records_failed:       C.int64_t(s.RecordsFailed),
+		records_cancelled:    C.int64_t(s.RecordsCancelled),
+		records_retried:      C.int64_t(s.RecordsRetried),
+		kinesis_records_sent: C.int64_t(s.KinesisRecordsSent),
+		requests:             C.int64_t(s.Requests),
+		request_errors:       C.int64_t(s.RequestErrors),
+		outstanding_records:  C.int64_t(s.OutstandingRecords),
+		outstanding_bytes:    C.int64_t(s.OutstandingBytes),
+	}
+	return C.GOKPL_OK
+}
+
+//export gokpl_producer_next_completions
+func gokpl_producer_next_completions(producer C.gokpl_producer, tokens *C.uint64_t, capacity C.size_t, timeoutMS C.int64_t, n *C.size_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if n == nil {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	*n = 0
+	if tokens == nil || capacity == 0 {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	q, ok := queues.get(uint64(producer))
+	if !ok {
+		return C.GOKPL_ERR_INVALID_HANDLE
+	}
+	timeout := time.Duration(-1)
+	if timeoutMS >= 0 {
+		timeout = msToDuration(int64(timeoutMS))
+	}
+	out := unsafe.Slice((*uint64)(unsafe.Pointer(tokens)), int(capacity))
+	got, drained := q.next(out, timeout)
+	*n = C.size_t(got)
+	switch {
+	case got > 0:
+		return C.GOKPL_OK
+	case drained:
+		queues.remove(uint64(producer))
+		return C.GOKPL_ERR_CLOSED
+	}
+	return C.GOKPL_TIMEOUT
 }
 
 //export gokpl_producer_close
 func gokpl_producer_close(producer C.gokpl_producer, timeoutMS C.int64_t, errBuf *C.char, errCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, errBuf, errCap)
-	p, ok := producers.remove(uint64(producer))
+	entry, ok := producers.remove(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
 	ctx, cancel := contextFor(timeoutMS)
 	defer cancel()
-	if err := p.Close(ctx); err != nil {
+	err := entry.p.Close(ctx)
+	closeQueue(uint64(producer), entry.q)
+	if err != nil {
 		writeMessage(err.Error(), errBuf, errCap)
 		return C.GOKPL_TIMEOUT
 	}
@@ -164,19 +262,34 @@ func gokpl_producer_close(producer C.gokpl_producer, timeoutMS C.int64_t, errBuf
 //export gokpl_producer_free
 func gokpl_producer_free(producer C.gokpl_producer) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if p, ok := producers.remove(uint64(producer)); ok {
+	if entry, ok := producers.remove(uint64(producer)); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 0)
 		defer cancel()
-		_ = p.Close(ctx)
+		_ = entry.p.Close(ctx)
+		entry.q.close()
 	}
+	// Completions nobody collected are dropped with the handle.
+	queues.remove(uint64(producer))
 	return C.GOKPL_OK
+}
+
+// closeQueue marks a closed producer's completion queue closed. A queue that
+// never had a token is forgotten at once; one that had tokens stays until
+// gokpl_producer_next_completions reports it drained, or the handle is freed.
+func closeQueue(h uint64, q *completionQueue) {
+	q.close()
+	if q.unused() {
+		queues.remove(h)
+	}
 }
 
 //export gokpl_handle_counts
 func gokpl_handle_counts(producerCount, outcomeCount *C.uint64_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
 	if producerCount != nil {
-		*producerCount = C.uint64_t(producers.len())
+		// Every producer's queue is listed from its creation until it is
+		// freed, or closed with nothing left to collect.
+		*producerCount = C.uint64_t(queues.len())
 	}
 	if outcomeCount != nil {
 		*outcomeCount = C.uint64_t(outcomes.len())

@@ -53,6 +53,19 @@ typedef struct gokpl_attempt {
     size_t error_message_len;
 } gokpl_attempt;
 
+typedef struct gokpl_stats {
+    int64_t records_put;
+    int64_t records_succeeded;
+    int64_t records_failed;
+    int64_t records_cancelled;
+    int64_t records_retried;
+    int64_t kinesis_records_sent;
+    int64_t requests;
+    int64_t request_errors;
+    int64_t outstanding_records;
+    int64_t outstanding_bytes;
+} gokpl_stats;
+
 int32_t gokpl_abi_version(void);
 
 int32_t gokpl_version(char *buf, size_t cap);
@@ -78,6 +91,11 @@ int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
 
 int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
 
+int32_t gokpl_producer_stats(gokpl_producer producer, gokpl_stats *out);
+
+int32_t gokpl_producer_next_completions(gokpl_producer producer, uint64_t *tokens,
+                                        size_t cap, int64_t timeout_ms, size_t *n);
+
 int32_t gokpl_producer_close(gokpl_producer producer, int64_t timeout_ms,
                              char *err, size_t err_cap);
 
@@ -88,6 +106,8 @@ int32_t gokpl_outcome_wait(gokpl_outcome outcome, int64_t timeout_ms);
 int32_t gokpl_outcome_done(gokpl_outcome outcome, int32_t *done);
 
 int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
+
+int32_t gokpl_outcome_notify(gokpl_outcome outcome, uint64_t token, int32_t *queued);
 
 int32_t gokpl_outcome_result(gokpl_outcome outcome, gokpl_result *out,
                              char *strings, size_t strings_cap);

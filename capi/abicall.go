@@ -1,0 +1,304 @@
+package main
+
+// Go wrappers that call the library's functions through their C
+// declarations in gokpl.h, as a C program would: arguments go through C
+// memory, results come back through C out-parameters. They exist for this
+// package's tests, which cannot use cgo themselves; nothing in the library
+// calls them, so the linker leaves them out of libgokpl.so.
+
+/*
+#include <stdlib.h>
+#include "gokpl.h"
+*/
+import "C"
+
+import "unsafe"
+
+// cString copies s into C memory; the caller frees it with C.free. A nil
+// result stands for the empty string, passed as (NULL, 0).
+func cString(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return C.CString(s)
+}
+
+func cFree(p *C.char) {
+	if p != nil {
+		C.free(unsafe.Pointer(p))
+	}
+}
+
+// errorBuffer is a C buffer for an error message.
+type errorBuffer struct {
+	p   *C.char
+	cap C.size_t
+}
+
+func newErrorBuffer(n int) errorBuffer {
+	return errorBuffer{p: (*C.char)(C.calloc(C.size_t(n), 1)), cap: C.size_t(n)}
+}
+
+func (b errorBuffer) String() string { return C.GoString(b.p) }
+func (b errorBuffer) free()          { C.free(unsafe.Pointer(b.p)) }
+
+func callABIVersion() int32 { return int32(C.gokpl_abi_version()) }
+
+func callVersion(capacity int) (string, int32) {
+	buf := newErrorBuffer(max(capacity, 1))
+	defer buf.free()
+	status := C.gokpl_version(buf.p, C.size_t(capacity))
+	return buf.String(), int32(status)
+}
+
+func callProducerNew(config string) (uint64, int32, string) {
+	cfg := cString(config)
+	defer cFree(cfg)
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	out := (*C.gokpl_producer)(C.malloc(C.size_t(unsafe.Sizeof(C.gokpl_producer(0)))))
+	defer C.free(unsafe.Pointer(out))
+	*out = 0
+	status := C.gokpl_producer_new(cfg, C.size_t(len(config)), out, buf.p, buf.cap)
+	return uint64(*out), int32(status), buf.String()
+}
+
+// abiRecord is one record for callPut and callPutBatch; a nil HashKey sends
+// NULL, a nil Data sends (NULL, 0).
+type abiRecord struct {
+	PartitionKey string
+	HashKey      *string
+	Data         []byte
+}
+
+func callPut(producer uint64, stream string, r abiRecord, timeoutMS int64) (uint64, int32, string) {
+	s, k := cString(stream), cString(r.PartitionKey)
+	defer cFree(s)
+	defer cFree(k)
+	var hash *C.char
+	var hashLen int
+	if r.HashKey != nil {
+		hash, hashLen = C.CString(*r.HashKey), len(*r.HashKey)
+		defer cFree(hash)
+	}
+	var data unsafe.Pointer
+	if r.Data != nil {
+		data = C.CBytes(r.Data)
+		defer C.free(data)
+	}
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	out := (*C.gokpl_outcome)(C.malloc(8))
+	defer C.free(unsafe.Pointer(out))
+	*out = 0
+	status := C.gokpl_producer_put(C.gokpl_producer(producer),
+		s, C.size_t(len(stream)), k, C.size_t(len(r.PartitionKey)), hash, C.size_t(hashLen),
+		(*C.uint8_t)(data), C.size_t(len(r.Data)), C.int64_t(timeoutMS), out, buf.p, buf.cap)
+	return uint64(*out), int32(status), buf.String()
+}
+
+func callPutBatch(producer uint64, stream string, records []abiRecord, timeoutMS int64) ([]uint64, int, int32, string) {
+	n := len(records)
+	s := cString(stream)
+	defer cFree(s)
+	recs := (*C.gokpl_record)(C.calloc(C.size_t(max(n, 1)), C.size_t(unsafe.Sizeof(C.gokpl_record{}))))
+	defer C.free(unsafe.Pointer(recs))
+	view := unsafe.Slice(recs, max(n, 1))
+	for i, r := range records {
+		k := cString(r.PartitionKey)
+		defer cFree(k)
+		view[i].partition_key, view[i].partition_key_len = k, C.size_t(len(r.PartitionKey))
+		if r.HashKey != nil {
+			h := C.CString(*r.HashKey)
+			defer cFree(h)
+			view[i].explicit_hash_key, view[i].explicit_hash_key_len = h, C.size_t(len(*r.HashKey))
+		}
+		if r.Data != nil {
+			d := C.CBytes(r.Data)
+			defer C.free(d)
+			view[i].data, view[i].data_len = (*C.uint8_t)(d), C.size_t(len(r.Data))
+		}
+	}
+	outs := (*C.gokpl_outcome)(C.calloc(C.size_t(max(n, 1)), 8))
+	defer C.free(unsafe.Pointer(outs))
+	accepted := (*C.size_t)(C.malloc(C.size_t(unsafe.Sizeof(C.size_t(0)))))
+	defer C.free(unsafe.Pointer(accepted))
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	status := C.gokpl_producer_put_batch(C.gokpl_producer(producer), s, C.size_t(len(stream)),
+		recs, C.size_t(n), C.int64_t(timeoutMS), outs, accepted, buf.p, buf.cap)
+	handles := make([]uint64, n)
+	for i, h := range unsafe.Slice(outs, max(n, 1))[:n] {
+		handles[i] = uint64(h)
+	}
+	return handles, int(*accepted), int32(status), buf.String()
+}
+
+func callFlush(producer uint64, timeoutMS int64) int32 {
+	return int32(C.gokpl_producer_flush(C.gokpl_producer(producer), C.int64_t(timeoutMS)))
+}
+
+func callOutstanding(producer uint64) (int64, int32) {
+	out := (*C.int64_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(out))
+	*out = -1
+	status := C.gokpl_producer_outstanding(C.gokpl_producer(producer), out)
+	return int64(*out), int32(status)
+}
+
+// abiStats mirrors gokpl_stats.
+type abiStats struct {
+	RecordsPut, RecordsSucceeded, RecordsFailed, RecordsCancelled, RecordsRetried     int64
+	KinesisRecordsSent, Requests, RequestErrors, OutstandingRecords, OutstandingBytes int64
+}
+
+func callStats(producer uint64) (abiStats, int32) {
+	out := (*C.gokpl_stats)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_stats{}))))
+	defer C.free(unsafe.Pointer(out))
+	status := C.gokpl_producer_stats(C.gokpl_producer(producer), out)
+	return abiStats{
+		int64(out.records_put), int64(out.records_succeeded), int64(out.records_failed),
+		int64(out.records_cancelled), int64(out.records_retried), int64(out.kinesis_records_sent),
+		int64(out.requests), int64(out.request_errors), int64(out.outstanding_records), int64(out.outstanding_bytes),
+	}, int32(status)
+}
+
+func callNextCompletions(producer uint64, capacity int, timeoutMS int64) ([]uint64, int32) {
+	tokens := (*C.uint64_t)(C.calloc(C.size_t(max(capacity, 1)), 8))
+	defer C.free(unsafe.Pointer(tokens))
+	n := (*C.size_t)(C.malloc(C.size_t(unsafe.Sizeof(C.size_t(0)))))
+	defer C.free(unsafe.Pointer(n))
+	*n = 99
+	status := C.gokpl_producer_next_completions(C.gokpl_producer(producer), tokens, C.size_t(capacity), C.int64_t(timeoutMS), n)
+	got := make([]uint64, int(*n))
+	for i, t := range unsafe.Slice(tokens, max(capacity, 1))[:int(*n)] {
+		got[i] = uint64(t)
+	}
+	return got, int32(status)
+}
+
+func callClose(producer uint64, timeoutMS int64) (int32, string) {
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	status := C.gokpl_producer_close(C.gokpl_producer(producer), C.int64_t(timeoutMS), buf.p, buf.cap)
+	return int32(status), buf.String()
+}
+
+func callProducerFree(producer uint64) int32 {
+	return int32(C.gokpl_producer_free(C.gokpl_producer(producer)))
+}
+
+func callOutcomeWait(outcome uint64, timeoutMS int64) int32 {
+	return int32(C.gokpl_outcome_wait(C.gokpl_outcome(outcome), C.int64_t(timeoutMS)))
+}
+
+// callFlag calls an outcome function that answers through an int32_t out-parameter.
+func callFlag(f func(*C.int32_t) C.int32_t) (bool, int32) {
+	out := (*C.int32_t)(C.malloc(4))
+	defer C.free(unsafe.Pointer(out))
+	*out = 7
+	status := f(out)
+	return *out == 1, int32(status)
+}
+
+func callOutcomeDone(outcome uint64) (bool, int32) {
+	return callFlag(func(p *C.int32_t) C.int32_t { return C.gokpl_outcome_done(C.gokpl_outcome(outcome), p) })
+}
+
+func callOutcomeCancel(outcome uint64) (bool, int32) {
+	return callFlag(func(p *C.int32_t) C.int32_t { return C.gokpl_outcome_cancel(C.gokpl_outcome(outcome), p) })
+}
+
+func callOutcomeNotify(outcome, token uint64) (bool, int32) {
+	return callFlag(func(p *C.int32_t) C.int32_t {
+		return C.gokpl_outcome_notify(C.gokpl_outcome(outcome), C.uint64_t(token), p)
+	})
+}
+
+// abiResult is a result or an attempt as read through the ABI.
+type abiResult struct {
+	Success                                          bool
+	Attempts                                         int
+	StartedNS, EndedNS                               int64
+	ShardID, SequenceNumber, ErrorCode, ErrorMessage string
+}
+
+func unpack(strings *C.char, lens ...C.size_t) []string {
+	out := make([]string, len(lens))
+	off := 0
+	for i, n := range lens {
+		out[i] = C.GoStringN((*C.char)(unsafe.Add(unsafe.Pointer(strings), off)), C.int(n))
+		off += int(n)
+	}
+	return out
+}
+
+func callOutcomeResult(outcome uint64, capacity int) (abiResult, int32) {
+	out := (*C.gokpl_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_result{}))))
+	defer C.free(unsafe.Pointer(out))
+	strings := (*C.char)(C.calloc(C.size_t(max(capacity, 1)), 1))
+	defer C.free(unsafe.Pointer(strings))
+	status := C.gokpl_outcome_result(C.gokpl_outcome(outcome), out, strings, C.size_t(capacity))
+	r := abiResult{Success: out.success == 1, Attempts: int(out.attempt_count)}
+	if status == C.GOKPL_OK {
+		s := unpack(strings, out.shard_id_len, out.sequence_number_len, out.error_code_len, out.error_message_len)
+		r.ShardID, r.SequenceNumber, r.ErrorCode, r.ErrorMessage = s[0], s[1], s[2], s[3]
+	}
+	return r, int32(status)
+}
+
+func callOutcomeAttempt(outcome uint64, index uint32, capacity int) (abiResult, int32) {
+	out := (*C.gokpl_attempt)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_attempt{}))))
+	defer C.free(unsafe.Pointer(out))
+	strings := (*C.char)(C.calloc(C.size_t(max(capacity, 1)), 1))
+	defer C.free(unsafe.Pointer(strings))
+	status := C.gokpl_outcome_attempt(C.gokpl_outcome(outcome), C.uint32_t(index), out, strings, C.size_t(capacity))
+	r := abiResult{Success: out.success == 1, StartedNS: int64(out.started_at_ns), EndedNS: int64(out.ended_at_ns)}
+	if status == C.GOKPL_OK {
+		s := unpack(strings, out.shard_id_len, out.sequence_number_len, out.error_code_len, out.error_message_len)
+		r.ShardID, r.SequenceNumber, r.ErrorCode, r.ErrorMessage = s[0], s[1], s[2], s[3]
+	}
+	return r, int32(status)
+}
+
+func callOutcomeFree(outcome uint64) int32 {
+	return int32(C.gokpl_outcome_free(C.gokpl_outcome(outcome)))
+}
+
+func callHandleCounts() (producers, outcomes uint64) {
+	out := (*C.uint64_t)(C.calloc(2, 8))
+	defer C.free(unsafe.Pointer(out))
+	pair := unsafe.Slice(out, 2)
+	C.gokpl_handle_counts(&pair[0], &pair[1])
+	return uint64(pair[0]), uint64(pair[1])
+}
+
+// Status codes for the tests, as the header defines them.
+const (
+	statusOK              = int32(C.GOKPL_OK)
+	statusTimeout         = int32(C.GOKPL_TIMEOUT)
+	statusInvalidHandle   = int32(C.GOKPL_ERR_INVALID_HANDLE)
+	statusInvalidArgument = int32(C.GOKPL_ERR_INVALID_ARGUMENT)
+	statusConfig          = int32(C.GOKPL_ERR_CONFIG)
+	statusInvalidRecord   = int32(C.GOKPL_ERR_INVALID_RECORD)
+	statusClosed          = int32(C.GOKPL_ERR_CLOSED)
+	statusBackpressure    = int32(C.GOKPL_ERR_BACKPRESSURE)
+	statusPending         = int32(C.GOKPL_ERR_PENDING)
+	statusCancelled       = int32(C.GOKPL_ERR_CANCELLED)
+	statusBufferTooSmall  = int32(C.GOKPL_ERR_BUFFER_TOO_SMALL)
+	statusInternal        = int32(C.GOKPL_ERR_INTERNAL)
+	abiVersionFromHeader  = int32(C.GOKPL_ABI_VERSION)
+)
+
+// panicking is shaped like an export and panics, for the test of recoverPanic.
+func panicking(errBuf *C.char, errCap C.size_t) (status C.int32_t) {
+	defer recoverPanic(&status, errBuf, errCap)
+	panic("boom")
+}
+
+func callPanicking() (int32, string) {
+	buf := newErrorBuffer(8192)
+	defer buf.free()
+	status := panicking(buf.p, buf.cap)
+	return int32(status), buf.String()
+}
