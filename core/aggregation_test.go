@@ -343,10 +343,11 @@ func TestDeaggregateCorruptProtobufIsAnError(t *testing.T) {
 	}
 }
 
-func TestDeaggregateEmptyAggregate(t *testing.T) {
+func TestDeaggregateTakesAnEmptyAggregateForPlainData(t *testing.T) {
 	sum := md5.Sum(nil)
-	got, err := Deaggregate("a", "1", append(aggregatedMagic[:], sum[:]...))
-	if err != nil || len(got) != 0 {
+	data := append(aggregatedMagic[:], sum[:]...)
+	got, err := Deaggregate("a", "1", data)
+	if IsAggregated(data) || !errors.Is(err, ErrNotAggregated) || len(got) != 1 || !bytes.Equal(got[0].Data, data) {
 		t.Fatalf("Deaggregate = %+v, %v", got, err)
 	}
 }

@@ -18,8 +18,8 @@ type DeaggregatedRecord struct {
 
 var (
 	// ErrNotAggregated reports data that starts with the aggregated
-	// record's magic bytes but is not an aggregated record: it is too
-	// short or its MD5 does not match.
+	// record's magic bytes but is not an aggregated record: it has no
+	// protobuf bytes or its MD5 does not match.
 	ErrNotAggregated = errors.New("gokpl: not an aggregated record")
 
 	// ErrCorrupt reports an aggregated record whose MD5 matches but whose
@@ -29,8 +29,8 @@ var (
 )
 
 // IsAggregated reports whether data is a KPL aggregated record: the magic
-// bytes F3 89 9A C2, then protobuf bytes, then their MD5, which it checks.
-// It does not parse the protobuf.
+// bytes F3 89 9A C2, then at least one protobuf byte, then the MD5 of the
+// protobuf bytes, which it checks. It does not parse the protobuf.
 func IsAggregated(data []byte) bool {
 	_, ok := aggregatedProtobuf(data)
 	return ok
@@ -41,18 +41,18 @@ func IsAggregated(data []byte) bool {
 //
 // For an aggregated record it returns each user record with its own
 // partition key, its explicit hash key from the record's table (empty when
-// the user record had none) and its data, in the order they were packed; an
-// aggregated record may hold none. Any other data is a single user record,
-// returned as it was given.
+// the user record had none) and its data, in the order they were packed.
+// Any other data is a single user record, returned as it was given.
 //
-// Data that starts with the magic bytes but is too short or fails its MD5
-// check is, for the KCL, a plain record that happens to start with those
-// bytes. Deaggregate returns it the same way, as the only record, but also
-// returns an error wrapping ErrNotAggregated, so that a caller can tell it
-// from damage; a caller that wants the KCL's behaviour uses the record and
-// ignores that error. An aggregated record whose MD5 matches but whose
-// contents cannot be read yields no records and an error wrapping
-// ErrCorrupt.
+// Data that starts with the magic bytes but has no protobuf bytes or fails
+// its MD5 check is, for the KCL, a plain record that happens to start with
+// those bytes. Deaggregate returns it the same way, as the only record, but
+// also returns an error wrapping ErrNotAggregated, so that a caller can tell
+// it from damage; a caller that wants the KCL's behaviour uses the record
+// and ignores that error. An aggregated record whose MD5 matches but whose
+// protobuf cannot be read yields no records and an error wrapping
+// ErrCorrupt (the KCL delivers such a record whole when the protobuf does
+// not parse, and logs and drops it when an index is out of range).
 //
 // The Data of a record that was not aggregated is data itself; aggregated
 // records get copies. Safe for concurrent use.
@@ -63,7 +63,7 @@ func Deaggregate(partitionKey, explicitHashKey string, data []byte) ([]Deaggrega
 	}
 	pb, ok := aggregatedProtobuf(data)
 	if !ok {
-		return whole, fmt.Errorf("%w: starts with the magic bytes but its MD5 does not match", ErrNotAggregated)
+		return whole, fmt.Errorf("%w: starts with the magic bytes, but is too short or its MD5 does not match", ErrNotAggregated)
 	}
 	var ar AggregatedRecord
 	if err := proto.Unmarshal(pb, &ar); err != nil {
@@ -89,9 +89,11 @@ func Deaggregate(partitionKey, explicitHashKey string, data []byte) ([]Deaggrega
 }
 
 // aggregatedProtobuf returns the protobuf bytes of an aggregated record,
-// and whether data is one (magic and MD5 check out).
+// and whether data is one (magic and MD5 check out). Like the KCL, it takes
+// data with no protobuf bytes for a plain record: an aggregated record holds
+// at least one user record.
 func aggregatedProtobuf(data []byte) ([]byte, bool) {
-	if len(data) < aggregatedOverhead || !bytes.HasPrefix(data, aggregatedMagic[:]) {
+	if len(data) <= aggregatedOverhead || !bytes.HasPrefix(data, aggregatedMagic[:]) {
 		return nil, false
 	}
 	pb := data[len(aggregatedMagic) : len(data)-md5.Size]
