@@ -36,6 +36,16 @@ func (e *epoch) acquire() bool {
 	}
 }
 
+// isDone reports whether the epoch's records are all resolved.
+func (e *epoch) isDone() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // release drops one reference; the last one closes done and passes the
 // completion on to the next epoch.
 func (e *epoch) release() {

@@ -1,52 +1,177 @@
 package core
 
+import (
+	"sync/atomic"
+)
+
 // pipeline is one stream's chain of stages, and the only place that knows
 // their order:
 //
-//	put → collector (PutRecords batches) → sender → retrier → finish | put again
+//	put → waiting room (first shard map) → aggregator (per predicted shard)
+//	    → limiter (per-shard token buckets) → collector (PutRecords batches)
+//	    → sender → retrier → finish | put again
 //
-// Each stage gets the next one as a function and never refers to another
-// stage. A pipeline is created on a stream's first put and lives as long as
-// the producer. Safe for concurrent use.
+// With aggregation off, records go straight to the collector, without a
+// shard map or a limiter, as in the KPL. Each stage gets the next one as a
+// function and never refers to another stage. A pipeline is created on a
+// stream's first put and lives as long as the producer. Safe for concurrent
+// use.
 type pipeline struct {
-	stream    string
-	p         *Producer
-	collector *collector
+	stream string
+	p      *Producer
+
+	shards     *shardMap // nil without aggregation
+	waiting    *waitingRoom
+	aggregator *aggregator
+	limiter    *limiter
+	collector  *collector
+
+	// flushing is the epoch of the latest flush while it is unresolved:
+	// records reaching the collector meanwhile are sent at once.
+	flushing atomic.Pointer[epoch]
 }
 
 func newPipeline(p *Producer, stream string) *pipeline {
 	pl := &pipeline{stream: stream, p: p}
 	pl.collector = newCollector(&p.cfg, pl.send)
+	if !p.cfg.AggregationEnabled {
+		return pl
+	}
+	pl.shards = newShardMap(p.client, stream, p.log)
+	pl.limiter = newLimiter(&p.cfg, pl.collect, pl.expiredInLimiter)
+	pl.aggregator = newAggregator(&p.cfg, pl.limit)
+	pl.waiting = newWaitingRoom(pl.route, pl.unaggregated)
+	pl.shards.start(p.ctx)
+	p.background.Add(1)
+	go pl.awaitShardMap()
 	return pl
 }
 
 // put takes a validated user record into the pipeline, first or again after a
 // failed attempt.
 func (pl *pipeline) put(u *userRecord) {
-	if u.outcome.cancelled() {
+	switch {
+	case u.outcome.cancelled():
 		pl.p.finish(u, Result{}) // withdrawn before it was sent
-		return
+	case pl.aggregator == nil:
+		pl.unaggregated(u)
+	default:
+		pl.waiting.add(u)
 	}
-	pl.collector.put(newSingleKinesisRecord(u))
 }
 
-// send turns a collected batch into a request, leaving out records whose
-// outcome was cancelled while they waited.
+func (pl *pipeline) awaitShardMap() {
+	defer pl.p.background.Done()
+	select {
+	case <-pl.shards.ready():
+		pl.waiting.release()
+	case <-pl.p.ctx.Done():
+	}
+}
+
+// route predicts the record's shard and aggregates it there; a hash that no
+// open shard covers (the map is changing) goes unaggregated.
+func (pl *pipeline) route(u *userRecord) {
+	id, shard, ok := pl.shards.lookup(u.hash)
+	if !ok {
+		pl.unaggregated(u)
+		return
+	}
+	u.predictedShardID, u.shard = id, shard
+	pl.aggregator.put(u, shard)
+}
+
+// unaggregated sends the record alone and without a prediction, bypassing
+// the limiter.
+func (pl *pipeline) unaggregated(u *userRecord) {
+	u.predictedShardID, u.shard = "", 0
+	pl.collect(newKinesisRecord([]*userRecord{u}))
+}
+
+// limit passes an aggregated Kinesis record to the limiter of its shard.
+func (pl *pipeline) limit(k *kinesisRecord, _ flushReason) {
+	pl.limiter.put(k, k.shard)
+}
+
+// collect adds a Kinesis record to the next PutRecords batch.
+func (pl *pipeline) collect(k *kinesisRecord) {
+	pl.collector.put(k)
+	if e := pl.flushing.Load(); e != nil && !e.isDone() {
+		pl.collector.flush()
+	}
+}
+
+// expiredInLimiter fails or retries the records of a Kinesis record whose
+// earliest expiration passed while it waited for tokens.
+func (pl *pipeline) expiredInLimiter(k *kinesisRecord) {
+	pl.p.retrier.expiredInLimiter(k)
+}
+
+// send turns a collected batch into a request. Records cancelled while they
+// waited are left out (a Kinesis record that aggregated some of them is
+// rebuilt from the rest).
 func (pl *pipeline) send(batch []*kinesisRecord, _ flushReason) {
 	live := batch[:0]
 	for _, k := range batch {
-		if k.live() {
+		if k = pl.withoutCancelled(k); k != nil {
 			live = append(live, k)
-			continue
-		}
-		for _, u := range k.records {
-			pl.p.finish(u, Result{})
 		}
 	}
 	if len(live) > 0 {
-		pl.p.sender.send(&putRequest{stream: pl.stream, records: live})
+		pl.p.sender.send(&putRequest{stream: pl.stream, records: live, shards: pl.shardOracle()})
 	}
 }
 
-func (pl *pipeline) flush() { pl.collector.flush() }
-func (pl *pipeline) close() { pl.collector.close() }
+func (pl *pipeline) withoutCancelled(k *kinesisRecord) *kinesisRecord {
+	var live []*userRecord
+	for i, u := range k.records {
+		if !u.outcome.cancelled() {
+			if live != nil {
+				live = append(live, u)
+			}
+			continue
+		}
+		if live == nil {
+			live = append(make([]*userRecord, 0, len(k.records)), k.records[:i]...)
+		}
+		pl.p.finish(u, Result{})
+	}
+	switch {
+	case live == nil:
+		return k // nothing cancelled
+	case len(live) == 0:
+		return nil
+	}
+	rebuilt := newKinesisRecord(live)
+	rebuilt.predictedShardID, rebuilt.shard = k.predictedShardID, k.shard
+	return rebuilt
+}
+
+func (pl *pipeline) shardOracle() shardOracle {
+	if pl.shards == nil {
+		return nil
+	}
+	return pl.shards
+}
+
+// flush pushes every stage now, for the flush whose epoch is sealed.
+func (pl *pipeline) flush(sealed *epoch) {
+	pl.flushing.Store(sealed)
+	if pl.aggregator != nil {
+		pl.waiting.evacuate()
+		pl.aggregator.flush()
+		pl.limiter.flush()
+	}
+	pl.collector.flush()
+}
+
+// close empties every stage into the (closed) sender, which resolves the
+// records as ProducerClosed.
+func (pl *pipeline) close() {
+	if pl.aggregator != nil {
+		pl.waiting.evacuate()
+		pl.aggregator.close()
+		pl.limiter.close(pl.collect)
+	}
+	pl.collector.close()
+}

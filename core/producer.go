@@ -31,8 +31,9 @@ type Producer struct {
 	retrier  *retrier
 	counters counters
 
-	ctx    context.Context // ends when Close gives up on the records still open
-	cancel context.CancelFunc
+	ctx        context.Context // ends when Close gives up on the records still open
+	cancel     context.CancelFunc
+	background sync.WaitGroup // the pipelines' goroutines, which end with ctx
 
 	lifecycle sync.RWMutex // held for reading while a put enters a pipeline
 	closed    bool
@@ -119,7 +120,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 // concurrently with Put and with other Flushes.
 func (p *Producer) Flush(ctx context.Context) error {
 	sealed := p.epochs.seal()
-	p.flushPipelines()
+	p.eachPipeline(func(pl *pipeline) { pl.flush(sealed) })
 	select {
 	case <-sealed.done:
 		return nil
@@ -155,6 +156,12 @@ func (p *Producer) shutdown(ctx context.Context) error {
 	p.retrier.close()
 	p.eachPipeline((*pipeline).close)
 	p.sender.stop()
+	p.background.Wait()
+	p.eachPipeline(func(pl *pipeline) {
+		if pl.shards != nil {
+			<-pl.shards.stopped()
+		}
+	})
 	if idle, ok := p.client.(interface{ CloseIdleConnections() }); ok {
 		idle.CloseIdleConnections()
 	}
@@ -196,8 +203,6 @@ func (p *Producer) eachPipeline(f func(*pipeline)) {
 		return true
 	})
 }
-
-func (p *Producer) flushPipelines() { p.eachPipeline((*pipeline).flush) }
 
 // again sends a record back into its pipeline for another attempt.
 func (p *Producer) again(u *userRecord) {

@@ -50,6 +50,27 @@ func closeProducer(t *testing.T, p *core.Producer) {
 	}
 }
 
+// stored returns the user records the fake endpoint holds for stream,
+// de-aggregated, with the shard and sequence number of their Kinesis record.
+func stored(t *testing.T, srv *kinesistest.Server, stream string) []storedRecord {
+	t.Helper()
+	var out []storedRecord
+	for _, k := range srv.Records(stream) {
+		records, err := core.Deaggregate(k.PartitionKey, k.ExplicitHashKey, k.Data)
+		if err != nil {
+			t.Fatalf("stored record in %s does not de-aggregate: %v", k.ShardID, err)
+		}
+		for _, r := range records {
+			out = append(out, storedRecord{ShardID: k.ShardID, SequenceNumber: k.SequenceNumber, PartitionKey: r.PartitionKey, Data: string(r.Data)})
+		}
+	}
+	return out
+}
+
+type storedRecord struct {
+	ShardID, SequenceNumber, PartitionKey, Data string
+}
+
 func wait(t *testing.T, o *core.Outcome) *core.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -76,9 +97,9 @@ func TestProducerDeliversOneRecord(t *testing.T) {
 	if !r.Success || r.ShardID == "" || r.SequenceNumber == "" || len(r.Attempts) != 1 || !r.Attempts[0].Success {
 		t.Fatalf("result = %+v", r)
 	}
-	stored := srv.Records("s")
-	if len(stored) != 1 || stored[0].ShardID != r.ShardID || stored[0].SequenceNumber != r.SequenceNumber || string(stored[0].Data) != "hello" {
-		t.Fatalf("stored = %+v, result = %+v", stored, r)
+	got := stored(t, srv, "s")
+	if len(got) != 1 || got[0].ShardID != r.ShardID || got[0].SequenceNumber != r.SequenceNumber || got[0].Data != "hello" {
+		t.Fatalf("stored = %+v, result = %+v", got, r)
 	}
 }
 
@@ -98,7 +119,7 @@ func TestProducerFlushResolvesEverythingPutBefore(t *testing.T) {
 			t.Fatalf("outcome %d not resolved after flush", i)
 		}
 	}
-	if n := len(srv.Records("s")); n != 2000 {
+	if n := len(stored(t, srv, "s")); n != 2000 {
 		t.Fatalf("stored %d records, want 2000", n)
 	}
 	if p.Outstanding() != 0 {
@@ -107,7 +128,10 @@ func TestProducerFlushResolvesEverythingPutBefore(t *testing.T) {
 }
 
 func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
-	p, srv := newProducer(t, 1, func(c *core.Config) { c.RecordMaxBufferedTime = time.Hour })
+	p, srv := newProducer(t, 1, func(c *core.Config) {
+		c.RecordMaxBufferedTime = time.Hour
+		c.AggregationEnabled = false // one entry per record
+	})
 	srv.InjectFault("PutRecords", kinesistest.Fault{RecordFailures: []kinesistest.RecordFailure{{Index: 1}}})
 	a := put(t, p, core.Record{Stream: "s", PartitionKey: "a", Data: []byte("a")})
 	b := put(t, p, core.Record{Stream: "s", PartitionKey: "b", Data: []byte("b")})
@@ -121,7 +145,7 @@ func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 	if !rb.Success || len(rb.Attempts) != 2 || rb.Attempts[0].ErrorCode != "ProvisionedThroughputExceededException" {
 		t.Fatalf("b = %+v", rb)
 	}
-	if n := len(srv.Records("s")); n != 2 {
+	if n := len(stored(t, srv, "s")); n != 2 {
 		t.Fatalf("stored %d records, want 2 (no duplicate of a)", n)
 	}
 }
@@ -180,7 +204,7 @@ func TestCancelBeforeSendWithdrawsTheRecord(t *testing.T) {
 	if err := p.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(srv.Records("s")); n != 0 {
+	if n := len(stored(t, srv, "s")); n != 0 {
 		t.Fatalf("a withdrawn record was sent (%d stored)", n)
 	}
 }
@@ -276,7 +300,7 @@ func TestConcurrentPutsAndFlushes(t *testing.T) {
 			t.Fatalf("result = %+v", r)
 		}
 	}
-	if n := len(srv.Records("s")); n != 4000 {
+	if n := len(stored(t, srv, "s")); n != 4000 {
 		t.Fatalf("stored %d, want 4000", n)
 	}
 }

@@ -17,6 +17,17 @@ const (
 	transientBackoffCap  = 2 * time.Second
 )
 
+// shardOracle is what the retrier asks of a stream's shard map when a record
+// lands in a shard other than the predicted one.
+type shardOracle interface {
+	hashRange(shardID string) (start, end HashKey, ok bool)
+	invalidate(seenAt time.Time, predicted string)
+}
+
+// Wrong-shard attempts: the record was written, but not where its hash
+// belongs, so a de-aggregating consumer would drop it; it is sent again.
+const wrongShardMessage = "record landed in a shard whose hash-key range does not hold its hash key"
+
 // retrier decides each record's fate after a PutRecords request: finish it
 // with success or failure, or send it back into the pipeline after a backoff.
 // The decisions follow the table in errors.go. Safe for concurrent use; it
@@ -70,9 +81,47 @@ func (rt *retrier) handle(r *putRequest) {
 			retryAction = max(retryAction, a)
 			continue
 		}
-		rt.succeed(r, k, aws.ToString(entry.ShardId), aws.ToString(entry.SequenceNumber))
+		retry = append(retry, rt.landed(r, k, aws.ToString(entry.ShardId), aws.ToString(entry.SequenceNumber))...)
 	}
 	rt.schedule(retry, retryAction)
+}
+
+// landed handles an entry the service wrote. Where it landed in the predicted
+// shard, or no prediction was made, every record succeeds. Elsewhere (the
+// stream was resharded), a record succeeds if the actual shard's range holds
+// its hash (the first record's hash is the entry's explicit hash key, so it
+// always does); the others go back as Wrong Shard, and the shard map is
+// refreshed. Returns the records to retry.
+func (rt *retrier) landed(r *putRequest, k *kinesisRecord, shardID, sequenceNumber string) []*userRecord {
+	if k.predictedShardID == "" || k.predictedShardID == shardID || r.shards == nil {
+		rt.succeed(r, k.records, shardID, sequenceNumber)
+		return nil
+	}
+	start, end, known := r.shards.hashRange(shardID)
+	routed := k.records[0].hash
+	var ok, wrong []*userRecord
+	for _, u := range k.records {
+		if u.hash == routed || (known && !u.hash.Less(start) && !end.Less(u.hash)) {
+			ok = append(ok, u)
+		} else {
+			wrong = append(wrong, u)
+		}
+	}
+	rt.succeed(r, ok, shardID, sequenceNumber)
+	if len(wrong) > 0 || !known || shardNumber(k.predictedShardID) < shardNumber(shardID) {
+		r.shards.invalidate(r.start, k.predictedShardID)
+	}
+	var retry []*userRecord
+	now := time.Now()
+	for _, u := range wrong {
+		u.addAttempt(Attempt{Start: r.start, End: r.end, ShardID: shardID, SequenceNumber: sequenceNumber, ErrorCode: CodeWrongShard, ErrorMessage: wrongShardMessage})
+		if now.After(u.expiration) {
+			rt.expire(u, now)
+			continue
+		}
+		retry = append(retry, u)
+	}
+	return retry
 }
 
 func classifyRequest(code string) action {
@@ -82,8 +131,8 @@ func classifyRequest(code string) action {
 	return classifyCode(code)
 }
 
-func (rt *retrier) succeed(r *putRequest, k *kinesisRecord, shardID, sequenceNumber string) {
-	for _, u := range k.records {
+func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequenceNumber string) {
+	for _, u := range records {
 		u.addAttempt(Attempt{Start: r.start, End: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
 		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
 	}
@@ -114,6 +163,22 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 		}
 	}
 	return retry
+}
+
+// expiredInLimiter handles a Kinesis record that expired while it waited for
+// tokens: each user record gets an Expired attempt, and those whose own
+// expiration passed fail while the younger ones go back into the pipeline.
+func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
+	now := time.Now()
+	for _, u := range k.records {
+		u.addAttempt(Attempt{Start: now, End: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
+		if now.After(u.expiration) {
+			rt.finish(u, Result{Attempts: u.attempts})
+			continue
+		}
+		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
+		rt.again(u)
+	}
 }
 
 // expire fails a record whose TTL passed, with a synthetic Expired attempt after

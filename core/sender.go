@@ -21,6 +21,7 @@ type Client interface {
 type putRequest struct {
 	stream     string
 	records    []*kinesisRecord
+	shards     shardOracle // the stream's shard map; nil without predictions
 	start, end time.Time
 	output     *kinesis.PutRecordsOutput
 	err        error
