@@ -21,13 +21,14 @@ from ._errors import (
     SyncOutcomeCancelled,
 )
 from ._outcome import SyncOutcome
-from ._producer import SyncProducer
+from ._producer import BatchRecord, ProducerStats, SyncProducer
 from ._result import Attempt, RecordResult
 from ._version import __version__
 
 __all__ = [
     "Attempt",
     "BackpressureTimeoutError",
+    "BatchRecord",
     "Config",
     "ConfigError",
     "ForkedProcessError",
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidRecordError",
     "LibraryLoadError",
     "ProducerClosedError",
+    "ProducerStats",
     "RecordResult",
     "SyncOutcome",
     "SyncOutcomeCancelled",

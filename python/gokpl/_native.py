@@ -30,18 +30,52 @@ from ._version import __version__
 
 ABI_VERSION = 1
 ERROR_BUFFER_SIZE = 2048
+#: Room for a result's or an attempt's strings; a longer error message grows it.
+STRINGS_SIZE = 512
+
+# Status codes, as in gokpl.h (a test checks them against the library).
+OK = 0
+TIMEOUT = 1
+ERR_INVALID_HANDLE = 2
+ERR_INVALID_ARGUMENT = 3
+ERR_INVALID_RECORD = 5
+ERR_CLOSED = 6
+ERR_BACKPRESSURE = 7
+ERR_PENDING = 8
+ERR_CANCELLED = 9
+ERR_BUFFER_TOO_SMALL = 10
 
 _lock = threading.Lock()
+# After the first load these are the cffi FFI and library objects; hot paths
+# read them as module attributes (no call, no check), which is why a fork
+# replaces _lib with an object that raises ForkedProcessError on any use.
 _ffi: Any = None
 _lib: Any = None
 _loaded_in_pid: int | None = None
 _forked_after_load = False
 
 
+class _ForkedLibrary:
+    """Stands in for the library in a process forked after it was loaded."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise _forked_error()
+
+
+def _forked_error() -> ForkedProcessError:
+    return ForkedProcessError(
+        "gokpl was loaded in this process's parent before it forked, and the Go runtime "
+        "does not survive fork(). Create the SyncProducer in the child process "
+        "(after the fork, e.g. in a gunicorn post_fork hook or a Celery worker_process_init "
+        "signal), or use the 'spawn' start method."
+    )
+
+
 def _after_fork_in_child() -> None:
-    global _forked_after_load
+    global _forked_after_load, _lib
     if _lib is not None:
         _forked_after_load = True
+        _lib = _ForkedLibrary()
 
 
 if hasattr(os, "register_at_fork"):
@@ -64,12 +98,7 @@ def library_path() -> Path:
 def ffi_lib() -> tuple[Any, Any]:
     """Return (ffi, lib), loading the library on first use."""
     if _forked_after_load or (_loaded_in_pid is not None and _loaded_in_pid != os.getpid()):
-        raise ForkedProcessError(
-            "gokpl was loaded in this process's parent before it forked, and the Go runtime "
-            "does not survive fork(). Create the SyncProducer in the child process "
-            "(after the fork, e.g. in a gunicorn post_fork hook or a Celery worker_process_init "
-            "signal), or use the 'spawn' start method."
-        )
+        raise _forked_error()
     if _lib is None:
         _load()
     return _ffi, _lib
@@ -108,23 +137,50 @@ def _check_versions(ffi: Any, lib: Any, path: Path) -> None:
         )
 
 
-class _ErrorBuffers(threading.local):
-    """A message buffer per thread, so calls need no allocation for it."""
+class Scratch:
+    """Out-parameters and buffers for native calls, reused instead of allocated per call.
+
+    A call takes one with take_scratch() and gives it back with
+    give_scratch() when it has read what it needs. Each call owns the one it
+    took, so threads, signal handlers and finalizers that call in meanwhile
+    never share it; a scratch not given back (an exception in between) is
+    simply dropped.
+    """
+
+    __slots__ = ("attempt", "err", "flag", "handle", "i64", "result", "size", "strings")
 
     def __init__(self) -> None:
-        ffi, _ = ffi_lib()
-        self.buf = ffi.new("char[]", ERROR_BUFFER_SIZE)
+        ffi = _ffi
+        self.err = ffi.new("char[]", ERROR_BUFFER_SIZE)
+        self.handle = ffi.new("uint64_t *")
+        self.flag = ffi.new("int32_t *")
+        self.i64 = ffi.new("int64_t *")
+        self.size = ffi.new("size_t *")
+        self.result = ffi.new("gokpl_result *")
+        self.attempt = ffi.new("gokpl_attempt *")
+        self.strings = ffi.new("char[]", STRINGS_SIZE)
 
 
-_buffers: _ErrorBuffers | None = None
+_scratches: list[Scratch] = []
+
+
+def take_scratch() -> Scratch:
+    """A Scratch for this call (the library must be loaded)."""
+    try:
+        return _scratches.pop()
+    except IndexError:
+        return Scratch()
+
+
+def give_scratch(scratch: Scratch) -> None:
+    """Return a Scratch taken with take_scratch."""
+    _scratches.append(scratch)
 
 
 def error_buffer() -> Any:
-    """This thread's error message buffer (ERROR_BUFFER_SIZE bytes)."""
-    global _buffers
-    if _buffers is None:
-        _buffers = _ErrorBuffers()
-    return _buffers.buf
+    """A fresh error message buffer of ERROR_BUFFER_SIZE bytes, for calls off the hot path."""
+    ffi, _ = ffi_lib()
+    return ffi.new("char[]", ERROR_BUFFER_SIZE)
 
 
 _EXCEPTIONS: dict[str, type[GokplError]] = {
@@ -139,7 +195,10 @@ _EXCEPTIONS: dict[str, type[GokplError]] = {
 
 
 def raise_for(status: int, message: str = "") -> None:
-    """Raise the exception for a failing status code; return on GOKPL_OK."""
+    """Raise the exception for a failing status code; return on GOKPL_OK.
+
+    This is the one place where status codes become exceptions.
+    """
     if status == 0:
         return
     _, lib = ffi_lib()

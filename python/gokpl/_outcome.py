@@ -2,42 +2,71 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._errors import SyncOutcomeCancelled
-from ._result import Attempt, RecordResult
+from ._result import Attempt, RecordResult, lazy_result
+
+if TYPE_CHECKING:
+    from ._callbacks import CallbackDispatcher
+
+log = logging.getLogger("gokpl")
 
 #: Longest single native wait, so Ctrl-C and signal handlers run promptly.
 WAIT_SLICE_S = 0.2
+_WAIT_SLICE_MS = 200
 
-_STRINGS_SIZE = 512
+# SyncOutcome._state once cancel() won or a read found the outcome cancelled.
+_CANCELLED: Any = object()
+# SyncOutcome._callbacks once the callbacks ran (or were handed to a thread to run).
+_FIRED: list[Callable[[SyncOutcome], object]] = []
+# Guards every outcome's _callbacks; callbacks are rare enough to share it.
+_callbacks_lock = threading.Lock()
 
 
 class SyncOutcome:
     """The pending result of one ``put_record``.
 
     ``done()`` says whether it resolved, ``wait()`` blocks for the
-    RecordResult, ``cancel()`` resolves it locally. Safe to use from any
-    thread. The native handle is freed when the object is garbage collected.
+    RecordResult, ``cancel()`` resolves it locally, ``add_done_callback()``
+    runs a function once it is done. Safe to use from any thread. The native
+    handle is freed when the object is garbage collected; a RecordResult that
+    has not read its attempts yet keeps it alive.
     """
 
-    __slots__ = ("__weakref__", "_cancelled", "_handle", "_result")
+    __slots__ = ("__weakref__", "_callbacks", "_dispatcher", "_handle", "_state")
 
-    def __init__(self, handle: int) -> None:
+    def __init__(self, handle: int, dispatcher: CallbackDispatcher) -> None:
         self._handle = handle
-        self._result: RecordResult | None = None
-        self._cancelled = False
+        self._dispatcher = dispatcher
+        # None while pending; then _CANCELLED, or the result's fields
+        # (success, shard_id, sequence_number, attempt_count).
+        self._state: Any = None
+        self._callbacks: list[Callable[[SyncOutcome], object]] | None = None
+
+    def __del__(self) -> None:
+        lib = _native._lib
+        if lib is not None and not _native._forked_after_load:
+            try:
+                lib.gokpl_outcome_free(self._handle)
+            except Exception:  # interpreter shutdown
+                pass
 
     def done(self) -> bool:
         """True once the record is resolved (or cancelled). Never blocks."""
-        if self._result is not None or self._cancelled:
+        if self._state is not None:
             return True
-        ffi, lib = _native.ffi_lib()
-        done = ffi.new("int32_t *")
-        _native.raise_for(lib.gokpl_outcome_done(self._handle, done))
-        return bool(done[0])
+        s = _native.take_scratch()
+        status = _native._lib.gokpl_outcome_done(self._handle, s.flag)
+        done = bool(s.flag[0])
+        _native.give_scratch(s)
+        _native.raise_for(status)
+        return done
 
     def wait(self, timeout: float | None = None) -> RecordResult:
         """Block until the record resolves and return its RecordResult.
@@ -46,16 +75,30 @@ class SyncOutcome:
         when it passes first, and SyncOutcomeCancelled after cancel(). Waits in
         native slices of at most 0.2 s, so KeyboardInterrupt arrives promptly.
         """
-        if self._result is not None:
-            return self._result
-        _, lib = _native.ffi_lib()
+        state = self._state
+        if state is None:
+            state = self._read_state()
+            if state is None:
+                state = self._wait_slices(timeout)
+        if state is _CANCELLED:
+            raise SyncOutcomeCancelled("the outcome was cancelled (SyncOutcome.cancel)")
+        return lazy_result(state[0], state[1], state[2], self)
+
+    def _wait_slices(self, timeout: float | None) -> Any:
+        lib = _native._lib
+        handle = self._handle
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         while True:
-            slice_s = WAIT_SLICE_S if deadline is None else min(WAIT_SLICE_S, deadline - time.monotonic())
-            status = lib.gokpl_outcome_wait(self._handle, max(int(slice_s * 1000), 0))
-            if status == lib.GOKPL_OK:
-                return self._read_result()
-            if status != lib.GOKPL_TIMEOUT:
+            if deadline is None:
+                slice_ms = _WAIT_SLICE_MS
+            else:
+                slice_ms = max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
+            status = lib.gokpl_outcome_wait(handle, slice_ms)
+            if status == _native.OK:
+                state = self._read_state()
+                if state is not None:
+                    return state
+            elif status != _native.TIMEOUT:
                 _native.raise_for(status)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"SyncOutcome.wait timed out after {timeout}s")
@@ -67,74 +110,137 @@ class SyncOutcome:
         PutRecords request cannot be recalled: it may still be written to the
         stream. ``wait()`` then raises SyncOutcomeCancelled.
         """
-        ffi, lib = _native.ffi_lib()
-        cancelled = ffi.new("int32_t *")
-        _native.raise_for(lib.gokpl_outcome_cancel(self._handle, cancelled))
-        if cancelled[0]:
-            self._cancelled = True
-        return bool(cancelled[0])
+        if self._state is not None:
+            return False
+        s = _native.take_scratch()
+        status = _native._lib.gokpl_outcome_cancel(self._handle, s.flag)
+        cancelled = bool(s.flag[0])
+        _native.give_scratch(s)
+        _native.raise_for(status)
+        if cancelled:
+            self._state = _CANCELLED
+        return cancelled
 
-    def _read_result(self) -> RecordResult:
-        ffi, lib = _native.ffi_lib()
-        out = ffi.new("gokpl_result *")
-        strings = _read_strings(lambda buf, cap: lib.gokpl_outcome_result(self._handle, out, buf, cap), out)
-        if strings is None:
-            self._cancelled = True
-            raise SyncOutcomeCancelled("SyncOutcome.cancel")
-        shard_id, sequence_number, _, _ = strings
-        attempts = tuple(self._read_attempt(i) for i in range(out.attempt_count))
-        self._result = RecordResult(bool(out.success), shard_id, sequence_number, attempts)
-        return self._result
+    def add_done_callback(self, fn: Callable[[SyncOutcome], object]) -> None:
+        """Call ``fn(outcome)`` once, when the record resolves or is cancelled.
 
-    def _read_attempt(self, index: int) -> Attempt:
-        ffi, lib = _native.ffi_lib()
-        out = ffi.new("gokpl_attempt *")
-        strings = _read_strings(lambda buf, cap: lib.gokpl_outcome_attempt(self._handle, index, out, buf, cap), out)
-        assert strings is not None
-        shard_id, sequence_number, error_code, error_message = strings
-        return Attempt(
-            out.started_at_ns / 1e9,
-            out.ended_at_ns / 1e9,
-            bool(out.success),
-            shard_id,
-            sequence_number,
-            error_code,
-            error_message,
-        )
+        Callbacks run on the producer's callback thread (one ``gokpl-callbacks``
+        daemon thread per producer, started on first need), in the order they
+        were added; never on a Go thread. If the outcome is already done, ``fn``
+        runs at once in the calling thread, as with concurrent.futures. An
+        exception from ``fn`` is logged on the "gokpl" logger and ignored. Keep
+        callbacks short: they run one after another on that thread. When
+        ``close()`` returns, the callbacks of every record it resolved have run
+        (unless one of them is still running after the close timeout).
+        """
+        with _callbacks_lock:
+            callbacks = self._callbacks
+            if callbacks is None and self._state is None:
+                self._callbacks = [fn]
+                register = True
+            elif callbacks is not None and callbacks is not _FIRED:
+                callbacks.append(fn)
+                return
+            else:
+                register = False
+        if register and self._dispatcher.register(self):
+            return
+        if register:
+            self._run_callbacks()  # already done: run them here
+        else:
+            _call(fn, self)
 
-    def __del__(self) -> None:
-        try:
-            if _native.is_loaded() and not _native.forked():
-                _native.ffi_lib()[1].gokpl_outcome_free(self._handle)
-        except Exception:
-            pass
+    def _run_callbacks(self) -> None:
+        """Run the registered callbacks, once."""
+        with _callbacks_lock:
+            callbacks = self._callbacks
+            self._callbacks = _FIRED
+        if callbacks is None:
+            return
+        for fn in callbacks:
+            _call(fn, self)
+
+    def _read_state(self) -> Any:
+        """The state once the outcome is done (see _state), or None, in one native call."""
+        state = self._state
+        if state is not None:
+            return state
+        s = _native.take_scratch()
+        out = s.result
+        status = _native._lib.gokpl_outcome_result(self._handle, out, s.strings, _native.STRINGS_SIZE)
+        if status == 0:
+            n = out.shard_id_len
+            raw = _native._ffi.unpack(s.strings, n + out.sequence_number_len)
+            state = (out.success == 1, raw[:n].decode() or None, raw[n:].decode() or None, out.attempt_count)
+        elif status == _native.ERR_PENDING:
+            _native.give_scratch(s)
+            return None
+        elif status == _native.ERR_CANCELLED:
+            state = _CANCELLED
+        elif status == _native.ERR_BUFFER_TOO_SMALL:
+            handle = self._handle
+            strings = _read_strings(lambda buf, cap: _native._lib.gokpl_outcome_result(handle, out, buf, cap), out)
+            state = (out.success == 1, strings[0], strings[1], out.attempt_count)
+        else:
+            _native.raise_for(status)
+        _native.give_scratch(s)
+        self._state = state
+        return state
+
+    def _read_attempts(self) -> tuple[Attempt, ...]:
+        """Every attempt of the resolved outcome, in order (for RecordResult.attempts)."""
+        handle = self._handle
+        return tuple(_read_attempt(handle, i) for i in range(self._state[3]))
 
     def __repr__(self) -> str:
-        if self._result is not None:
-            return f"<SyncOutcome done {self._result!r}>"
-        if self._cancelled:
+        try:
+            if self.done():
+                return f"<SyncOutcome done {self.wait(0)!r}>"
+        except SyncOutcomeCancelled:
             return "<SyncOutcome cancelled>"
-        return f"<SyncOutcome {'done' if self.done() else 'pending'}>"
+        except Exception:
+            return "<SyncOutcome (handle no longer valid)>"
+        return "<SyncOutcome pending>"
 
 
-def _read_strings(call: Any, out: Any) -> tuple[str | None, str | None, str | None, str | None] | None:
-    """Run a result/attempt accessor, growing the buffer if it is too small.
+def _call(fn: Callable[[SyncOutcome], object], outcome: SyncOutcome) -> None:
+    try:
+        fn(outcome)
+    except Exception:
+        log.exception("exception calling callback for %r", outcome)
 
-    Returns the four strings (None where empty), or None if the outcome was
-    cancelled.
-    """
+
+def _read_attempt(handle: int, index: int) -> Attempt:
     ffi, lib = _native.ffi_lib()
-    size = _STRINGS_SIZE
+    out = ffi.new("gokpl_attempt *")
+    strings = _read_strings(lambda buf, cap: lib.gokpl_outcome_attempt(handle, index, out, buf, cap), out)
+    shard_id, sequence_number, error_code, error_message = strings
+    return Attempt(
+        out.started_at_ns / 1e9,
+        out.ended_at_ns / 1e9,
+        bool(out.success),
+        shard_id,
+        sequence_number,
+        error_code,
+        error_message,
+    )
+
+
+def _read_strings(call: Callable[[Any, int], int], out: Any) -> tuple[str | None, str | None, str | None, str | None]:
+    """Run a result or attempt accessor, growing the buffer while it is too small.
+
+    Returns the four strings, None where empty.
+    """
+    ffi, _ = _native.ffi_lib()
+    size = _native.STRINGS_SIZE
     while True:
         buf = ffi.new("char[]", size)
         status = call(buf, size)
-        if status == lib.GOKPL_ERR_CANCELLED:
-            return None
-        if status != lib.GOKPL_ERR_BUFFER_TOO_SMALL:
+        if status != _native.ERR_BUFFER_TOO_SMALL:
             _native.raise_for(status)
             break
         size = out.shard_id_len + out.sequence_number_len + out.error_code_len + out.error_message_len
-    raw = ffi.buffer(buf, size)[:]
+    raw = ffi.unpack(buf, size)
     parts = []
     offset = 0
     for length in (out.shard_id_len, out.sequence_number_len, out.error_code_len, out.error_message_len):

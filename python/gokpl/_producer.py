@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Union
 
 from . import _native
+from ._callbacks import CallbackDispatcher
 from ._config import Config
-from ._errors import BackpressureTimeoutError, ConfigError, ProducerClosedError
-from ._outcome import WAIT_SLICE_S, SyncOutcome
+from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
+from ._outcome import _WAIT_SLICE_MS, SyncOutcome
 
 log = logging.getLogger("gokpl")
 
 _BACKENDS = ("asyncio", "trio")
 DEFAULT_CLOSE_TIMEOUT_S = 30.0
+# Encoded stream names kept per producer; past this many the cache starts over.
+_STREAM_CACHE_SIZE = 1024
+
+Data = Union[bytes, bytearray, memoryview]
+#: One record of put_records: a mapping with "partition_key", "data" and
+#: optionally "explicit_hash_key", or a tuple (partition_key, data) or
+#: (partition_key, data, explicit_hash_key).
+BatchRecord = Union[Mapping[str, Any], tuple[str, Data], tuple[str, Data, Union[str, None]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProducerStats:
+    """A snapshot of a producer's counters since it started (``SyncProducer.stats()``).
+
+    Counts are of user records unless they say otherwise.
+    """
+
+    records_put: int = 0  #: accepted by a put
+    records_succeeded: int = 0  #: resolved with success
+    records_failed: int = 0  #: resolved with failure (expired and closed included)
+    records_cancelled: int = 0  #: withdrawn or resolved locally by SyncOutcome.cancel
+    records_retried: int = 0  #: attempts that sent a record back into the pipeline
+    kinesis_records_sent: int = 0  #: PutRecords entries sent, aggregated or not
+    requests: int = 0  #: PutRecords requests completed
+    request_errors: int = 0  #: PutRecords requests that failed as a whole
+    outstanding_records: int = 0  #: put and not yet resolved
+    outstanding_bytes: int = 0  #: data bytes put and not yet resolved
 
 
 class SyncProducer:
@@ -45,8 +75,10 @@ class SyncProducer:
         self._backend = backend
         self._lock = threading.Lock()
         self._handle = 0
+        self._dispatcher = CallbackDispatcher(0)  # replaced when the engine starts
         self._entered = False
         self._closed = False
+        self._streams: dict[str, bytes] = {}
 
     # Lifecycle
 
@@ -69,8 +101,9 @@ class SyncProducer:
         """Flush for at most ``timeout`` seconds, then shut the engine down.
 
         Records still unresolved then resolve as failures with error code
-        ``ProducerClosed``. A second close is a no-op. Interruptible: the flush
-        waits in slices of at most 0.2 s.
+        ``ProducerClosed``, and their done-callbacks run before close returns.
+        A second close is a no-op. Interruptible: the flush waits in slices of
+        at most 0.2 s.
         """
         with self._lock:
             if self._closed:
@@ -80,7 +113,7 @@ class SyncProducer:
             handle, self._handle = self._handle, 0
         if not handle:
             return
-        _, lib = _native.ffi_lib()
+        lib = _native._lib
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
             _wait_in_slices(lambda ms: lib.gokpl_producer_flush(handle, ms), deadline)
@@ -89,7 +122,8 @@ class SyncProducer:
         finally:
             buf = _native.error_buffer()
             status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
-            if status not in (lib.GOKPL_OK, lib.GOKPL_TIMEOUT):
+            self._dispatcher.join(max(deadline - time.monotonic(), 1.0))
+            if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
 
     # Records
@@ -99,7 +133,7 @@ class SyncProducer:
         *,
         stream: str,
         partition_key: str,
-        data: bytes | bytearray | memoryview,
+        data: Data,
         explicit_hash_key: str | None = None,
         tags: tuple[Any, ...] = (),
         timeout: float | None = None,
@@ -107,33 +141,123 @@ class SyncProducer:
         """Hand one record to the producer; return its SyncOutcome at once.
 
         The record is validated and copied; it is sent in the background and
-        the outcome resolves with its RecordResult. While the producer is full
+        the outcome resolves with its RecordResult. ``data`` is bytes,
+        bytearray or memoryview (of contiguous memory); ``explicit_hash_key``
+        a decimal string in [0, 2^128-1] that picks the shard instead of the
+        partition key's MD5. While the producer is full
         (``max_outstanding_records`` or ``max_outstanding_bytes``) the call
         blocks, without limit or for ``timeout`` seconds, then raises
-        BackpressureTimeoutError (a TimeoutError). Invalid input raises
-        InvalidRecordError (a ValueError) or TypeError naming the argument.
-        ``tags`` is accepted for compatibility with aiokpl and must be empty.
+        BackpressureTimeoutError (a TimeoutError). Invalid values raise
+        InvalidRecordError (a ValueError), wrong types TypeError, both naming
+        the argument. ``tags`` is accepted for compatibility with aiokpl and
+        must be empty.
         """
-        handle = self._native_handle()
-        stream_b, key_b, hash_b, payload = _encode_record(stream, partition_key, data, explicit_hash_key, tags)
-        ffi, lib = _native.ffi_lib()
-        out = ffi.new("gokpl_outcome *")
-        buf = _native.error_buffer()
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-        while True:
+        handle = self._handle or self._native_handle()
+        stream_b = self._streams.get(stream)
+        if stream_b is None:
+            stream_b = self._encode_stream(stream)
+        if type(partition_key) is not str:
+            partition_key = _check_str("partition_key", partition_key)
+        key_b = partition_key.encode()
+        if type(data) is not bytes:
+            data = _as_buffer(data, "data")
+        if explicit_hash_key is None:
+            hash_b = _native._ffi.NULL
+            hash_len = 0
+        else:
+            hash_b = _encode_hash_key(explicit_hash_key)
+            hash_len = len(hash_b)
+        if tags:
+            raise TypeError("tags are not supported; pass an empty tuple")
+        lib = _native._lib
+        s = _native.take_scratch()
+        slice_ms = _WAIT_SLICE_MS
+        deadline = None
+        if timeout is not None:
+            deadline = time.monotonic() + max(timeout, 0.0)
             slice_ms = _slice_ms(deadline)
+        while True:
             status = lib.gokpl_producer_put(
-                handle,
-                stream_b, len(stream_b),
-                key_b, len(key_b),
-                hash_b if hash_b is not None else ffi.NULL, len(hash_b) if hash_b else 0,
-                payload, len(payload),
-                slice_ms, out, buf, _native.ERROR_BUFFER_SIZE,
+                handle, stream_b, len(stream_b), key_b, len(key_b), hash_b, hash_len,
+                data, len(data), slice_ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
             )  # fmt: skip
-            if status == lib.GOKPL_OK:
-                return SyncOutcome(out[0])
-            if status != lib.GOKPL_ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
-                _native.raise_for(status, _native.message(buf))
+            if status == 0:
+                outcome = SyncOutcome(s.handle[0], self._dispatcher)
+                _native.give_scratch(s)
+                return outcome
+            if status != _native.ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
+                _native.raise_for(status, _native.message(s.err))
+            if deadline is not None:
+                slice_ms = _slice_ms(deadline)
+
+    def put_records(
+        self, stream: str, records: Iterable[BatchRecord], *, timeout: float | None = None
+    ) -> list[SyncOutcome]:
+        """Hand many records to one stream in one native call; return their outcomes, index-aligned.
+
+        Each record is a mapping with ``"partition_key"``, ``"data"`` and
+        optionally ``"explicit_hash_key"``, or a tuple ``(partition_key, data)``
+        or ``(partition_key, data, explicit_hash_key)``, with the types and
+        rules of put_record. Records go in in order. A bad record raises
+        (TypeError or InvalidRecordError, the message starting with
+        ``records[i]``), and the records before it stay put: the exception's
+        ``outcomes`` attribute holds their outcomes and ``index`` the bad one's
+        position. A full producer blocks the call as put_record does, with
+        ``timeout`` bounding the whole batch; on BackpressureTimeoutError,
+        ``outcomes`` likewise holds the outcomes of the records that went in.
+        """
+        handle = self._handle or self._native_handle()
+        stream_b = self._streams.get(stream)
+        if stream_b is None:
+            stream_b = self._encode_stream(stream)
+        ffi, lib = _native._ffi, _native._lib
+        items = records if isinstance(records, (list, tuple)) else list(records)
+        count = len(items)
+        native = ffi.new("gokpl_record[]", max(count, 1))
+        keep: list[Any] = []  # the buffers native points into, alive for the call
+        bad: Exception | None = None
+        for i, record in enumerate(items):
+            try:
+                key_b, data_c, hash_b = _batch_record(record)
+            except (TypeError, InvalidRecordError) as exc:
+                bad, count = exc, i
+                break
+            entry = native[i]
+            entry.partition_key = key_c = ffi.from_buffer(key_b)
+            entry.partition_key_len = len(key_b)
+            entry.data = data_c
+            entry.data_len = len(data_c)
+            keep += (key_c, data_c)
+            if hash_b is not None:
+                entry.explicit_hash_key = hash_c = ffi.from_buffer(hash_b)
+                entry.explicit_hash_key_len = len(hash_b)
+                keep.append(hash_c)
+        outs = ffi.new("gokpl_outcome[]", max(count, 1))
+        accepted = ffi.new("size_t *")
+        err = _native.error_buffer()
+        dispatcher = self._dispatcher
+        outcomes: list[SyncOutcome] = []
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        done = 0
+        while done < count:
+            status = lib.gokpl_producer_put_batch(
+                handle, stream_b, len(stream_b), native + done, count - done,
+                _slice_ms(deadline), outs + done, accepted, err, _native.ERROR_BUFFER_SIZE,
+            )  # fmt: skip
+            n = accepted[0]
+            outcomes += [SyncOutcome(outs[done + j], dispatcher) for j in range(n)]
+            done += n
+            if status == 0:
+                break
+            if status != _native.ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
+                try:
+                    _native.raise_for(status, _native.message(err))
+                except Exception as exc:
+                    raise _batch_error(exc, done, outcomes) from None
+        del keep
+        if bad is not None:
+            raise _batch_error(bad, count, outcomes)
+        return outcomes
 
     def flush(self, timeout: float | None = None) -> None:
         """Send everything buffered now and wait until every record put so far is resolved.
@@ -145,7 +269,7 @@ class SyncProducer:
         handle = self._handle
         if not handle:
             return  # nothing was ever put
-        _, lib = _native.ffi_lib()
+        lib = _native._lib
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         try:
             _wait_in_slices(lambda ms: lib.gokpl_producer_flush(handle, ms), deadline)
@@ -158,13 +282,29 @@ class SyncProducer:
         handle = self._handle
         if not handle:
             return 0
-        ffi, lib = _native.ffi_lib()
-        out = ffi.new("int64_t *")
-        status = lib.gokpl_producer_outstanding(handle, out)
-        if status == lib.GOKPL_ERR_INVALID_HANDLE:
+        s = _native.take_scratch()
+        status = _native._lib.gokpl_producer_outstanding(handle, s.i64)
+        n = int(s.i64[0])
+        _native.give_scratch(s)
+        if status == _native.ERR_INVALID_HANDLE:
             return 0  # closed meanwhile
         _native.raise_for(status)
-        return int(out[0])
+        return n
+
+    def stats(self) -> ProducerStats:
+        """A snapshot of the producer's counters; all zero before the first put.
+
+        Raises ProducerClosedError after close: take the last snapshot before.
+        """
+        if self._closed:
+            raise ProducerClosedError("SyncProducer is closed")
+        handle = self._handle
+        if not handle:
+            return ProducerStats()
+        ffi, lib = _native.ffi_lib()
+        out = ffi.new("gokpl_stats *")
+        _native.raise_for(lib.gokpl_producer_stats(handle, out))
+        return ProducerStats(**{f.name: int(getattr(out, f.name)) for f in dataclasses.fields(ProducerStats)})
 
     @property
     def config(self) -> Config:
@@ -183,13 +323,13 @@ class SyncProducer:
 
     def _native_handle(self) -> int:
         """The engine's producer handle, created on first use (this loads the library)."""
-        handle = self._handle
-        if handle:
-            return handle
         with self._lock:
             self._require_open()
             if not self._handle:
-                self._handle = self._create()
+                handle = self._create()
+                # The dispatcher first: a thread that sees the handle uses it.
+                self._dispatcher = CallbackDispatcher(handle)
+                self._handle = handle
             return self._handle
 
     def _create(self) -> int:
@@ -202,52 +342,104 @@ class SyncProducer:
         )
         return int(out[0])
 
+    def _encode_stream(self, stream: Any) -> bytes:
+        encoded = _check_str("stream", stream).encode()
+        if len(self._streams) >= _STREAM_CACHE_SIZE:
+            self._streams.clear()
+        self._streams[stream] = encoded
+        return encoded
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._entered else "not entered"
         return f"<SyncProducer {state} region={self._config.region!r} outstanding={self.outstanding_records}>"
 
 
-def _encode_record(
-    stream: Any, partition_key: Any, data: Any, explicit_hash_key: Any, tags: Any
-) -> tuple[bytes, bytes, bytes | None, Any]:
-    """Check argument types and encode them for the C call."""
-    if not isinstance(stream, str):
-        raise TypeError(f"stream must be a str, got {type(stream).__name__}")
-    if not isinstance(partition_key, str):
-        raise TypeError(f"partition_key must be a str, got {type(partition_key).__name__}")
-    if explicit_hash_key is not None and not isinstance(explicit_hash_key, str):
-        raise TypeError(f"explicit_hash_key must be a str or None, got {type(explicit_hash_key).__name__}")
+def _check_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return value
+
+
+def _as_buffer(data: Any, name: str) -> Any:
+    """bytes as they are; bytearray and memoryview as a cffi view of their memory."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        try:
+            return _native._ffi.from_buffer("uint8_t[]", data)
+        except (TypeError, ValueError, BufferError) as exc:
+            raise TypeError(f"{name} must be contiguous bytes-like memory: {exc}") from None
+    raise TypeError(f"{name} must be bytes, bytearray or memoryview, got {type(data).__name__}")
+
+
+def _encode_hash_key(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"explicit_hash_key must be a str or None, got {type(value).__name__}")
+    encoded = value.encode()
+    if not encoded.strip():
+        raise InvalidRecordError(
+            f"invalid record: explicit_hash_key must be a decimal integer in [0, 2^128-1], got {value!r}"
+        )
+    return encoded
+
+
+def _batch_error(exc: Exception, index: int, outcomes: list[SyncOutcome]) -> Exception:
+    """exc, for the record at index of a batch, with the outcomes of the records put before it."""
+    error = type(exc)(f"records[{index}]: {exc}")
+    error.index = index  # type: ignore[attr-defined]
+    error.outcomes = outcomes  # type: ignore[attr-defined]
+    return error
+
+
+_RECORD_KEYS = frozenset(("partition_key", "data", "explicit_hash_key"))
+
+
+def _batch_record(record: Any) -> tuple[bytes, Any, bytes | None]:
+    """Check and encode one put_records record: (partition key, data as cffi memory, hash key or None)."""
+    if isinstance(record, Mapping):
+        unknown = set(record) - _RECORD_KEYS
+        if unknown:
+            raise TypeError(f"unknown record keys {sorted(unknown)}; use partition_key, data, explicit_hash_key")
+        try:
+            key, data = record["partition_key"], record["data"]
+        except KeyError as exc:
+            raise TypeError(f"record needs {exc.args[0]!r}") from None
+        hash_key = record.get("explicit_hash_key")
+    elif isinstance(record, tuple) and len(record) in (2, 3):
+        key, data = record[0], record[1]
+        hash_key = record[2] if len(record) == 3 else None
+    else:
+        raise TypeError(
+            "a record must be a mapping with partition_key, data and optionally explicit_hash_key, "
+            f"or a tuple (partition_key, data[, explicit_hash_key]), got {type(record).__name__}"
+        )
+    key_b = _check_str("partition_key", key).encode()
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, bytearray or memoryview, got {type(data).__name__}")
-    if tags:
-        raise TypeError("tags are not supported; pass an empty tuple")
-    ffi, _ = _native.ffi_lib()
-    payload = ffi.from_buffer("uint8_t[]", data)
-    hash_b = explicit_hash_key.encode() if explicit_hash_key is not None else None
-    if hash_b is not None and not hash_b.strip():
-        from ._errors import InvalidRecordError
-
-        raise InvalidRecordError("invalid record: explicit_hash_key must be a decimal integer in [0, 2^128-1], got ''")
-    return stream.encode(), partition_key.encode(), hash_b, payload
+    try:
+        payload = _native._ffi.from_buffer("uint8_t[]", data)
+    except (TypeError, ValueError, BufferError) as exc:
+        raise TypeError(f"data must be contiguous bytes-like memory: {exc}") from None
+    hash_b = None if hash_key is None else _encode_hash_key(hash_key)
+    return key_b, payload, hash_b
 
 
 def _slice_ms(deadline: float | None) -> int:
     if deadline is None:
-        return int(WAIT_SLICE_S * 1000)
-    return max(0, min(int(WAIT_SLICE_S * 1000), int((deadline - time.monotonic()) * 1000)))
+        return _WAIT_SLICE_MS
+    return max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
 
 
 def _wait_in_slices(native_wait: Any, deadline: float | None) -> None:
     """Call native_wait(ms) in slices until it returns GOKPL_OK or the deadline passes."""
-    _, lib = _native.ffi_lib()
     while True:
         status = native_wait(_slice_ms(deadline))
-        if status == lib.GOKPL_OK:
+        if status == _native.OK:
             return
-        if status != lib.GOKPL_TIMEOUT:
+        if status != _native.TIMEOUT:
             _native.raise_for(status)
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError("timed out")
 
 
-__all__ = ["BackpressureTimeoutError", "SyncProducer"]
+__all__ = ["BackpressureTimeoutError", "BatchRecord", "ProducerStats", "SyncProducer"]

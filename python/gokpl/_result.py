@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
+from typing import Any, Protocol
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,11 @@ class RecordResult:
     A failed record is a result with ``success=False`` (not an exception); its
     ``error_code`` and ``error_message`` are those of the last attempt, and
     ``attempts`` holds every attempt in order.
+
+    A frozen dataclass. A result that gokpl makes reads its attempts from the
+    engine the first time ``attempts`` (or ``error_code``, ``error_message``,
+    equality, hashing, ``repr``) asks for them, so the common success path
+    builds no Attempt objects.
     """
 
     success: bool
@@ -55,15 +61,72 @@ class RecordResult:
     @property
     def error_code(self) -> str | None:
         """The error code of the last attempt; None on success."""
-        return self.attempts[-1].error_code if self.attempts and not self.success else None
+        if self.success:
+            return None
+        attempts = self.attempts
+        return attempts[-1].error_code if attempts else None
 
     @property
     def error_message(self) -> str | None:
         """The error message of the last attempt; None on success."""
-        return self.attempts[-1].error_message if self.attempts and not self.success else None
+        if self.success:
+            return None
+        attempts = self.attempts
+        return attempts[-1].error_message if attempts else None
 
     def __repr__(self) -> str:
         n = len(self.attempts)
         if self.success:
             return f"<RecordResult ok shard_id={self.shard_id!r} sequence_number={self.sequence_number!r} attempts={n}>"
         return f"<RecordResult failed error_code={self.error_code!r} error_message={self.error_message!r} attempts={n}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RecordResult, (self.success, self.shard_id, self.sequence_number, self.attempts))
+
+
+class AttemptSource(Protocol):
+    """What a lazily made RecordResult reads its attempts from."""
+
+    def _read_attempts(self) -> tuple[Attempt, ...]: ...
+
+
+class _LazyAttempts:
+    """RecordResult.attempts for results made by lazy_result: read on first access.
+
+    A non-data descriptor, so once the attempts are in the instance's
+    __dict__ they are found there without calling it. Concurrent first
+    accesses may both read; both store the same value, and the source is
+    dropped only after the attempts are stored.
+    """
+
+    def __get__(self, obj: RecordResult | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        state = obj.__dict__
+        source = state.get("_source")
+        if source is None:
+            return state["attempts"]
+        attempts = source._read_attempts()
+        state["attempts"] = attempts
+        state.pop("_source", None)
+        return attempts
+
+
+# Installed after the dataclass is made, so the generated __init__, __eq__,
+# __hash__ and fields() treat attempts as an ordinary field.
+RecordResult.attempts = _LazyAttempts()  # type: ignore[assignment]
+
+_new = object.__new__
+
+
+def lazy_result(
+    success: bool, shard_id: str | None, sequence_number: str | None, source: AttemptSource
+) -> RecordResult:
+    """A RecordResult whose attempts are read from source when first needed."""
+    result: RecordResult = _new(RecordResult)
+    state = result.__dict__
+    state["success"] = success
+    state["shard_id"] = shard_id
+    state["sequence_number"] = sequence_number
+    state["_source"] = source
+    return result

@@ -1,0 +1,79 @@
+"""The thread that runs SyncOutcome.add_done_callback callbacks for one producer.
+
+Go never calls into Python: a callback from a thread the Go runtime made,
+possibly while the interpreter shuts down, is not safe. Instead the library
+keeps a completion queue per producer (gokpl_outcome_notify registers a
+token, gokpl_producer_next_completions hands tokens back), and one daemon
+thread per producer, started when the first callback needs it, collects the
+tokens in native waits of at most 0.2 s and runs the callbacks in Python. It
+ends once the producer is closed and every token is collected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import TYPE_CHECKING
+
+from . import _native
+
+if TYPE_CHECKING:
+    from ._outcome import SyncOutcome
+
+_BATCH = 256
+_SLICE_MS = 200
+
+
+class CallbackDispatcher:
+    """Collects one producer's completion tokens and runs their outcomes' callbacks."""
+
+    def __init__(self, producer_handle: int) -> None:
+        self._producer = producer_handle
+        self._lock = threading.Lock()
+        self._waiting: dict[int, SyncOutcome] = {}
+        self._tokens = itertools.count(1)
+        self._thread: threading.Thread | None = None
+
+    def register(self, outcome: SyncOutcome) -> bool:
+        """Arrange for outcome's callbacks to run on this thread when it is done.
+
+        Returns False, arranging nothing, when it is done already.
+        """
+        token = next(self._tokens)
+        with self._lock:
+            self._waiting[token] = outcome  # kept alive until its callbacks run
+        s = _native.take_scratch()
+        status = _native._lib.gokpl_outcome_notify(outcome._handle, token, s.flag)
+        queued = s.flag[0] == 1
+        _native.give_scratch(s)
+        if not queued:
+            with self._lock:
+                del self._waiting[token]
+            _native.raise_for(status)
+            return False
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="gokpl-callbacks", daemon=True)
+                self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        ffi, lib = _native.ffi_lib()
+        tokens = ffi.new("uint64_t[]", _BATCH)
+        n = ffi.new("size_t *")
+        while True:
+            status = lib.gokpl_producer_next_completions(self._producer, tokens, _BATCH, _SLICE_MS, n)
+            if status == _native.OK:
+                with self._lock:
+                    ready = [self._waiting.pop(tokens[i], None) for i in range(n[0])]
+                for outcome in ready:
+                    if outcome is not None:
+                        outcome._run_callbacks()
+            elif status != _native.TIMEOUT:
+                return  # closed and drained (or freed): nothing more will come
+
+    def join(self, timeout: float) -> None:
+        """Wait up to timeout seconds for the thread to run the last callbacks, after close."""
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
