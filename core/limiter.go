@@ -206,11 +206,23 @@ func (l *limiter) wait(s *shardLimiter) {
 	}
 }
 
+// tick is the timer's drain. While another drain runs (it may be blocked
+// handing records to a full downstream) it tries again an interval later
+// instead of queueing behind it, so timer goroutines never pile up.
 func (l *limiter) tick() {
+	if !l.drainMu.TryLock() {
+		l.mu.Lock()
+		if l.armed && l.closedTo.Load() == nil {
+			l.timer.Reset(l.interval)
+		}
+		l.mu.Unlock()
+		return
+	}
+	defer l.drainMu.Unlock()
 	l.mu.Lock()
 	l.armed = false
 	l.mu.Unlock()
-	l.drain()
+	l.drainLocked()
 }
 
 // drain expires and admits what it can on every shard with waiting
@@ -218,6 +230,11 @@ func (l *limiter) tick() {
 func (l *limiter) drain() {
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
+	l.drainLocked()
+}
+
+// drainLocked is drain with drainMu held.
+func (l *limiter) drainLocked() {
 	if l.closedTo.Load() != nil {
 		return
 	}

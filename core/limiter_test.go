@@ -1,6 +1,7 @@
 package core
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -389,6 +390,46 @@ func TestLimiterHandsEachRecordOnceUnderConcurrency(t *testing.T) {
 		}
 		if len(sink.expired) == 0 || len(closed) == 0 {
 			t.Logf("emitted %d, expired %d, closed %d", len(sink.emitted), len(sink.expired), len(closed))
+		}
+	})
+}
+
+func TestLimiterTimerDoesNotPileUpBehindABlockedDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.RateLimitRecordsPerSecPerShard = 1
+		stuck := testRecord(10)
+		unblock := make(chan struct{})
+		var mu sync.Mutex
+		emitted := 0
+		l := newLimiter(&cfg, func(k *kinesisRecord) {
+			if k == stuck {
+				<-unblock // the downstream is full for a while
+			}
+			mu.Lock()
+			emitted++
+			mu.Unlock()
+		}, func(*kinesisRecord) {})
+		l.put(testRecord(10), 0)
+		l.put(stuck, 0)
+		before := runtime.NumGoroutine()
+		tick(time.Second) // the timer's drain admits stuck and blocks
+		for range 30 {
+			l.put(testRecord(10), 0) // waits, and would re-arm a disarmed timer
+			tick(25 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine() - before; n > 2 {
+			t.Fatalf("%d more goroutines while a drain was blocked", n)
+		}
+		close(unblock)
+		tick(time.Minute)
+		mu.Lock()
+		defer mu.Unlock()
+		if emitted != 32 {
+			t.Fatalf("emitted %d records, want 32", emitted)
+		}
+		if !timerIdle(l) {
+			t.Fatal("the timer still runs with no records waiting")
 		}
 	})
 }
