@@ -54,8 +54,8 @@ type limiter struct {
 	// then on. It is written under mu and read under a shard's lock.
 	closedTo atomic.Pointer[func(*kinesisRecord)]
 
-	// drainMu serializes drains with each other and with close, so that no
-	// drain emits after close returns.
+	// drainMu is held by a drain until it has handed its records on, so
+	// drains run one at a time and none emits after close returns.
 	drainMu sync.Mutex
 
 	mu      sync.Mutex
@@ -123,8 +123,8 @@ func (l *limiter) put(k *kinesisRecord, shard int64) {
 	l.hand(admitted, expired)
 }
 
-// flush drains every shard now. Records still lack tokens wait as before:
-// a flush does not bypass the rate limit.
+// flush drains every shard now, after any drain in progress. Records that
+// still lack tokens keep waiting: a flush does not bypass the rate limit.
 func (l *limiter) flush() { l.drain() }
 
 // close stops the timer and hands every queued record, each shard's in
