@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from emulator import EmulatorNotInstalled, KinesisMock
+from emulator import EmulatorNotInstalled, KinesisApiError, KinesisMock
+from gokpl import Config
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
@@ -89,11 +90,21 @@ def fake_kinesis() -> Iterator[FakeKinesis]:
 
 
 @pytest.fixture
-def stream(kinesis_mock: KinesisMock) -> str:
-    """A fresh 2-shard stream on the emulator."""
+def stream(kinesis_mock: KinesisMock) -> Iterator[str]:
+    """A fresh 2-shard stream on the emulator, deleted after the test (the
+    emulator allows 50 shards in all)."""
     name = f"s-{uuid.uuid4().hex[:10]}"
     kinesis_mock.create_stream(name, 2)
-    return name
+    yield name
+    delete_stream(kinesis_mock, name)
+
+
+def delete_stream(mock: KinesisMock, name: str) -> None:
+    """Delete a stream on the emulator; one already gone is fine."""
+    try:
+        mock.call("DeleteStream", {"StreamName": name, "EnforceConsumerDeletion": True})
+    except KinesisApiError:
+        pass
 
 
 def boto3_client(endpoint_url: str, verify: bool = True) -> Any:
@@ -101,3 +112,40 @@ def boto3_client(endpoint_url: str, verify: bool = True) -> Any:
     import boto3
 
     return boto3.client("kinesis", endpoint_url=endpoint_url, region_name="us-east-1", verify=verify)
+
+
+@pytest.fixture
+def fake_stream(fake_kinesis: FakeKinesis) -> Iterator[str]:
+    """A fresh 2-shard stream on the fake endpoint; faults left behind are cleared after the test."""
+    from support import clear_faults
+
+    name = f"f-{uuid.uuid4().hex[:10]}"
+    boto3_client(fake_kinesis.endpoint_url).create_stream(StreamName=name, ShardCount=2)
+    yield name
+    clear_faults(fake_kinesis.endpoint_url)
+
+
+@pytest.fixture
+def fake_config(fake_kinesis: FakeKinesis) -> Callable[..., Config]:
+    """Config(**overrides) for the fake endpoint, buffering 10 ms unless told otherwise."""
+
+    def make(**overrides: Any) -> Config:
+        options: dict[str, Any] = {"region": "us-east-1", "endpoint_url": fake_kinesis.endpoint_url}
+        options["record_max_buffered_time_ms"] = 10
+        options.update(overrides)
+        return Config(**options)
+
+    return make
+
+
+@pytest.fixture
+def mock_config(kinesis_mock: KinesisMock) -> Callable[..., Config]:
+    """Config(**overrides) for kinesis-mock over plain HTTP, buffering 10 ms unless told otherwise."""
+
+    def make(**overrides: Any) -> Config:
+        options: dict[str, Any] = {"region": "us-east-1", "endpoint_url": kinesis_mock.endpoint_url}
+        options["record_max_buffered_time_ms"] = 10
+        options.update(overrides)
+        return Config(**options)
+
+    return make
