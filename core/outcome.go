@@ -55,21 +55,54 @@ const (
 	outcomeCancelled
 )
 
+// closedChannel is what Done returns for an outcome already resolved.
+var closedChannel = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// notifier carries the channel of a waiter; notified marks an outcome whose
+// waiters have been released.
+type notifier struct{ ch chan struct{} }
+
+var notified = &notifier{ch: closedChannel}
+
 // Outcome is the promise of one record's Result. It resolves exactly once:
 // by the pipeline (success, failure, expiry, close) or by Cancel, whichever
 // comes first. All methods are safe for concurrent use.
+//
+// An Outcome lives inside its record's pipeline state (one allocation for
+// both) and creates its Done channel only when someone waits.
 type Outcome struct {
 	state  atomic.Int32
-	done   chan struct{}
+	waiter atomic.Pointer[notifier]
 	result Result
 }
 
-func newOutcome() *Outcome {
-	return &Outcome{done: make(chan struct{})}
+// Done is closed once the outcome is resolved or cancelled.
+func (o *Outcome) Done() <-chan struct{} {
+	for {
+		w := o.waiter.Load()
+		if w != nil {
+			return w.ch
+		}
+		if o.IsDone() {
+			return closedChannel
+		}
+		w = &notifier{ch: make(chan struct{})}
+		if o.waiter.CompareAndSwap(nil, w) {
+			return w.ch
+		}
+	}
 }
 
-// Done is closed once the outcome is resolved or cancelled.
-func (o *Outcome) Done() <-chan struct{} { return o.done }
+// release wakes every waiter; a Done after it returns a closed channel.
+func (o *Outcome) release() {
+	if w := o.waiter.Swap(notified); w != nil && w != notified {
+		close(w.ch)
+	}
+}
 
 // IsDone reports whether the outcome is resolved or cancelled.
 func (o *Outcome) IsDone() bool {
@@ -80,13 +113,11 @@ func (o *Outcome) IsDone() bool {
 // Wait blocks until the outcome resolves or ctx ends. It returns ErrCancelled
 // after a successful Cancel, and ctx.Err() when ctx ends first.
 func (o *Outcome) Wait(ctx context.Context) (*Result, error) {
-	select {
-	case <-o.done:
+	if o.IsDone() {
 		return o.Result()
-	default:
 	}
 	select {
-	case <-o.done:
+	case <-o.Done():
 		return o.Result()
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -112,7 +143,7 @@ func (o *Outcome) Cancel() bool {
 	if !o.state.CompareAndSwap(outcomePending, outcomeCancelled) {
 		return false
 	}
-	close(o.done)
+	o.release()
 	return true
 }
 
@@ -127,6 +158,6 @@ func (o *Outcome) resolve(r Result) bool {
 	}
 	o.result = r
 	o.state.Store(outcomeResolved)
-	close(o.done)
+	o.release()
 	return true
 }

@@ -84,7 +84,7 @@ func (pl *pipeline) route(u *userRecord) {
 // unaggregated sends the record alone and without a prediction, bypassing
 // the limiter.
 func (pl *pipeline) unaggregated(u *userRecord) {
-	u.predictedShardID, u.shard = "", 0
+	u.predictedShardID, u.shard = "", -1
 	pl.collect(newKinesisRecord([]*userRecord{u}))
 }
 

@@ -97,12 +97,12 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	u := &userRecord{
 		Record:     r,
 		hash:       hash,
-		outcome:    newOutcome(),
 		arrival:    now,
 		deadline:   addTime(now, p.cfg.RecordMaxBufferedTime),
 		expiration: addTime(now, p.cfg.RecordTTL),
 	}
 	u.deadline = earlier(u.deadline, u.expiration)
+	u.attempts = u.firstAttempt[:0]
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
 	if p.closed {
@@ -112,7 +112,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	u.epoch = p.epochs.enter()
 	p.counters.recordsPut.Add(1)
 	p.pipeline(r.Stream).put(u)
-	return u.outcome, nil
+	return &u.outcome, nil
 }
 
 // Flush sends everything buffered now and waits until every record put before
@@ -217,6 +217,7 @@ func (p *Producer) again(u *userRecord) {
 // finish is the one exit of every record: it resolves the outcome (unless it
 // was cancelled) and returns the record's room to the budget and its epoch.
 func (p *Producer) finish(u *userRecord, r Result) {
+	size := int64(len(u.Data))
 	switch {
 	case !u.outcome.resolve(r):
 		p.counters.recordsCancelled.Add(1)
@@ -225,7 +226,8 @@ func (p *Producer) finish(u *userRecord, r Result) {
 	default:
 		p.counters.recordsFailed.Add(1)
 	}
-	p.budget.release(int64(len(u.Data)))
+	u.Record = Record{} // the outcome may outlive the pipeline's use of the data
+	p.budget.release(size)
 	u.epoch.release()
 }
 

@@ -95,12 +95,16 @@ func (r *Record) validate() (HashKey, error) {
 type userRecord struct {
 	Record
 	hash       HashKey
-	outcome    *Outcome
+	outcome    Outcome
 	arrival    time.Time
 	deadline   time.Time // send by then
 	expiration time.Time // fail with Expired after then
 	attempts   []Attempt
 	epoch      *epoch
+
+	// firstAttempt holds the attempts of a record delivered at the first
+	// try, the common case, without an allocation of their own.
+	firstAttempt [1]Attempt
 
 	// predictedShardID and shard are where the shard map expected the
 	// record to land on its latest trip ("" when it went without a prediction).
