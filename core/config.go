@@ -103,6 +103,9 @@ func ParseConfigJSON(raw []byte) (Config, error) {
 	if c.Region == "" {
 		c.Region = regionFromEnvironment()
 	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
 	return c, nil
 }
 

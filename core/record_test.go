@@ -1,0 +1,66 @@
+package core
+
+import (
+	"crypto/md5"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+)
+
+func TestPartitionKeyHashIsBigEndianMD5(t *testing.T) {
+	sum := md5.Sum([]byte("user-123"))
+	want := new(big.Int).SetBytes(sum[:]).String()
+	if got := PartitionKeyHash("user-123").String(); got != want {
+		t.Fatalf("hash = %s, want %s", got, want)
+	}
+}
+
+func TestParseHashKeyRange(t *testing.T) {
+	max := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1)).String()
+	for _, ok := range []string{"0", max, " 42 ", "170141183460469231731687303715884105728"} {
+		if h, err := ParseHashKey(ok); err != nil || h.String() != strings.TrimSpace(ok) {
+			t.Errorf("ParseHashKey(%q) = %v, %v", ok, h, err)
+		}
+	}
+	tooBig := new(big.Int).Lsh(big.NewInt(1), 128).String()
+	for _, bad := range []string{"-1", tooBig, "abc", "", "1.5", "0x10"} {
+		var ire *InvalidRecordError
+		if _, err := ParseHashKey(bad); !errors.As(err, &ire) || ire.Field != "explicit_hash_key" {
+			t.Errorf("ParseHashKey(%q) err = %v", bad, err)
+		}
+	}
+}
+
+func TestRecordValidationNamesTheField(t *testing.T) {
+	cases := []struct {
+		record Record
+		field  string
+	}{
+		{Record{Stream: "", PartitionKey: "k"}, "stream"},
+		{Record{Stream: "s", PartitionKey: ""}, "partition_key"},
+		{Record{Stream: "s", PartitionKey: strings.Repeat("k", 257)}, "partition_key"},
+		{Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordDataBytes+1)}, "data"},
+		{Record{Stream: "s", PartitionKey: "k", ExplicitHashKey: "-1"}, "explicit_hash_key"},
+	}
+	for _, c := range cases {
+		var ire *InvalidRecordError
+		if _, err := c.record.validate(); !errors.As(err, &ire) || ire.Field != c.field {
+			t.Errorf("%+v: err = %v, want field %s", c.record.PartitionKey, err, c.field)
+		}
+	}
+}
+
+func TestPartitionKeyLengthCountsCharactersNotBytes(t *testing.T) {
+	key := strings.Repeat("é", 256) // 512 bytes, 256 characters
+	if _, err := (&Record{Stream: "s", PartitionKey: key}).validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Record{Stream: "s", PartitionKey: key + "é"}).validate(); err == nil {
+		t.Fatal("257 characters accepted")
+	}
+	full := Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordDataBytes)}
+	if _, err := full.validate(); err != nil {
+		t.Fatalf("1 MiB of data rejected: %v", err)
+	}
+}
