@@ -16,7 +16,7 @@ CFLAGS ?= -O1 -g -Wall -Wextra -Werror -std=c11
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build venv emulator tools test test-go test-c test-python lint bench demo clean
+.PHONY: all build venv emulator tools test test-go test-c test-python lint bench bench-go bench-python demo clean
 
 all: build
 
@@ -73,14 +73,20 @@ test-python: venv $(PKG_LIB) emulator
 lint: venv
 	@out=$$(gofmt -l core capi internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(VENV)/bin/ruff check python tests examples
+	$(VENV)/bin/ruff check python tests examples bench
 	$(VENV)/bin/ruff format --check python
 	$(VENV)/bin/mypy
 
-## bench: the engine's Go benchmarks; results in bench/results/
-bench:
+## bench: every benchmark (Go engine, Python put path); results in bench/results/
+bench: bench-go bench-python
+
+bench-go:
 	mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./core/ | tee bench/results/core-go.txt
+
+## bench-python: put_record latency and confirmed throughput from one Python thread
+bench-python: venv $(PKG_LIB) $(BUILD)/kinesistest
+	$(VPY) bench/bench_put.py
 
 ## demo: start the emulator, create a stream, publish records, print their results, stop
 demo: venv $(PKG_LIB) emulator
