@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ _ffi: Any = None
 _lib: Any = None
 _loaded_in_pid: int | None = None
 _forked_after_load = False
+# ffi.unpack without the Python wrapper around it: (char *, length) -> bytes.
+_unpack: Callable[[Any, int], bytes] = None  # type: ignore[assignment]
 
 
 class _ForkedLibrary:
@@ -105,7 +108,7 @@ def ffi_lib() -> tuple[Any, Any]:
 
 
 def _load() -> None:
-    global _ffi, _lib, _loaded_in_pid
+    global _ffi, _lib, _loaded_in_pid, _unpack
     with _lock:
         if _lib is not None:
             return
@@ -122,6 +125,7 @@ def _load() -> None:
                 "(pip install builds it with Go) or set GOKPL_LIBRARY."
             ) from exc
         _check_versions(ffi, lib, path)
+        _unpack = ffi._backend.unpack  # type: ignore[attr-defined]
         _ffi, _lib, _loaded_in_pid = ffi, lib, os.getpid()
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._errors import SyncOutcomeCancelled
+from ._native import _scratches
 from ._result import Attempt, RecordResult, lazy_result
 
 if TYPE_CHECKING:
@@ -165,15 +166,18 @@ class SyncOutcome:
         state = self._state
         if state is not None:
             return state
-        s = _native.take_scratch()
+        try:  # _native.take_scratch(), inlined on this hot path
+            s = _scratches.pop()
+        except IndexError:
+            s = _native.Scratch()
         out = s.result
         status = _native._lib.gokpl_outcome_result(self._handle, out, s.strings, _native.STRINGS_SIZE)
         if status == 0:
             n = out.shard_id_len
-            raw = _native._ffi.unpack(s.strings, n + out.sequence_number_len)
+            raw = _native._unpack(s.strings, n + out.sequence_number_len)
             state = (out.success == 1, raw[:n].decode() or None, raw[n:].decode() or None, out.attempt_count)
         elif status == _native.ERR_PENDING:
-            _native.give_scratch(s)
+            _scratches.append(s)
             return None
         elif status == _native.ERR_CANCELLED:
             state = _CANCELLED
@@ -183,7 +187,7 @@ class SyncOutcome:
             state = (out.success == 1, strings[0], strings[1], out.attempt_count)
         else:
             _native.raise_for(status)
-        _native.give_scratch(s)
+        _scratches.append(s)
         self._state = state
         return state
 

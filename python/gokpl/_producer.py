@@ -14,6 +14,7 @@ from . import _native
 from ._callbacks import CallbackDispatcher
 from ._config import Config
 from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
+from ._native import _scratches
 from ._outcome import _WAIT_SLICE_MS, SyncOutcome
 
 log = logging.getLogger("gokpl")
@@ -170,7 +171,10 @@ class SyncProducer:
         if tags:
             raise TypeError("tags are not supported; pass an empty tuple")
         lib = _native._lib
-        s = _native.take_scratch()
+        try:  # _native.take_scratch(), inlined on this hot path
+            s = _scratches.pop()
+        except IndexError:
+            s = _native.Scratch()
         slice_ms = _WAIT_SLICE_MS
         deadline = None
         if timeout is not None:
@@ -183,7 +187,7 @@ class SyncProducer:
             )  # fmt: skip
             if status == 0:
                 outcome = SyncOutcome(s.handle[0], self._dispatcher)
-                _native.give_scratch(s)
+                _scratches.append(s)
                 return outcome
             if status != _native.ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
                 _native.raise_for(status, _native.message(s.err))

@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 
 import pytest
+from conftest import FakeKinesis
 from gokpl import BackpressureTimeoutError, Config, GokplError, SyncProducer
+from support import inject_fault
 
 ConfigFactory = Callable[..., Config]
 
@@ -44,7 +46,9 @@ def test_a_blocked_put_goes_in_when_room_frees(fake_config: ConfigFactory, fake_
         assert outcome.wait(0).success
 
 
-def test_the_byte_budget_blocks_too(fake_config: ConfigFactory, fake_stream: str) -> None:
+def test_the_byte_budget_blocks_too(fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str) -> None:
+    # A record this large may leave at once; a slow endpoint keeps it outstanding.
+    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=1000)
     config = fake_config(record_max_buffered_time_ms=60_000, max_outstanding_bytes=1024 * 1024)
     with SyncProducer(config) as producer:
         producer.put_record(stream=fake_stream, partition_key="a", data=b"x" * 600_000)
