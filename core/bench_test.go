@@ -139,3 +139,57 @@ func BenchmarkEndToEndFake(b *testing.B) {
 	defer p.Close(context.Background())
 	runPuts(b, p)
 }
+
+// BenchmarkRateLimitedShard runs the producer flat out for a few seconds
+// against a fake endpoint that enforces the service's per-shard limits
+// (1 MiB/s, 1000 records/s), with the producer's limiter at the same rates,
+// and reports the share of the byte limit sustained and of requests that
+// met throttling.
+func BenchmarkRateLimitedShard(b *testing.B) {
+	const shards = 2
+	const run = 6 * time.Second
+	srv := kinesistest.NewServer(kinesistest.Options{Streams: map[string]int{"s": shards}, Discard: true, ShardRateLimit: kinesistest.DefaultShardRateLimit})
+	defer srv.Close()
+	cfg := core.DefaultConfig()
+	cfg.Region, cfg.EndpointURL = "us-east-1", srv.URL
+	cfg.MaxOutstandingRecords = 3000
+	p, err := core.New(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	data := make([]byte, 1000)
+	wait := func(o *core.Outcome) {
+		if _, err := o.Wait(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait(must(p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "warm-up", Data: data})))
+	b.ResetTimer()
+	for range b.N {
+		before := srv.Stats("s")
+		throttledBefore := p.Stats().RequestsThrottled
+		requestsBefore := p.Stats().Requests
+		start := time.Now()
+		for i := 0; time.Since(start) < run; i++ {
+			if _, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: strconv.Itoa(i), Data: data}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed := time.Since(start)
+		after := srv.Stats("s")
+		stats := p.Stats()
+		limit := float64(shards * (1 << 20))
+		// The first second includes each bucket's one-second burst.
+		b.ReportMetric(100*float64(after.Bytes-before.Bytes)/(limit*(elapsed.Seconds()+1)), "%-of-limit")
+		b.ReportMetric(100*float64(stats.RequestsThrottled-throttledBefore)/float64(max(stats.Requests-requestsBefore, 1)), "%-requests-throttled")
+		b.ReportMetric(float64(after.Bytes-before.Bytes)/elapsed.Seconds()/(1<<20), "MiB/s")
+	}
+}
+
+func must(o *core.Outcome, err error) *core.Outcome {
+	if err != nil {
+		panic(err)
+	}
+	return o
+}

@@ -16,11 +16,6 @@ import (
 // stream.
 const limiterBurst = time.Second
 
-// maxEntryBytes is the largest PutRecords entry the service accepts: 1 MiB
-// of data and 256 characters of partition key, each up to 4 bytes. A byte
-// bucket smaller than that could never admit such an entry.
-const maxEntryBytes = MaxRecordDataBytes + 4*MaxPartitionKeyChars
-
 // limiterExpiredMessage is the attempt message for records that expire
 // while the limiter holds them.
 const limiterExpiredMessage = "Expiration reached while waiting in limiter"
@@ -80,10 +75,13 @@ func newLimiter(cfg *Config, emit, expire func(k *kinesisRecord)) *limiter {
 		recordRate:     cfg.RateLimitRecordsPerSecPerShard,
 		byteRate:       cfg.RateLimitBytesPerSecPerShard,
 		recordCapacity: max(cfg.RateLimitRecordsPerSecPerShard*limiterBurst.Seconds(), 1),
-		byteCapacity:   max(cfg.RateLimitBytesPerSecPerShard*limiterBurst.Seconds(), maxEntryBytes),
-		interval:       cfg.DrainInterval,
-		emit:           emit,
-		expire:         expire,
+		// No larger than the service's own one-second allowance: a bigger
+		// bucket admits a burst the shard then throttles. An entry costing
+		// more than the capacity passes on a full bucket (tryTake).
+		byteCapacity: max(cfg.RateLimitBytesPerSecPerShard*limiterBurst.Seconds(), 1),
+		interval:     cfg.DrainInterval,
+		emit:         emit,
+		expire:       expire,
 	}
 	l.shards.Store(&map[int64]*shardLimiter{})
 	return l

@@ -243,6 +243,9 @@ func (p *Producer) completed(r *putRequest) {
 	if r.err != nil {
 		p.counters.requestErrors.Add(1)
 	}
+	if r.throttled() {
+		p.counters.requestsThrottled.Add(1)
+	}
 	p.retrier.handle(r)
 }
 

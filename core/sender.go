@@ -121,3 +121,18 @@ func (s *sender) do(r *putRequest) {
 	r.output, r.err = s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(r.stream), Records: entries})
 	r.end = time.Now()
 }
+
+// throttled reports whether the service throttled the request as a whole or
+// any of its entries.
+func (r *putRequest) throttled() bool {
+	if r.err != nil {
+		code, _ := requestErrorCode(r.err)
+		return classifyCode(code) == actionThrottled
+	}
+	for _, e := range r.output.Records {
+		if e.ErrorCode != nil && classifyCode(*e.ErrorCode) == actionThrottled {
+			return true
+		}
+	}
+	return false
+}

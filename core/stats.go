@@ -13,6 +13,7 @@ type Stats struct {
 	KinesisRecordsSent int64 // PutRecords entries sent, aggregated or not
 	Requests           int64 // PutRecords requests completed
 	RequestErrors      int64 // PutRecords requests that failed as a whole
+	RequestsThrottled  int64 // requests throttled as a whole or in at least one entry
 	OutstandingRecords int64 // put and not yet resolved
 	OutstandingBytes   int64 // data bytes put and not yet resolved
 }
@@ -20,7 +21,7 @@ type Stats struct {
 // counters are the producer's live counters, updated with atomics.
 type counters struct {
 	recordsPut, recordsSucceeded, recordsFailed, recordsCancelled, recordsRetried atomic.Int64
-	kinesisRecordsSent, requests, requestErrors                                   atomic.Int64
+	kinesisRecordsSent, requests, requestErrors, requestsThrottled                atomic.Int64
 }
 
 // Stats returns a snapshot of the producer's counters. Safe for concurrent use.
@@ -35,6 +36,7 @@ func (p *Producer) Stats() Stats {
 		KinesisRecordsSent: c.kinesisRecordsSent.Load(),
 		Requests:           c.requests.Load(),
 		RequestErrors:      c.requestErrors.Load(),
+		RequestsThrottled:  c.requestsThrottled.Load(),
 		OutstandingRecords: p.budget.outstanding(),
 		OutstandingBytes:   p.budget.outstandingBytes(),
 	}
