@@ -29,9 +29,10 @@ type putRequest struct {
 
 // sender runs PutRecords requests on a fixed pool of max_connections
 // goroutines, so the number of requests in flight is bounded whatever the
-// load. Each result goes to done on the goroutine that sent it. send blocks
-// while every worker is busy and the queue is full; that is backpressure on the
-// stages before it. Safe for concurrent use.
+// load. Requests wait their turn in a FIFO; send never blocks, so a put that
+// fills a batch is not held up by a slow endpoint (memory stays bounded by
+// the producer's budget of outstanding records and bytes). Each result goes
+// to done on the goroutine that sent it. Safe for concurrent use.
 type sender struct {
 	client  Client
 	timeout time.Duration
@@ -39,9 +40,11 @@ type sender struct {
 	closed  func(*putRequest) // resolves a request that will never be sent
 
 	ctx     context.Context
-	queue   chan *putRequest
+	wake    chan struct{} // one token per request a sleeping worker may take
 	workers sync.WaitGroup
-	gate    sync.RWMutex // held for reading while a request is queued
+
+	mu      sync.Mutex
+	pending []*putRequest
 	stopped bool
 }
 
@@ -52,7 +55,7 @@ func newSender(ctx context.Context, client Client, cfg *Config, done, closed fun
 		done:    done,
 		closed:  closed,
 		ctx:     ctx,
-		queue:   make(chan *putRequest, cfg.MaxConnections),
+		wake:    make(chan struct{}, cfg.MaxConnections),
 	}
 	for range cfg.MaxConnections {
 		s.workers.Add(1)
@@ -63,46 +66,70 @@ func newSender(ctx context.Context, client Client, cfg *Config, done, closed fun
 
 // send queues a request, or resolves it as closed once the producer shuts down.
 func (s *sender) send(r *putRequest) {
-	s.gate.RLock()
-	defer s.gate.RUnlock()
+	s.mu.Lock()
 	if s.stopped || s.ctx.Err() != nil {
+		s.mu.Unlock()
 		s.closed(r)
 		return
 	}
+	s.pending = append(s.pending, r)
+	s.mu.Unlock()
 	select {
-	case s.queue <- r:
-	case <-s.ctx.Done():
-		s.closed(r)
+	case s.wake <- struct{}{}:
+	default: // every worker already has a token to wake up with
 	}
+}
+
+// next takes the oldest pending request, or nil.
+func (s *sender) next() *putRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) == 0 {
+		return nil
+	}
+	r := s.pending[0]
+	s.pending[0] = nil
+	s.pending = s.pending[1:]
+	return r
 }
 
 func (s *sender) work() {
 	defer s.workers.Done()
 	for {
+		if r := s.next(); r != nil {
+			s.run(r)
+			continue
+		}
 		select {
-		case r := <-s.queue:
-			s.do(r)
-			s.done(r)
+		case <-s.wake:
 		case <-s.ctx.Done():
 			return
 		}
 	}
 }
 
+// run sends one request and hands on its result, unless the producer is
+// shutting down.
+func (s *sender) run(r *putRequest) {
+	if s.ctx.Err() != nil {
+		s.closed(r)
+		return
+	}
+	s.do(r)
+	s.done(r)
+}
+
 // stop waits for the workers to return after the producer's context ended,
-// then resolves requests still queued.
+// then resolves requests still pending.
 func (s *sender) stop() {
 	s.workers.Wait()
-	s.gate.Lock()
-	defer s.gate.Unlock()
+	s.mu.Lock()
 	s.stopped = true
-	for {
-		select {
-		case r := <-s.queue:
-			s.closed(r)
-		default:
-			return
-		}
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, r := range pending {
+		s.closed(r)
 	}
 }
 
