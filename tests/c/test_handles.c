@@ -53,8 +53,9 @@ static void test_bad_config(void) {
 static void test_records_and_lifecycle(void) {
     char cfg[1024], err[512];
     gokpl_producer p = 0;
-    /* A long buffering time keeps records unsent, for cancel and close. */
-    config_json(cfg, sizeof cfg, ",\"record_max_buffered_time_ms\":60000");
+    /* A long buffering time keeps records unsent, for cancel; an endpoint
+     * where nothing listens keeps them open, for close. */
+    config_json_at(cfg, sizeof cfg, UNREACHABLE_ENDPOINT, ",\"record_max_buffered_time_ms\":60000");
     CHECK_STATUS(gokpl_producer_new(cfg, strlen(cfg), &p, err, sizeof err), GOKPL_OK);
 
     gokpl_outcome o = 0;
