@@ -123,9 +123,10 @@ class SyncProducer:
         finally:
             buf = _native.error_buffer()
             status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
-            self._dispatcher.join(max(deadline - time.monotonic(), 1.0))
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
+        # Not when interrupted: the callbacks then run on without waiting for them.
+        self._dispatcher.join(max(deadline - time.monotonic(), 1.0))
 
     # Records
 
