@@ -155,8 +155,9 @@ class SyncProducer:
         must be empty.
         """
         handle = self._handle or self._native_handle()
-        stream_b = self._streams.get(stream)
-        if stream_b is None:
+        try:
+            stream_b = self._streams[stream]
+        except (KeyError, TypeError):  # not cached yet, or not even hashable
             stream_b = self._encode_stream(stream)
         if type(partition_key) is not str:
             partition_key = _check_str("partition_key", partition_key)
@@ -191,7 +192,9 @@ class SyncProducer:
                 _scratches.append(s)
                 return outcome
             if status != _native.ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
-                _native.raise_for(status, _native.message(s.err))
+                message = _native.message(s.err)
+                _scratches.append(s)
+                _native.raise_for(status, message)
             if deadline is not None:
                 slice_ms = _slice_ms(deadline)
 
@@ -212,8 +215,9 @@ class SyncProducer:
         ``outcomes`` likewise holds the outcomes of the records that went in.
         """
         handle = self._handle or self._native_handle()
-        stream_b = self._streams.get(stream)
-        if stream_b is None:
+        try:
+            stream_b = self._streams[stream]
+        except (KeyError, TypeError):
             stream_b = self._encode_stream(stream)
         ffi, lib = _native._ffi, _native._lib
         # Check and encode every record, then join the keys, data and hash keys
