@@ -68,6 +68,31 @@ def test_cancel_returns_true_then_false_and_wait_raises(mock_config: ConfigFacto
     assert [r.data for r in read_back(producer.config.endpoint_url or "", stream)] == [b"kept"]
 
 
+def test_cancel_unblocks_a_thread_waiting_in_wait(mock_config: ConfigFactory, stream: str) -> None:
+    with SyncProducer(mock_config(record_max_buffered_time_ms=60_000)) as producer:
+        outcome = producer.put_record(stream=stream, partition_key="k", data=b"x")
+        raised: list[BaseException] = []
+        unblocked = threading.Event()
+
+        def waiter() -> None:
+            try:
+                outcome.wait()
+            except BaseException as exc:
+                raised.append(exc)
+            unblocked.set()
+
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.3)
+        assert not unblocked.is_set()
+        cancelled_at = time.monotonic()
+        assert outcome.cancel()
+        assert unblocked.wait(5)
+        assert time.monotonic() - cancelled_at < 1.0
+        thread.join()
+    assert len(raised) == 1 and isinstance(raised[0], SyncOutcomeCancelled)
+
+
 def test_cancel_after_resolution_returns_false(mock_config: ConfigFactory, stream: str) -> None:
     with SyncProducer(mock_config()) as producer:
         outcome = producer.put_record(stream=stream, partition_key="k", data=b"x")
