@@ -10,11 +10,12 @@ import (
 // limiterBurst is how much time's worth of its refill rate a shard's bucket
 // holds. The KPL lets 1,000 records and 10 MiB through at once whatever the
 // rate; the service allows 1,000 records and 1 MiB per second per shard, so
-// a 10 MiB burst mostly buys throttling errors and retries. One second at
-// the configured rates (1,000 records and 1 MiB by default) matches what the
-// service accepts, and scales down with the rates when producers share a
-// stream.
-const limiterBurst = time.Second
+// a 10 MiB burst mostly buys throttling errors and retries. Half a second
+// at the configured rates stays inside the service's own one-second
+// allowance even when the burst's requests reach the shard out of order or
+// late (its bucket, full meanwhile, earns nothing), and scales down with the
+// rates when producers share a stream. The sustained rate is unaffected.
+const limiterBurst = 500 * time.Millisecond
 
 // limiterExpiredMessage is the attempt message for records that expire
 // while the limiter holds them.
@@ -71,14 +72,20 @@ type shardLimiter struct {
 // draining every cfg.DrainInterval. Admitted records go to emit, records
 // that expire while queued to expire.
 func newLimiter(cfg *Config, emit, expire func(k *kinesisRecord)) *limiter {
+	return newLimiterWithBurst(cfg, limiterBurst, emit, expire)
+}
+
+// newLimiterWithBurst is newLimiter with buckets holding burst's worth of
+// the rates.
+func newLimiterWithBurst(cfg *Config, burst time.Duration, emit, expire func(k *kinesisRecord)) *limiter {
 	l := &limiter{
 		recordRate:     cfg.RateLimitRecordsPerSecPerShard,
 		byteRate:       cfg.RateLimitBytesPerSecPerShard,
-		recordCapacity: max(cfg.RateLimitRecordsPerSecPerShard*limiterBurst.Seconds(), 1),
+		recordCapacity: max(cfg.RateLimitRecordsPerSecPerShard*burst.Seconds(), 1),
 		// No larger than the service's own one-second allowance: a bigger
 		// bucket admits a burst the shard then throttles. An entry costing
 		// more than the capacity passes on a full bucket (tryTake).
-		byteCapacity: max(cfg.RateLimitBytesPerSecPerShard*limiterBurst.Seconds(), 1),
+		byteCapacity: max(cfg.RateLimitBytesPerSecPerShard*burst.Seconds(), 1),
 		interval:     cfg.DrainInterval,
 		emit:         emit,
 		expire:       expire,

@@ -35,14 +35,30 @@ func (s *limiterSink) counts() (emitted, expired int) {
 }
 
 // newTestLimiter returns a limiter with the default rates (1000 records/s,
-// 1 MiB/s) unless adjust changes them, and a sink for its output.
+// 1 MiB/s) unless adjust changes them, buckets of one second's worth (so
+// that the numbers below read as rates), and a sink for its output.
 func newTestLimiter(adjust func(*Config)) (*limiter, *limiterSink) {
 	cfg := DefaultConfig()
 	if adjust != nil {
 		adjust(&cfg)
 	}
 	sink := &limiterSink{}
-	return newLimiter(&cfg, sink.emit, sink.expire), sink
+	return newLimiterWithBurst(&cfg, time.Second, sink.emit, sink.expire), sink
+}
+
+func TestLimiterDefaultBurstIsHalfASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		sink := &limiterSink{}
+		l := newLimiter(&cfg, sink.emit, sink.expire)
+		for range 600 {
+			l.put(testRecord(10), 0)
+		}
+		if n, _ := sink.counts(); n != 500 {
+			t.Fatalf("admitted %d at once, want half a second of 1000/s", n)
+		}
+		l.close(func(*kinesisRecord) {})
+	})
 }
 
 // testRecord is a Kinesis record costing size bytes (partition key "p"),
