@@ -16,7 +16,7 @@ CFLAGS ?= -O1 -g -Wall -Wextra -Werror -std=c11
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build venv emulator tools test test-go test-c test-python lint bench bench-go bench-python demo clean
+.PHONY: all build venv emulator tools test test-go test-fuzz test-c test-python lint bench bench-go bench-python demo clean
 
 all: build
 
@@ -59,9 +59,22 @@ $(BUILD)/kinesistest: $(GO_SOURCES)
 ## test: every suite: Go (with -race), the C ABI programs, pytest
 test: test-go test-c test-python
 
+FUZZTIME ?= 5s
+FUZZ_TARGETS := core:FuzzParseConfigJSON core:FuzzAggregationRoundTrip core:FuzzDeaggregate core/kinesistest:FuzzPutRecordsDecode
+
 test-go: emulator
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory test-fuzz
+
+## test-fuzz: a short run of every fuzz target (FUZZTIME each)
+test-fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzz ./$$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) ./$$pkg 2>&1 | tail -n 3; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 test-c: $(LIB) $(BUILD)/kinesistest
 	tests/c/run.sh $(BUILD)
