@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits the service puts on one user record.
@@ -66,6 +65,21 @@ func ParseHashKey(s string) (HashKey, error) {
 	return HashKey{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}, nil
 }
 
+// utf16Length counts s in UTF-16 code units, as the service and the KPL
+// (Java characters) count a partition key: a character outside the Basic
+// Multilingual Plane, such as an emoji, counts twice.
+func utf16Length(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 // PartitionKeyHash is MD5(partition key) read as a big-endian 128-bit integer.
 func PartitionKeyHash(partitionKey string) HashKey {
 	sum := md5.Sum([]byte(partitionKey))
@@ -77,7 +91,7 @@ func (r *Record) validate() (HashKey, error) {
 	if r.Stream == "" {
 		return HashKey{}, &InvalidRecordError{Field: "stream", Reason: "must not be empty"}
 	}
-	if n := utf8.RuneCountInString(r.PartitionKey); n < 1 || n > MaxPartitionKeyChars {
+	if n := utf16Length(r.PartitionKey); n < 1 || n > MaxPartitionKeyChars {
 		return HashKey{}, &InvalidRecordError{Field: "partition_key", Reason: fmt.Sprintf("must be 1 to %d characters, got %d", MaxPartitionKeyChars, n)}
 	}
 	if len(r.Data) > MaxRecordDataBytes {

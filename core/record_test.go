@@ -59,6 +59,13 @@ func TestPartitionKeyLengthCountsCharactersNotBytes(t *testing.T) {
 	if _, err := (&Record{Stream: "s", PartitionKey: key + "é"}).validate(); err == nil {
 		t.Fatal("257 characters accepted")
 	}
+	emoji := strings.Repeat("😀", 128) // 128 characters, 256 UTF-16 units
+	if _, err := (&Record{Stream: "s", PartitionKey: emoji}).validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Record{Stream: "s", PartitionKey: emoji + "😀"}).validate(); err == nil {
+		t.Fatal("258 UTF-16 units accepted: the service counts an emoji twice")
+	}
 	full := Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordDataBytes)}
 	if _, err := full.validate(); err != nil {
 		t.Fatalf("1 MiB of data rejected: %v", err)
