@@ -60,6 +60,22 @@ func (pl *pipeline) put(u *userRecord) {
 	}
 }
 
+// retry takes back a record after a failed attempt. During a flush it is
+// pushed through at once: the flush waits for it.
+func (pl *pipeline) retry(u *userRecord) {
+	pl.put(u)
+	if pl.aggregator != nil && pl.flushPending() {
+		pl.waiting.evacuate()
+		pl.aggregator.flush()
+	}
+}
+
+// flushPending reports whether a flush is waiting for its records.
+func (pl *pipeline) flushPending() bool {
+	e := pl.flushing.Load()
+	return e != nil && !e.isDone()
+}
+
 func (pl *pipeline) awaitShardMap() {
 	defer pl.p.background.Done()
 	select {
@@ -96,7 +112,7 @@ func (pl *pipeline) limit(k *kinesisRecord, _ flushReason) {
 // collect adds a Kinesis record to the next PutRecords batch.
 func (pl *pipeline) collect(k *kinesisRecord) {
 	pl.collector.put(k)
-	if e := pl.flushing.Load(); e != nil && !e.isDone() {
+	if pl.flushPending() {
 		pl.collector.flush()
 	}
 }
@@ -154,14 +170,17 @@ func (pl *pipeline) shardOracle() shardOracle {
 	return pl.shards
 }
 
-// flush pushes every stage now, for the flush whose epoch is sealed.
+// flush pushes every stage now, for the flush whose epoch is sealed. What
+// the stages hold goes out together; what reaches the collector after that
+// (admitted later by the limiter, or retried) goes out at once while the
+// flush is unresolved.
 func (pl *pipeline) flush(sealed *epoch) {
-	pl.flushing.Store(sealed)
 	if pl.aggregator != nil {
 		pl.waiting.evacuate()
 		pl.aggregator.flush()
 		pl.limiter.flush()
 	}
+	pl.flushing.Store(sealed)
 	pl.collector.flush()
 }
 

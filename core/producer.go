@@ -211,7 +211,7 @@ func (p *Producer) again(u *userRecord) {
 		p.closeRecord(u)
 		return
 	}
-	p.pipeline(u.Stream).put(u)
+	p.pipeline(u.Stream).retry(u)
 }
 
 // finish is the one exit of every record: it resolves the outcome (unless it
