@@ -265,6 +265,32 @@ int32_t gokpl_outcome_free(gokpl_outcome outcome);
  * freed, or closed with no completion token left to collect. Never blocks. */
 int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
 
+/* One engine log record (gokpl_log_next). The message, with its attributes
+ * as key=value pairs, is copied unterminated into the caller's buffer. */
+typedef struct gokpl_log_record {
+    int64_t time_ns;    /* when it was logged, Unix epoch nanoseconds */
+    int32_t level;      /* log/slog's level: -4 debug, 0 info, 4 warn, 8 error */
+    size_t message_len; /* bytes copied into the buffer (truncated to its size) */
+    uint64_t dropped;   /* records dropped just before this one (the queue was full) */
+} gokpl_log_record;
+
+/* gokpl_log_set_level sets the lowest level of engine records kept for
+ * gokpl_log_next (log/slog's numbering; the default is 0, info). Records
+ * below it cost nothing. Process-wide. Never blocks. Returns GOKPL_OK. */
+int32_t gokpl_log_set_level(int32_t level);
+
+/* gokpl_log_next takes the oldest engine log record, waiting up to
+ * timeout_ms for one. The library never calls into the caller to log:
+ * every producer's records go into one process-wide queue of 1024 records
+ * (the oldest is dropped when it is full, and counted in the next record's
+ * dropped), and a thread of the caller's collects them with this function.
+ * The message is copied into buf[0..cap) and truncated to cap bytes; no NUL
+ * is written. Attributes whose key names a secret (key, token, password,
+ * credential, session, signature) are written as [redacted].
+ * Returns GOKPL_OK (*out filled), GOKPL_TIMEOUT (no record in time),
+ * GOKPL_ERR_INVALID_ARGUMENT (out is NULL, or buf NULL with cap > 0). */
+int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, size_t cap);
+
 /* END CDEF */
 
 #ifdef __cplusplus

@@ -39,7 +39,7 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}
-	p, err := core.New(context.Background(), cfg)
+	p, err := core.New(context.Background(), cfg, core.WithLogger(engineLogger))
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}

@@ -118,4 +118,15 @@ int32_t gokpl_outcome_attempt(gokpl_outcome outcome, uint32_t index,
 int32_t gokpl_outcome_free(gokpl_outcome outcome);
 
 int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
+
+typedef struct gokpl_log_record {
+    int64_t time_ns;
+    int32_t level;
+    size_t message_len;
+    uint64_t dropped;
+} gokpl_log_record;
+
+int32_t gokpl_log_set_level(int32_t level);
+
+int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, size_t cap);
 """
