@@ -711,6 +711,27 @@ func TestEdgeCase07PutRecordsRequestLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("aggregates due together share a request", func(t *testing.T) {
+		// The KPL's collector gives each aggregated Kinesis record entering
+		// it at least min(50 ms, RMBT/5) more, so that the aggregates of
+		// several shards that leave the aggregator at their deadline go out
+		// in one PutRecords request instead of one request each.
+		p, srv := ecProducer(t, map[string]int{"s": 4}, func(c *core.Config) { c.RecordMaxBufferedTime = 200 * time.Millisecond })
+		ecAwaitShardMap(t, p, srv, "s")
+		time.Sleep(300 * time.Millisecond) // the probe's buffers are gone
+		spy := ecSpyOn(srv, nil)
+		var outcomes []*core.Outcome
+		for i, s := range ecShards(t, srv, "s") {
+			for j := range 3 {
+				outcomes = append(outcomes, put(t, p, core.Record{Stream: "s", PartitionKey: fmt.Sprint(i, j), ExplicitHashKey: s.end.String(), Data: []byte("x")}))
+			}
+		}
+		ecWaitAll(t, outcomes)
+		if got := entries(spy.all()); !slices.Equal(got, []int{4}) {
+			t.Errorf("4 aggregates due at the same time went out in requests of %v entries, want one request of 4", got)
+		}
+	})
+
 	t.Run("an oversize entry goes alone", func(t *testing.T) {
 		p, srv := ecProducer(t, map[string]int{"s": 1}, func(c *core.Config) {
 			noAggregation(c)
