@@ -51,12 +51,12 @@ class SyncOutcome:
         self._callbacks: list[Callable[[SyncOutcome], object]] | None = None
 
     def __del__(self) -> None:
-        lib = _native._lib
-        if lib is not None and not _native._forked_after_load:
-            try:
+        try:
+            lib = _native._lib
+            if lib is not None and not _native._forked_after_load:
                 lib.gokpl_outcome_free(self._handle)
-            except Exception:  # interpreter shutdown
-                pass
+        except Exception:  # interpreter shutdown: modules half torn down
+            pass
 
     def done(self) -> bool:
         """True once the record is resolved (or cancelled). Never blocks."""

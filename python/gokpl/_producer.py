@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Union
 
-from . import _native
+from . import _exit, _logs, _native
 from ._callbacks import CallbackDispatcher
 from ._config import Config
 from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
@@ -64,13 +64,31 @@ class SyncProducer:
 
     ``backend`` is accepted for compatibility with aiokpl ("asyncio" or
     "trio") and not needed: the engine runs in Go, outside any event loop.
+
+    ``exit_timeout`` bounds the flush at interpreter exit: a producer still
+    open when the process ends (normally, or a multiprocessing/billiard
+    child's end) is flushed for at most that many seconds, then closed, so
+    the process exits promptly. ``None`` turns the exit-time flush off for
+    this producer. Closing the producer yourself makes it a no-op.
     """
 
-    def __init__(self, config: Config, *, backend: str = "asyncio") -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        backend: str = "asyncio",
+        exit_timeout: float | None = _exit.DEFAULT_EXIT_TIMEOUT_S,
+    ) -> None:
         if not isinstance(config, Config):
             raise TypeError(f"config must be a gokpl.Config, got {type(config).__name__}")
         if backend not in _BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(_BACKENDS)}, got {backend!r}")
+        if exit_timeout is not None:
+            if isinstance(exit_timeout, bool) or not isinstance(exit_timeout, (int, float)):
+                raise TypeError(f"exit_timeout must be a number of seconds or None, got {type(exit_timeout).__name__}")
+            if not exit_timeout >= 0:
+                raise ConfigError(f"exit_timeout must be >= 0 seconds (or None), got {exit_timeout!r}")
+        self._exit_timeout = None if exit_timeout is None else float(exit_timeout)
         self._config = config
         self._config_json = config.to_json()
         self._backend = backend
@@ -106,6 +124,10 @@ class SyncProducer:
         A second close is a no-op. Interruptible: the flush waits in slices of
         at most 0.2 s.
         """
+        self._close(timeout, callbacks_grace=1.0)
+
+    def _close(self, timeout: float, callbacks_grace: float) -> None:
+        """close(), waiting at least callbacks_grace seconds for the callback thread."""
         with self._lock:
             if self._closed:
                 return
@@ -114,6 +136,7 @@ class SyncProducer:
             handle, self._handle = self._handle, 0
         if not handle:
             return
+        _exit.unregister(self)
         lib = _native._lib
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
@@ -126,7 +149,7 @@ class SyncProducer:
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
         # Not when interrupted: the callbacks then run on without waiting for them.
-        self._dispatcher.join(max(deadline - time.monotonic(), 1.0))
+        self._dispatcher.join(max(deadline - time.monotonic(), callbacks_grace))
 
     # Records
 
@@ -359,10 +382,14 @@ class SyncProducer:
                 # The dispatcher first: a thread that sees the handle uses it.
                 self._dispatcher = CallbackDispatcher(handle)
                 self._handle = handle
+                _exit.register(self)
             return self._handle
 
     def _create(self) -> int:
         ffi, lib = _native.ffi_lib()
+        _logs.start()
+        if not self._config.verify_ssl:
+            _warn_verify_ssl_once()
         out = ffi.new("gokpl_producer *")
         buf = _native.error_buffer()
         config = self._config_json.encode()
@@ -381,6 +408,19 @@ class SyncProducer:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._entered else "not entered"
         return f"<SyncProducer {state} region={self._config.region!r} outstanding={self.outstanding_records}>"
+
+
+_verify_ssl_warned = False
+
+
+def _warn_verify_ssl_once() -> None:
+    global _verify_ssl_warned
+    if not _verify_ssl_warned:
+        _verify_ssl_warned = True
+        log.warning(
+            "verify_ssl=False: TLS certificates of the Kinesis endpoint are not verified; "
+            "use it only with a local emulator"
+        )
 
 
 def _check_str(name: str, value: Any) -> str:

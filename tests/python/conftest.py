@@ -55,11 +55,11 @@ def kinesis_mock() -> Iterator[KinesisMock]:
 class FakeKinesis:
     """The kinesistest fake endpoint as a child process."""
 
-    def __init__(self, streams: dict[str, int]) -> None:
+    def __init__(self, streams: dict[str, int], extra_args: tuple[str, ...] = ()) -> None:
         binary = Path(os.environ.get("GOKPL_KINESISTEST_BIN", REPO / "build" / "kinesistest"))
         if not binary.exists():
             missing(f"{binary} not built")
-        args = [str(binary), "--addr", "127.0.0.1:0"]
+        args = [str(binary), "--addr", "127.0.0.1:0", *extra_args]
         for name, shards in streams.items():
             args += ["--stream", f"{name}:{shards}"]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

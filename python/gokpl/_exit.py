@@ -1,0 +1,99 @@
+"""The exit-time flush: producers left open when the process ends are closed, within a bound.
+
+When a SyncProducer starts its engine (the first put) it is registered
+here, and the first registration in a process installs one hook, run both
+by ``atexit`` (a normal interpreter exit, after non-daemon threads were
+joined and before logging shuts down) and by multiprocessing's exit
+finalizers (multiprocessing and billiard children leave with ``os._exit``
+after running them, so ``atexit`` never runs there). The hook starts a
+flush on every open producer at once, then closes each with what is left of
+its ``exit_timeout`` (default 5 s): records still unsent then resolve as
+``ProducerClosed``. A producer closed before exit is no longer registered,
+so the hook does nothing for it. The hook runs once per process, and never
+in a child forked after the registration (the engine is not there).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from . import _logs, _native
+
+if TYPE_CHECKING:
+    from ._producer import SyncProducer
+
+log = logging.getLogger("gokpl")
+
+#: exit_timeout of a SyncProducer unless given: seconds the exit hook flushes for.
+DEFAULT_EXIT_TIMEOUT_S = 5.0
+# How long the hook waits, past the flush, for each producer's callback thread.
+_CALLBACKS_GRACE_S = 0.2
+# multiprocessing runs finalizers of higher priority first.
+_FINALIZER_PRIORITY = 100
+
+_lock = threading.Lock()
+_open: dict[int, SyncProducer] = {}  # by id(); strong references until closed
+_hook_pid = 0  # the process the hook was installed in
+_ran_in_pid = 0
+
+
+def register(producer: SyncProducer) -> None:
+    """Remember an open producer for the exit hook (installing the hook first in this process)."""
+    global _hook_pid
+    with _lock:
+        pid = os.getpid()
+        if _hook_pid != pid:
+            _open.clear()  # a forked child's copy of its parent's producers
+            _install()
+            _hook_pid = pid
+        _open[id(producer)] = producer
+
+
+def unregister(producer: SyncProducer) -> None:
+    """Forget a producer that was closed."""
+    with _lock:
+        _open.pop(id(producer), None)
+
+
+def _install() -> None:
+    atexit.register(run)
+    try:
+        from multiprocessing import util
+    except ImportError:  # pragma: no cover - multiprocessing is part of CPython
+        return
+    # Finalizers of the process that installs them: multiprocessing clears
+    # the registry in its children, and run() checks the pid anyway.
+    util.Finalize(None, run, exitpriority=_FINALIZER_PRIORITY)
+
+
+def run() -> None:
+    """Flush and close every producer still open, each within its exit_timeout. Once per process."""
+    global _ran_in_pid
+    pid = os.getpid()
+    with _lock:
+        if _hook_pid != pid or _ran_in_pid == pid or _native.forked():
+            return
+        _ran_in_pid = pid
+        producers = [p for p in _open.values() if p._exit_timeout is not None]
+    if not producers:
+        _logs.drain()
+        return
+    start = time.monotonic()
+    lib = _native._lib
+    for producer in producers:
+        handle = producer._handle
+        if handle:
+            lib.gokpl_producer_flush(handle, 0)  # start every flush now; they run side by side
+    for producer in producers:
+        timeout = producer._exit_timeout or 0.0
+        left = max(start + timeout - time.monotonic(), 0.0)
+        try:
+            producer._close(left, callbacks_grace=_CALLBACKS_GRACE_S)
+        except BaseException:  # nothing may escape an exit hook
+            log.exception("closing %r at exit failed", producer)
+    _logs.drain()
