@@ -60,7 +60,7 @@ def test_records_put_and_never_flushed_are_sent_at_exit(fake_kinesis: FakeKinesi
 def test_a_daemon_thread_still_putting_does_not_hang_or_crash_the_exit(
     fake_kinesis: FakeKinesis, fake_stream: str
 ) -> None:
-    proc, took = run(
+    _proc, took = run(
         """
         p = producer(max_outstanding_records=500)
         first = [p.put_record(stream=STREAM, partition_key="main", data=b"main-%d" % i) for i in range(50)]
@@ -103,7 +103,7 @@ def test_an_unreachable_endpoint_bounds_the_exit_by_exit_timeout(fake_kinesis: F
 
 
 def test_close_before_exit_makes_the_hook_a_no_op(fake_kinesis: FakeKinesis, fake_stream: str) -> None:
-    proc, took = run(
+    _proc, took = run(
         """
         import gokpl._exit
         p = producer(endpoint_url="http://127.0.0.1:1", exit_timeout=30.0)
@@ -119,7 +119,7 @@ def test_close_before_exit_makes_the_hook_a_no_op(fake_kinesis: FakeKinesis, fak
 
 
 def test_exit_timeout_none_leaves_the_producer_alone(fake_kinesis: FakeKinesis, fake_stream: str) -> None:
-    proc, took = run(
+    _proc, took = run(
         """
         p = producer(endpoint_url="http://127.0.0.1:1", exit_timeout=None)
         p.put_record(stream=STREAM, partition_key="k", data=b"x")
