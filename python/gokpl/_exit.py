@@ -3,9 +3,11 @@
 When a SyncProducer starts its engine (the first put) it is registered
 here, and the first registration in a process installs one hook, run both
 by ``atexit`` (a normal interpreter exit, after non-daemon threads were
-joined and before logging shuts down) and by multiprocessing's exit
-finalizers (multiprocessing and billiard children leave with ``os._exit``
-after running them, so ``atexit`` never runs there). The hook starts a
+joined and before logging shuts down), by multiprocessing's exit
+finalizers (multiprocessing children leave with ``os._exit`` after running
+them, so ``atexit`` never runs there) and, in a process that has imported
+Celery, by its ``worker_process_shutdown`` signal (a prefork pool process
+leaves with ``os._exit`` right after sending it). The hook starts a
 flush on every open producer at once, then closes each with what is left of
 its ``exit_timeout`` (default 5 s): records still unsent then resolve as
 ``ProducerClosed``. A producer closed before exit is no longer registered,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -69,6 +72,20 @@ def _install() -> None:
     # Finalizers of the process that installs them: multiprocessing clears
     # the registry in its children, and run() checks the pid anyway.
     util.Finalize(None, run, exitpriority=_FINALIZER_PRIORITY)
+    celery = sys.modules.get("celery")
+    if celery is not None:
+        # A Celery prefork pool process ends with os._exit right after
+        # sending worker_process_shutdown, skipping atexit and finalizers.
+        try:
+            from celery import signals
+
+            signals.worker_process_shutdown.connect(_on_signal, weak=False)
+        except Exception:  # an unexpected Celery: the other hooks still apply
+            log.debug("cannot connect the exit flush to celery's worker_process_shutdown", exc_info=True)
+
+
+def _on_signal(*args: object, **kwargs: object) -> None:
+    run()
 
 
 def run() -> None:
