@@ -18,12 +18,13 @@ in a child forked after the registration (the engine is not there).
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import _logs, _native
 
@@ -77,8 +78,7 @@ def _install() -> None:
         # A Celery prefork pool process ends with os._exit right after
         # sending worker_process_shutdown, skipping atexit and finalizers.
         try:
-            from celery import signals
-
+            signals: Any = importlib.import_module("celery.signals")
             signals.worker_process_shutdown.connect(_on_signal, weak=False)
         except Exception:  # an unexpected Celery: the other hooks still apply
             log.debug("cannot connect the exit flush to celery's worker_process_shutdown", exc_info=True)
