@@ -393,10 +393,10 @@ func newECRetrier(adjust func(*Config)) (*retrier, *ecRetrierSink) {
 			panic("a record finished twice")
 		}
 		sink.finished[u] = r
-	}, func(u *userRecord) {
+	}, func(records []*userRecord) {
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
-		sink.again = append(sink.again, u)
+		sink.again = append(sink.again, records...)
 	})
 	return rt, sink
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"sync/atomic"
+	"time"
 )
 
 // pipeline is one stream's chain of stages, and the only place that knows
@@ -60,10 +61,12 @@ func (pl *pipeline) put(u *userRecord) {
 	}
 }
 
-// retry takes back a record after a failed attempt. During a flush it is
+// retry takes back records after a failed attempt. During a flush it is
 // pushed through at once: the flush waits for it.
-func (pl *pipeline) retry(u *userRecord) {
-	pl.put(u)
+func (pl *pipeline) retry(records []*userRecord) {
+	for _, u := range records {
+		pl.put(u)
+	}
 	if pl.aggregator != nil && pl.flushPending() {
 		pl.waiting.evacuate()
 		pl.aggregator.flush()
@@ -109,8 +112,21 @@ func (pl *pipeline) limit(k *kinesisRecord, _ flushReason) {
 	pl.limiter.put(k, k.shard)
 }
 
+// collectorGrace is the least time a predicted Kinesis record waits in the
+// collector, so that records of several shards, due at the same moment,
+// share a request (the KPL gives min(50 ms, a fifth of the buffering time)).
+func (pl *pipeline) collectorGrace() time.Duration {
+	return min(50*time.Millisecond, pl.p.cfg.RecordMaxBufferedTime/5)
+}
+
 // collect adds a Kinesis record to the next PutRecords batch.
 func (pl *pipeline) collect(k *kinesisRecord) {
+	if k.predictedShardID != "" {
+		graced := earlier(addTime(time.Now(), pl.collectorGrace()), k.expiration)
+		if graced.After(k.deadline) {
+			k.deadline = graced
+		}
+	}
 	pl.collector.put(k)
 	if pl.flushPending() {
 		pl.collector.flush()

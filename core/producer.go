@@ -120,19 +120,37 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 // concurrently with Put and with other Flushes.
 func (p *Producer) Flush(ctx context.Context) error {
 	sealed := p.epochs.seal()
-	p.eachPipeline(func(pl *pipeline) { pl.flush(sealed) })
-	select {
-	case <-sealed.done:
-		return nil
-	default:
-	}
-	select {
-	case <-sealed.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	push := func() { p.eachPipeline(func(pl *pipeline) { pl.flush(sealed) }) }
+	push()
+	// Records can be between stages when the push passes (a put that took
+	// its place in the epoch just before the seal, records leaving the
+	// waiting room), so push again until the epoch is done, more and more
+	// rarely.
+	again := time.NewTimer(flushRepushFirst)
+	defer again.Stop()
+	for wait := flushRepushFirst; ; {
+		if sealed.isDone() {
+			return nil
+		}
+		select {
+		case <-sealed.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-again.C:
+			push()
+			wait = min(2*wait, flushRepushMax)
+			again.Reset(wait)
+		}
 	}
 }
+
+// How soon a flush pushes the stages again while its records are not all
+// resolved, and at most how long it waits between pushes.
+const (
+	flushRepushFirst = 5 * time.Millisecond
+	flushRepushMax   = 100 * time.Millisecond
+)
 
 // Outstanding is the number of records put and not yet resolved.
 func (p *Producer) Outstanding() int64 { return p.budget.outstanding() }
@@ -204,14 +222,16 @@ func (p *Producer) eachPipeline(f func(*pipeline)) {
 	})
 }
 
-// again sends a record back into its pipeline for another attempt.
-func (p *Producer) again(u *userRecord) {
-	p.counters.recordsRetried.Add(1)
+// again sends records of one stream back into its pipeline for another attempt.
+func (p *Producer) again(records []*userRecord) {
+	p.counters.recordsRetried.Add(int64(len(records)))
 	if p.ctx.Err() != nil {
-		p.closeRecord(u)
+		for _, u := range records {
+			p.closeRecord(u)
+		}
 		return
 	}
-	p.pipeline(u.Stream).retry(u)
+	p.pipeline(records[0].Stream).retry(records)
 }
 
 // finish is the one exit of every record: it resolves the outcome (unless it

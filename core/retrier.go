@@ -36,7 +36,7 @@ type retrier struct {
 	failIfThrottled bool
 	retryDeadline   time.Duration
 	finish          func(u *userRecord, r Result)
-	again           func(u *userRecord) // back into the pipeline
+	again           func(records []*userRecord) // back into their (one) stream's pipeline
 
 	mu      sync.Mutex
 	waiting map[*retryWait]struct{}
@@ -49,7 +49,7 @@ type retryWait struct {
 	timer   *time.Timer
 }
 
-func newRetrier(cfg *Config, finish func(*userRecord, Result), again func(*userRecord)) *retrier {
+func newRetrier(cfg *Config, finish func(*userRecord, Result), again func([]*userRecord)) *retrier {
 	return &retrier{
 		failIfThrottled: cfg.FailIfThrottled,
 		retryDeadline:   cfg.RetryDeadline,
@@ -63,6 +63,10 @@ func newRetrier(cfg *Config, finish func(*userRecord, Result), again func(*userR
 func (rt *retrier) handle(r *putRequest) {
 	if r.err != nil {
 		code, message := requestErrorCode(r.err)
+		if code == "ResourceNotFoundException" && r.shards != nil {
+			// The stream may come back re-created with other shard ranges.
+			r.shards.invalidate(r.start, "")
+		}
 		rt.failAll(r, code, message, classifyRequest(code))
 		return
 	}
@@ -170,6 +174,7 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 // expiration passed fail while the younger ones go back into the pipeline.
 func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 	now := time.Now()
+	var retry []*userRecord
 	for _, u := range k.records {
 		u.addAttempt(Attempt{Start: now, End: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
 		if now.After(u.expiration) {
@@ -177,7 +182,10 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 			continue
 		}
 		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
-		rt.again(u)
+		retry = append(retry, u)
+	}
+	if len(retry) > 0 {
+		rt.again(retry)
 	}
 }
 
@@ -214,12 +222,11 @@ func (rt *retrier) fire(w *retryWait) {
 	if !ok {
 		return // close took them
 	}
-	records := w.records
 	now := time.Now()
-	for _, u := range records {
+	for _, u := range w.records {
 		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
-		rt.again(u)
 	}
+	rt.again(w.records)
 }
 
 // close resolves every record waiting for a retry as closed, and every later
