@@ -1,0 +1,28 @@
+"""Settings of a minimal Django project that publishes to Kinesis with gokpl.
+
+No database, no templates: one app (events) with one view. The producer's
+options come from GOKPL_CONFIG; the AWS SDK also reads the usual
+environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KINESIS).
+"""
+
+import os
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+INSTALLED_APPS = ["events.apps.EventsConfig"]
+MIDDLEWARE: list[str] = []
+ROOT_URLCONF = "kplsite.urls"
+WSGI_APPLICATION = "kplsite.wsgi.application"
+DATABASES: dict[str, dict[str, str]] = {}
+USE_TZ = True
+
+#: Keyword arguments of gokpl.Config for the project's producer.
+GOKPL_CONFIG = {
+    "region": os.environ.get("AWS_REGION", "us-east-1"),
+    "record_max_buffered_time_ms": 50,
+}
+if os.environ.get("GOKPL_ENDPOINT_URL"):
+    GOKPL_CONFIG["endpoint_url"] = os.environ["GOKPL_ENDPOINT_URL"]
+#: The stream the view publishes to.
+GOKPL_STREAM = os.environ.get("GOKPL_STREAM", "events")
