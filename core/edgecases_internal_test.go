@@ -7,11 +7,9 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -21,85 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
-
-// ecListClient is a Client whose ListShards pages through a settable list
-// of shards. It can fail the next calls and hold calls until released, and
-// it records every call's time and input.
-type ecListClient struct {
-	mu     sync.Mutex
-	shards []types.Shard
-	fails  int
-	hold   chan struct{}
-	calls  []ecListCall
-}
-
-type ecListCall struct {
-	at time.Time
-	in *kinesis.ListShardsInput
-}
-
-func (c *ecListClient) PutRecords(context.Context, *kinesis.PutRecordsInput, ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
-	return nil, errors.New("ecListClient: no PutRecords")
-}
-
-func (c *ecListClient) ListShards(ctx context.Context, in *kinesis.ListShardsInput, _ ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
-	c.mu.Lock()
-	c.calls = append(c.calls, ecListCall{at: time.Now(), in: in})
-	hold := c.hold
-	c.mu.Unlock()
-	if hold != nil {
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fails > 0 {
-		c.fails--
-		return nil, errors.New("LimitExceededException: Rate exceeded for stream s")
-	}
-	from, _ := strconv.Atoi(aws.ToString(in.NextToken))
-	to := min(from+int(aws.ToInt32(in.MaxResults)), len(c.shards))
-	out := &kinesis.ListShardsOutput{Shards: c.shards[from:to]}
-	if to < len(c.shards) {
-		out.NextToken = aws.String(strconv.Itoa(to))
-	}
-	return out, nil
-}
-
-func (c *ecListClient) set(shards []types.Shard) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.shards = shards
-}
-
-func (c *ecListClient) failNext(n int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.fails = n
-}
-
-// holdCalls makes calls wait until release is called.
-func (c *ecListClient) holdCalls() (release func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	hold := make(chan struct{})
-	c.hold = hold
-	return func() {
-		c.mu.Lock()
-		c.hold = nil
-		c.mu.Unlock()
-		close(hold)
-	}
-}
-
-func (c *ecListClient) callLog() []ecListCall {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.calls)
-}
 
 // ecShardList splits the hash-key space evenly into n shards numbered from
 // first.
@@ -120,7 +39,7 @@ func ecShardList(n, first int) []types.Shard {
 
 // ecStartMap starts the map of stream "s" over c. Every test must call the
 // returned stop before it ends; stop waits for the map's goroutine.
-func ecStartMap(c *ecListClient, pageSize int32) (*shardMap, func()) {
+func ecStartMap(c *fakeShards, pageSize int32) (*shardMap, func()) {
 	m := newShardMap(c, "s", nil)
 	if pageSize > 0 {
 		m.pageSize = pageSize
@@ -152,7 +71,7 @@ func ecPlusOne(h HashKey) HashKey {
 func TestEdgeCase02ShardLookupBoundaryInTheMap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		shards := ecShardList(3, 0)
-		c := &ecListClient{shards: shards}
+		c := &fakeShards{shards: shards}
 		m, stop := ecStartMap(c, 0)
 		defer stop()
 		<-m.ready()
@@ -185,7 +104,7 @@ func TestEdgeCase08ShardMapServedWhileRefreshing(t *testing.T) {
 	// replaces it in one step.
 	synctest.Test(t, func(t *testing.T) {
 		initial := ecShardList(2, 0)
-		c := &ecListClient{shards: initial}
+		c := &fakeShards{shards: initial}
 		m, stop := ecStartMap(c, 0)
 		defer stop()
 		<-m.ready()
@@ -223,7 +142,7 @@ func TestEdgeCase08ShardMapServedWhileRefreshing(t *testing.T) {
 func TestEdgeCase09ListShardsPagesAndBacksOff(t *testing.T) {
 	t.Run("pages", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			c := &ecListClient{shards: ecShardList(5, 0)}
+			c := &fakeShards{shards: ecShardList(5, 0)}
 			m, stop := ecStartMap(c, 2)
 			defer stop()
 			<-m.ready()
@@ -255,7 +174,7 @@ func TestEdgeCase09ListShardsPagesAndBacksOff(t *testing.T) {
 		// gokpl does the same with jitter: each wait falls in the upper
 		// half of the KPL's, so that many producers do not list in step.
 		synctest.Test(t, func(t *testing.T) {
-			c := &ecListClient{shards: ecShardList(2, 0)}
+			c := &fakeShards{shards: ecShardList(2, 0)}
 			c.failNext(12)
 			m, stop := ecStartMap(c, 0)
 			defer stop()
@@ -295,7 +214,7 @@ func TestEdgeCase09ListShardsPagesAndBacksOff(t *testing.T) {
 func TestEdgeCase10InvalidateRules(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		initial := ecShardList(2, 0)
-		c := &ecListClient{shards: initial}
+		c := &fakeShards{shards: initial}
 		release := c.holdCalls()
 		m, stop := ecStartMap(c, 0)
 		defer stop()
@@ -551,10 +470,10 @@ func TestEdgeCase12TokenBucket(t *testing.T) {
 
 	// put admits records of size bytes to shard 0 until one is queued, and
 	// returns how many passed at once.
-	burst := func(l *limiter, sink *ecLimiterSink, size int) int {
+	burst := func(l *limiter, sink *limiterSink, size int) int {
 		for i := 0; ; i++ {
 			l.put(ecKinesisRecord(size), 0)
-			if sink.emitted() == i {
+			if sink.emittedCount() == i {
 				return i
 			}
 		}
@@ -595,7 +514,7 @@ func TestEdgeCase12TokenBucket(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 			synctest.Wait()
-			if n := sink.emitted(); n < capacity+190 || n > capacity+210 {
+			if n := sink.emittedCount(); n < capacity+190 || n > capacity+210 {
 				t.Errorf("%d passed after 100 ms at 2000 records/s, want about %d", n, capacity+200)
 			}
 			l.close(func(*kinesisRecord) {})
@@ -623,43 +542,18 @@ func TestEdgeCase12TokenBucket(t *testing.T) {
 	})
 }
 
-// ecLimiterSink records what a limiter emits and expires.
-type ecLimiterSink struct {
-	mu      sync.Mutex
-	out     []*kinesisRecord
-	expired []*kinesisRecord
-}
-
-func (s *ecLimiterSink) emit(k *kinesisRecord) {
+func (s *limiterSink) order() []*kinesisRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.out = append(s.out, k)
+	return slices.Clone(s.emitted)
 }
 
-func (s *ecLimiterSink) expire(k *kinesisRecord) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expired = append(s.expired, k)
-}
-
-func (s *ecLimiterSink) emitted() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.out)
-}
-
-func (s *ecLimiterSink) order() []*kinesisRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.out)
-}
-
-func newECLimiter(adjust func(*Config)) (*limiter, *ecLimiterSink) {
+func newECLimiter(adjust func(*Config)) (*limiter, *limiterSink) {
 	cfg := DefaultConfig()
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	sink := &ecLimiterSink{}
+	sink := &limiterSink{}
 	return newLimiter(&cfg, sink.emit, sink.expire), sink
 }
 

@@ -28,6 +28,11 @@ func (s *limiterSink) expire(k *kinesisRecord) {
 	s.expired = append(s.expired, k)
 }
 
+func (s *limiterSink) emittedCount() int {
+	n, _ := s.counts()
+	return n
+}
+
 func (s *limiterSink) counts() (emitted, expired int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,12 @@ func (f *fakeShards) holdCalls() (release func()) {
 		f.mu.Unlock()
 		close(hold)
 	}
+}
+
+func (f *fakeShards) callLog() []listCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
 }
 
 func (f *fakeShards) callTimes() []time.Time {
