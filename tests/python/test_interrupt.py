@@ -2,8 +2,10 @@
 
 Each case runs a script in a child process against the fake endpoint, sends
 SIGINT once the script says it is about to block, and checks that
-KeyboardInterrupt arrived within about a second and that the producer was
-still usable afterwards (or, for close, closed cleanly).
+KeyboardInterrupt arrived within 300 ms and that the producer was still
+usable afterwards (or, for close, closed cleanly). The latency is measured
+from the parent's kill() to the child's except clause, both read from
+CLOCK_MONOTONIC, which is one clock for every process on the machine.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def blocking(call):
     try:
         call()
     except KeyboardInterrupt:
-        print("INTERRUPTED", flush=True)
+        print("INTERRUPTED", time.monotonic(), flush=True)
     else:
         print("RETURNED", flush=True)
         sys.exit(3)
@@ -103,6 +105,11 @@ CASES = {
 }
 
 
+# The native waits are sliced at 200 ms at most; a signal is handled when the
+# slice ends, so the bound is the slice plus scheduling margin.
+MAX_LATENCY_S = 0.3
+
+
 def read_line(proc: subprocess.Popen[str], deadline: float) -> str:
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -111,8 +118,17 @@ def read_line(proc: subprocess.Popen[str], deadline: float) -> str:
     return line
 
 
+# When SIGINT arrives after the call started: in the middle of the third
+# 200 ms slice, and just after the third began (the worst case: almost a
+# whole slice to wait).
+PHASES = {"mid-slice": 0.5, "slice-start": 0.41}
+
+
+@pytest.mark.parametrize("phase", sorted(PHASES))
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_sigint_interrupts_a_blocking_call_promptly(case: str, fake_kinesis: FakeKinesis, fake_stream: str) -> None:
+def test_sigint_interrupts_a_blocking_call_promptly(
+    case: str, phase: str, fake_kinesis: FakeKinesis, fake_stream: str
+) -> None:
     script = PRELUDE + textwrap.dedent(CASES[case])
     env = dict(os.environ, FAKE_URL=fake_kinesis.endpoint_url, FAKE_STREAM=fake_stream)
     proc = subprocess.Popen(
@@ -120,13 +136,15 @@ def test_sigint_interrupts_a_blocking_call_promptly(case: str, fake_kinesis: Fak
     )
     try:
         assert read_line(proc, time.monotonic() + 30) == "BLOCKING"
-        time.sleep(0.5)  # well inside the blocking call
+        time.sleep(PHASES[phase])  # well inside the blocking call
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         line = read_line(proc, sent + 10)
-        elapsed = time.monotonic() - sent
-        assert line == "INTERRUPTED", (line, proc.stderr.read() if proc.stderr else "")
-        assert elapsed < 1.0, f"KeyboardInterrupt took {elapsed:.2f}s"
+        word, _, caught = line.partition(" ")
+        assert word == "INTERRUPTED", (line, proc.stderr.read() if proc.stderr else "")
+        latency = float(caught) - sent
+        assert latency < MAX_LATENCY_S, f"KeyboardInterrupt took {latency * 1000:.0f} ms"
+        print(f"SIGINT during {case} ({phase}): KeyboardInterrupt after {latency * 1000:.1f} ms")
         # Read on through the same buffered pipe: communicate() would miss
         # what readline has already buffered.
         assert proc.stdout is not None and proc.stderr is not None
