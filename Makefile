@@ -95,7 +95,7 @@ bench: bench-go bench-python
 
 bench-go:
 	mkdir -p bench/results
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./core/ | tee bench/results/core-go.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -cpu 1,2 ./core/ | tee bench/results/core-go.txt
 
 ## bench-python: put_record latency and confirmed throughput from one Python thread
 bench-python: venv $(PKG_LIB) $(BUILD)/kinesistest
