@@ -69,6 +69,8 @@ class CallbackDispatcher:
                 for outcome in ready:
                     if outcome is not None:
                         outcome._run_callbacks()
+                # Not kept alive (with their native handles) while the next wait blocks.
+                del ready, outcome
             elif status != _native.TIMEOUT:
                 return  # closed and drained (or freed): nothing more will come
 
