@@ -84,12 +84,15 @@ func ecAwaitShardMap(t *testing.T, p *core.Producer, srv *kinesistest.Server, st
 // waiting room to the aggregator, which then wait out their buffering time.
 func ecAwaitShardMapAfter(t *testing.T, p *core.Producer, srv *kinesistest.Server, stream string, listings int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// After failed listings the shard map backs off up to 30 s (jittered),
+	// so the next listing may be that far away.
+	const within = 40 * time.Second
+	deadline := time.Now().Add(within)
 	put(t, p, core.Record{Stream: stream, PartitionKey: ecProbeKey, Data: []byte("probe-start")})
 	for i := 0; ; i++ {
 		for srv.Requests("ListShards") < listings {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d ListShards calls within 10 s, want %d", srv.Requests("ListShards"), listings)
+				t.Fatalf("%d ListShards calls within %v, want %d", srv.Requests("ListShards"), within, listings)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -105,7 +108,7 @@ func ecAwaitShardMapAfter(t *testing.T, p *core.Producer, srv *kinesistest.Serve
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the producer did not load the shard map within 10 s")
+			t.Fatalf("the producer did not load the shard map within %v", within)
 		}
 		listings = srv.Requests("ListShards") + 1
 	}

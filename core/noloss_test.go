@@ -176,6 +176,9 @@ func TestNoLossUnderFaultsAndResharding(t *testing.T) {
 	cfg.EndpointURL = srv.URL
 	cfg.RecordMaxBufferedTime = 20 * time.Millisecond
 	cfg.RecordTTL = 20 * time.Second
+	// Small Kinesis records and requests: many requests, so many faults.
+	cfg.AggregationMaxSize = 4096
+	cfg.CollectionMaxCount = 25
 	cfg.RequestTimeout = 3 * time.Second
 	p, err := core.New(context.Background(), cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

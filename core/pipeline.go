@@ -27,6 +27,10 @@ type pipeline struct {
 	limiter    *limiter
 	collector  *collector
 
+	// received and pending count the stream's records for its metrics:
+	// put since the last sample, and put but not finished.
+	received, pending atomic.Int64
+
 	// flushing is the epoch of the latest flush while it is unresolved:
 	// records reaching the collector meanwhile are sent at once.
 	flushing atomic.Pointer[epoch]

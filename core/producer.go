@@ -30,6 +30,7 @@ type Producer struct {
 	sender   *sender
 	retrier  *retrier
 	counters counters
+	metrics  metrics
 
 	ctx        context.Context // ends when Close gives up on the records still open
 	cancel     context.CancelFunc
@@ -72,7 +73,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.budget = newBudget(cfg.MaxOutstandingRecords, cfg.MaxOutstandingBytes)
 	p.retrier = newRetrier(&p.cfg, p.finish, p.again)
+	p.retrier.metrics = &p.metrics
 	p.sender = newSender(p.ctx, p.client, &p.cfg, p.completed, p.closeRequest)
+	p.background.Add(1)
+	go p.sampleMetrics()
 	return p, nil
 }
 
@@ -111,7 +115,10 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	}
 	u.epoch = p.epochs.enter()
 	p.counters.recordsPut.Add(1)
-	p.pipeline(r.Stream).put(u)
+	u.pipeline = p.pipeline(r.Stream)
+	u.pipeline.received.Add(1)
+	u.pipeline.pending.Add(1)
+	u.pipeline.put(u)
 	return &u.outcome, nil
 }
 
@@ -242,11 +249,15 @@ func (p *Producer) finish(u *userRecord, r Result) {
 	case !u.outcome.resolve(r):
 		p.counters.recordsCancelled.Add(1)
 	case r.Success:
-		p.counters.recordsSucceeded.Add(1)
+		p.counters.recordsSucceeded.Add(1) // its metrics come per Kinesis record, from the retrier
 	default:
 		p.counters.recordsFailed.Add(1)
+		var stats recordStats
+		stats.add(u, false)
+		p.metrics.recordStats(time.Now(), u.Stream, u.predictedShardID, &stats)
 	}
 	u.Record = Record{} // the outcome may outlive the pipeline's use of the data
+	u.pipeline.pending.Add(-1)
 	p.budget.release(size)
 	u.epoch.release()
 }

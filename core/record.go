@@ -115,6 +115,7 @@ type userRecord struct {
 	expiration time.Time // fail with Expired after then
 	attempts   []Attempt
 	epoch      *epoch
+	pipeline   *pipeline // the stream's, for its counters
 
 	// firstAttempt holds the attempts of a record delivered at the first
 	// try, the common case, without an allocation of their own.

@@ -36,6 +36,7 @@ type retrier struct {
 	failIfThrottled bool
 	retryDeadline   time.Duration
 	finish          func(u *userRecord, r Result)
+	metrics         *metrics
 	again           func(records []*userRecord) // back into their (one) stream's pipeline
 
 	mu      sync.Mutex
@@ -63,6 +64,7 @@ func newRetrier(cfg *Config, finish func(*userRecord, Result), again func([]*use
 func (rt *retrier) handle(r *putRequest) {
 	if r.err != nil {
 		code, message := requestErrorCode(r.err)
+		rt.metrics.request(r, code)
 		if code == "ResourceNotFoundException" && r.shards != nil {
 			// The stream may come back re-created with other shard ranges.
 			r.shards.invalidate(r.start, "")
@@ -70,6 +72,7 @@ func (rt *retrier) handle(r *putRequest) {
 		rt.failAll(r, code, message, classifyRequest(code))
 		return
 	}
+	rt.metrics.request(r, "")
 	results := r.output.Records
 	if len(results) != len(r.records) {
 		rt.failAll(r, CodeRecordCountMismatch, "PutRecords answered a different number of records than were sent", actionFail)
@@ -80,11 +83,13 @@ func (rt *retrier) handle(r *putRequest) {
 	for i, k := range r.records {
 		entry := results[i]
 		if entry.ErrorCode != nil && *entry.ErrorCode != "" {
+			rt.metrics.kinesisRecordPut(r.end, r.stream, k, "", *entry.ErrorCode)
 			a := classifyCode(*entry.ErrorCode)
 			retry = append(retry, rt.failKinesisRecord(r, k, *entry.ErrorCode, aws.ToString(entry.ErrorMessage), a)...)
 			retryAction = max(retryAction, a)
 			continue
 		}
+		rt.metrics.kinesisRecordPut(r.end, r.stream, k, aws.ToString(entry.ShardId), "")
 		retry = append(retry, rt.landed(r, k, aws.ToString(entry.ShardId), aws.ToString(entry.SequenceNumber))...)
 	}
 	rt.schedule(retry, retryAction)
@@ -136,10 +141,13 @@ func classifyRequest(code string) action {
 }
 
 func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequenceNumber string) {
+	var stats recordStats
 	for _, u := range records {
 		u.addAttempt(Attempt{Start: r.start, End: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
+		stats.add(u, true)
 		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
 	}
+	rt.metrics.recordStats(r.end, r.stream, shardID, &stats)
 }
 
 func (rt *retrier) failAll(r *putRequest, code, message string, a action) {

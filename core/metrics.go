@@ -1,0 +1,350 @@
+package core
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The KPL's metrics: the same names, units and levels, so that dashboards
+// built for the KPL read gokpl's the same way.
+const (
+	MetricUserRecordsReceived                = "UserRecordsReceived"
+	MetricUserRecordsPending                 = "UserRecordsPending"
+	MetricUserRecordsPut                     = "UserRecordsPut"
+	MetricUserRecordsDataPut                 = "UserRecordsDataPut"
+	MetricUserRecordExpired                  = "UserRecordExpired"
+	MetricKinesisRecordsPut                  = "KinesisRecordsPut"
+	MetricKinesisRecordsDataPut              = "KinesisRecordsDataPut"
+	MetricErrorsByCode                       = "ErrorsByCode"
+	MetricAllErrors                          = "AllErrors"
+	MetricRetriesPerRecord                   = "RetriesPerRecord"
+	MetricBufferingTime                      = "BufferingTime"
+	MetricRequestTime                        = "RequestTime"
+	MetricUserRecordsPerKinesisRecord        = "UserRecordsPerKinesisRecord"
+	MetricKinesisRecordsPerPutRecordsRequest = "KinesisRecordsPerPutRecordsRequest"
+	MetricUserRecordsPerPutRecordsRequest    = "UserRecordsPerPutRecordsRequest"
+)
+
+// Metric units, as CloudWatch names them.
+const (
+	UnitCount        = "Count"
+	UnitBytes        = "Bytes"
+	UnitMilliseconds = "Milliseconds"
+)
+
+// Metrics levels: a metric is uploaded when its level is at most the
+// configured one.
+const (
+	levelNone = iota
+	levelSummary
+	levelDetailed
+)
+
+// Dimension names, in the order of the KPL's metric path.
+const (
+	DimensionErrorCode  = "ErrorCode"
+	DimensionStreamName = "StreamName"
+	DimensionShardID    = "ShardId"
+)
+
+type metricSpec struct {
+	unit  string
+	level int
+}
+
+var metricSpecs = map[string]metricSpec{
+	MetricUserRecordsReceived:                {UnitCount, levelDetailed},
+	MetricUserRecordsPending:                 {UnitCount, levelDetailed},
+	MetricUserRecordsPut:                     {UnitCount, levelSummary},
+	MetricUserRecordsDataPut:                 {UnitBytes, levelDetailed},
+	MetricUserRecordExpired:                  {UnitCount, levelSummary},
+	MetricKinesisRecordsPut:                  {UnitCount, levelSummary},
+	MetricKinesisRecordsDataPut:              {UnitBytes, levelDetailed},
+	MetricErrorsByCode:                       {UnitCount, levelSummary},
+	MetricAllErrors:                          {UnitCount, levelSummary},
+	MetricRetriesPerRecord:                   {UnitCount, levelDetailed},
+	MetricBufferingTime:                      {UnitMilliseconds, levelSummary},
+	MetricRequestTime:                        {UnitMilliseconds, levelDetailed},
+	MetricUserRecordsPerKinesisRecord:        {UnitCount, levelDetailed},
+	MetricKinesisRecordsPerPutRecordsRequest: {UnitCount, levelDetailed},
+	MetricUserRecordsPerPutRecordsRequest:    {UnitCount, levelDetailed},
+}
+
+// Metric is one series' statistics over a window: a metric name with its
+// dimensions (none for the global series).
+type Metric struct {
+	Name       string
+	Dimensions map[string]string
+	Unit       string
+	Level      string // "summary" or "detailed"
+	Count      int64
+	Sum        float64
+	Min        float64
+	Max        float64
+	Mean       float64
+}
+
+// MaxMetricsWindow is the longest window Metrics keeps per-second statistics for.
+const MaxMetricsWindow = 60 * time.Second
+
+// stat is count, sum, min and max of samples.
+type stat struct {
+	count    int64
+	sum      float64
+	min, max float64
+}
+
+func sample(v float64) stat { return stat{count: 1, sum: v, min: v, max: v} }
+
+func (s *stat) merge(o stat) {
+	if o.count == 0 {
+		return
+	}
+	if s.count == 0 {
+		*s = o
+		return
+	}
+	s.count += o.count
+	s.sum += o.sum
+	s.min = math.Min(s.min, o.min)
+	s.max = math.Max(s.max, o.max)
+}
+
+// accumulator keeps one series' statistics since the start and per second
+// for the last minute. Safe for concurrent use.
+type accumulator struct {
+	mu      sync.Mutex
+	total   stat
+	buckets [60]stat
+	seconds [60]int64 // the Unix second each bucket holds
+}
+
+func (a *accumulator) add(now time.Time, s stat) {
+	sec := now.Unix()
+	i := sec % 60
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.total.merge(s)
+	if a.seconds[i] != sec {
+		a.seconds[i], a.buckets[i] = sec, stat{}
+	}
+	a.buckets[i].merge(s)
+}
+
+// window returns the statistics since the start (window 0), or of the
+// seconds within window of now.
+func (a *accumulator) window(now time.Time, window time.Duration) stat {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if window <= 0 {
+		return a.total
+	}
+	from := now.Unix() - int64(min(window, MaxMetricsWindow)/time.Second)
+	var s stat
+	for i := range a.buckets {
+		if a.seconds[i] > from {
+			s.merge(a.buckets[i])
+		}
+	}
+	return s
+}
+
+// seriesKey names a series: the metric and its dimensions; empty
+// dimensions are absent.
+type seriesKey struct {
+	name, errorCode, stream, shard string
+}
+
+// metrics holds a producer's series. Each value is recorded at its deepest
+// dimensions and, as in the KPL, at every ancestor on the path
+// name → error code → stream → shard. Safe for concurrent use.
+type metrics struct {
+	series sync.Map // seriesKey → *accumulator
+}
+
+// record adds s to the series of name at the given dimensions and to its ancestors.
+func (m *metrics) record(now time.Time, name, errorCode, stream, shard string, s stat) {
+	if m == nil || s.count == 0 {
+		return
+	}
+	m.accumulator(seriesKey{name: name}).add(now, s)
+	if errorCode != "" {
+		m.accumulator(seriesKey{name: name, errorCode: errorCode}).add(now, s)
+	}
+	if stream == "" {
+		return
+	}
+	m.accumulator(seriesKey{name: name, errorCode: errorCode, stream: stream}).add(now, s)
+	if shard != "" {
+		m.accumulator(seriesKey{name: name, errorCode: errorCode, stream: stream, shard: shard}).add(now, s)
+	}
+}
+
+func (m *metrics) accumulator(k seriesKey) *accumulator {
+	if a, ok := m.series.Load(k); ok {
+		return a.(*accumulator)
+	}
+	a, _ := m.series.LoadOrStore(k, new(accumulator))
+	return a.(*accumulator)
+}
+
+// snapshot returns every series with samples in the window, sorted by name
+// and dimensions.
+func (m *metrics) snapshot(now time.Time, window time.Duration) []Metric {
+	var out []Metric
+	m.series.Range(func(k, v any) bool {
+		key := k.(seriesKey)
+		s := v.(*accumulator).window(now, window)
+		if s.count == 0 {
+			return true
+		}
+		spec := metricSpecs[key.name]
+		out = append(out, Metric{
+			Name: key.name, Dimensions: key.dimensions(), Unit: spec.unit, Level: levelName(spec.level),
+			Count: s.count, Sum: s.sum, Min: s.min, Max: s.max, Mean: s.sum / float64(s.count),
+		})
+		return true
+	})
+	slices.SortFunc(out, func(a, b Metric) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(dimensionText(a.Dimensions), dimensionText(b.Dimensions))
+	})
+	return out
+}
+
+func (k seriesKey) dimensions() map[string]string {
+	d := map[string]string{}
+	if k.errorCode != "" {
+		d[DimensionErrorCode] = k.errorCode
+	}
+	if k.stream != "" {
+		d[DimensionStreamName] = k.stream
+	}
+	if k.shard != "" {
+		d[DimensionShardID] = k.shard
+	}
+	return d
+}
+
+func dimensionText(d map[string]string) string {
+	return d[DimensionErrorCode] + "/" + d[DimensionStreamName] + "/" + d[DimensionShardID]
+}
+
+func levelName(level int) string {
+	if level == levelSummary {
+		return "summary"
+	}
+	return "detailed"
+}
+
+// Metrics returns the producer's metrics, computed whatever the upload
+// level: since the producer started (window 0) or over the last window,
+// up to MaxMetricsWindow. Safe for concurrent use.
+func (p *Producer) Metrics(window time.Duration) []Metric {
+	return p.metrics.snapshot(time.Now(), window)
+}
+
+// recordStats accumulates the per-user-record metrics of records finished
+// together in one shard, so that a Kinesis record of hundreds of user
+// records costs a handful of updates, not hundreds.
+type recordStats struct {
+	put, data, retries, buffering, expired stat
+}
+
+// add folds in one finished record: its 1/0 put, data size on success,
+// retries, buffering time before each attempt, and expiry.
+func (rs *recordStats) add(u *userRecord, success bool) {
+	if success {
+		rs.put.merge(sample(1))
+		rs.data.merge(sample(float64(len(u.Data))))
+	} else {
+		rs.put.merge(sample(0))
+		if n := len(u.attempts); n > 0 && u.attempts[n-1].ErrorCode == CodeExpired {
+			rs.expired.merge(sample(1))
+		}
+	}
+	rs.retries.merge(sample(float64(max(len(u.attempts)-1, 0))))
+	previous := u.arrival
+	for i := range u.attempts {
+		a := &u.attempts[i]
+		rs.buffering.merge(sample(milliseconds(a.Start.Sub(previous))))
+		previous = a.End
+	}
+}
+
+func (m *metrics) recordStats(now time.Time, stream, shard string, rs *recordStats) {
+	m.record(now, MetricUserRecordsPut, "", stream, shard, rs.put)
+	m.record(now, MetricUserRecordsDataPut, "", stream, shard, rs.data)
+	m.record(now, MetricRetriesPerRecord, "", stream, shard, rs.retries)
+	m.record(now, MetricBufferingTime, "", stream, shard, rs.buffering)
+	m.record(now, MetricUserRecordExpired, "", stream, shard, rs.expired)
+}
+
+// kinesisRecordPut records the metrics of one PutRecords entry that came
+// back: written (success) or failed with code.
+func (m *metrics) kinesisRecordPut(now time.Time, stream string, k *kinesisRecord, shard string, code string) {
+	m.record(now, MetricUserRecordsPerKinesisRecord, "", stream, k.predictedShardID, sample(float64(len(k.records))))
+	if code == "" {
+		m.record(now, MetricKinesisRecordsPut, "", stream, shard, sample(1))
+		m.record(now, MetricKinesisRecordsDataPut, "", stream, shard, sample(float64(len(k.data))))
+		m.record(now, MetricAllErrors, "", stream, shard, sample(0))
+		return
+	}
+	m.record(now, MetricKinesisRecordsPut, "", stream, k.predictedShardID, sample(0))
+	m.record(now, MetricAllErrors, "", stream, k.predictedShardID, sample(1))
+	m.record(now, MetricErrorsByCode, code, stream, k.predictedShardID, sample(1))
+}
+
+// request records the metrics of one PutRecords request; code is set when
+// the request failed as a whole.
+func (m *metrics) request(r *putRequest, code string) {
+	if m == nil {
+		return
+	}
+	users := 0
+	for _, k := range r.records {
+		users += len(k.records)
+	}
+	m.record(r.end, MetricRequestTime, "", r.stream, "", sample(milliseconds(r.end.Sub(r.start))))
+	m.record(r.end, MetricKinesisRecordsPerPutRecordsRequest, "", r.stream, "", sample(float64(len(r.records))))
+	m.record(r.end, MetricUserRecordsPerPutRecordsRequest, "", r.stream, "", sample(float64(users)))
+	if code != "" {
+		m.record(r.end, MetricAllErrors, "", r.stream, "", sample(1))
+		m.record(r.end, MetricErrorsByCode, code, r.stream, "", sample(1))
+	}
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// metricsSampleInterval is how often the producer samples the records each
+// stream holds (UserRecordsPending) and folds in the records received.
+const metricsSampleInterval = 200 * time.Millisecond
+
+// sampleMetrics runs until the producer's context ends.
+func (p *Producer) sampleMetrics() {
+	defer p.background.Done()
+	tick := time.NewTicker(metricsSampleInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			p.eachPipeline(func(pl *pipeline) { pl.sampleMetrics(now, &p.metrics) })
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// sampleMetrics records the stream's records received since the last sample
+// (each a sample of 1) and how many it holds now.
+func (pl *pipeline) sampleMetrics(now time.Time, m *metrics) {
+	if n := pl.received.Swap(0); n > 0 {
+		m.record(now, MetricUserRecordsReceived, "", pl.stream, "", stat{count: n, sum: float64(n), min: 1, max: 1})
+	}
+	m.record(now, MetricUserRecordsPending, "", pl.stream, "", sample(float64(pl.pending.Load())))
+}
