@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
 
@@ -23,9 +25,40 @@ import (
 // CloseIdleConnections on the result releases its pooled connections; Close
 // calls it for the client the producer built.
 func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) {
+	awsCfg, transport, err := loadAWSConfig(ctx, cfg, aws.NopRetryer{})
+	if err != nil {
+		return nil, err
+	}
+	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
+		if cfg.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(cfg.EndpointURL)
+		}
+	})
+	return &KinesisClient{Client: client, transport: transport}, nil
+}
+
+// newCloudWatchClient builds the client that uploads metrics: the same
+// region, credentials and TLS settings as Kinesis, cfg's CloudWatch
+// endpoint, and the SDK's standard retries with two retries, as the KPL has.
+func newCloudWatchClient(ctx context.Context, cfg *Config) (*cloudwatch.Client, *http.Transport, error) {
+	awsCfg, transport, err := loadAWSConfig(ctx, cfg, retry.AddWithMaxAttempts(retry.NewStandard(), 3))
+	if err != nil {
+		return nil, nil, err
+	}
+	client := cloudwatch.NewFromConfig(awsCfg, func(o *cloudwatch.Options) {
+		if cfg.CloudWatchEndpointURL != "" {
+			o.BaseEndpoint = aws.String(cfg.CloudWatchEndpointURL)
+		}
+	})
+	return client, transport, nil
+}
+
+// loadAWSConfig resolves region and credentials the SDK's way, with cfg's
+// HTTP settings; the transport it returns is the connection pool.
+func loadAWSConfig(ctx context.Context, cfg *Config, retryer aws.Retryer) (aws.Config, *http.Transport, error) {
 	loadOpts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(newHTTPClient(cfg)),
-		awsconfig.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		awsconfig.WithRetryer(func() aws.Retryer { return retryer }),
 	}
 	if cfg.Region != "" {
 		loadOpts = append(loadOpts, awsconfig.WithRegion(cfg.Region))
@@ -36,10 +69,10 @@ func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) 
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return nil, &ConfigError{Field: "(aws)", Reason: "could not load the AWS configuration: " + err.Error()}
+		return aws.Config{}, nil, &ConfigError{Field: "(aws)", Reason: "could not load the AWS configuration: " + err.Error()}
 	}
 	if awsCfg.Region == "" {
-		return nil, &ConfigError{Field: "region", Reason: "is not set: pass region= or set AWS_REGION"}
+		return aws.Config{}, nil, &ConfigError{Field: "region", Reason: "is not set: pass region= or set AWS_REGION"}
 	}
 	// The buildable client now carries any custom CA bundle; freeze its
 	// transport so the producer owns (and can close) the connection pool.
@@ -48,12 +81,7 @@ func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) 
 		transport = buildable.GetTransport()
 		awsCfg.HTTPClient = &http.Client{Transport: transport}
 	}
-	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
-		if cfg.EndpointURL != "" {
-			o.BaseEndpoint = aws.String(cfg.EndpointURL)
-		}
-	})
-	return &KinesisClient{Client: client, transport: transport}, nil
+	return awsCfg, transport, nil
 }
 
 // KinesisClient is the SDK client with the connection pool it owns.

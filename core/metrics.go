@@ -152,6 +152,20 @@ func (a *accumulator) window(now time.Time, window time.Duration) stat {
 	return s
 }
 
+// between returns the statistics of the whole seconds in (from, to], Unix
+// seconds, within the last minute.
+func (a *accumulator) between(from, to int64) stat {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var s stat
+	for i := range a.buckets {
+		if a.seconds[i] > from && a.seconds[i] <= to {
+			s.merge(a.buckets[i])
+		}
+	}
+	return s
+}
+
 // seriesKey names a series: the metric and its dimensions; empty
 // dimensions are absent.
 type seriesKey struct {

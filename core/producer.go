@@ -32,6 +32,9 @@ type Producer struct {
 	counters counters
 	metrics  metrics
 
+	metricsClient    MetricsClient
+	metricsTransport interface{ CloseIdleConnections() }
+
 	ctx        context.Context // ends when Close gives up on the records still open
 	cancel     context.CancelFunc
 	background sync.WaitGroup // the pipelines' goroutines, which end with ctx
@@ -49,6 +52,13 @@ type Option func(*Producer)
 // WithClient makes the producer use client instead of an SDK client built
 // from the Config.
 func WithClient(client Client) Option { return func(p *Producer) { p.client = client } }
+
+// WithMetricsClient makes the producer upload metrics through client
+// instead of a CloudWatch client built from the Config (when metrics_level
+// is not none).
+func WithMetricsClient(client MetricsClient) Option {
+	return func(p *Producer) { p.metricsClient = client }
+}
 
 // WithLogger sets the logger; the default is slog.Default().
 func WithLogger(log *slog.Logger) Option { return func(p *Producer) { p.log = log } }
@@ -77,7 +87,38 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	p.sender = newSender(p.ctx, p.client, &p.cfg, p.completed, p.closeRequest)
 	p.background.Add(1)
 	go p.sampleMetrics()
+	if err := p.startUploader(ctx); err != nil {
+		p.cancel()
+		p.sender.stop()
+		p.background.Wait()
+		return nil, err
+	}
 	return p, nil
+}
+
+// startUploader starts uploading metrics to CloudWatch unless metrics_level
+// is none.
+func (p *Producer) startUploader(ctx context.Context) error {
+	if p.cfg.MetricsLevel == "none" {
+		return nil
+	}
+	if p.metricsClient == nil {
+		client, transport, err := newCloudWatchClient(ctx, &p.cfg)
+		if err != nil {
+			return err
+		}
+		p.metricsClient = client
+		if transport != nil {
+			p.metricsTransport = transport
+		}
+	}
+	u := newUploader(&p.cfg, p.metricsClient, &p.metrics, p.log)
+	p.background.Add(1)
+	go func() {
+		defer p.background.Done()
+		u.run(p.ctx)
+	}()
+	return nil
 }
 
 // Put validates r and hands it to its stream's pipeline, returning the Outcome
@@ -189,6 +230,9 @@ func (p *Producer) shutdown(ctx context.Context) error {
 	})
 	if idle, ok := p.client.(interface{ CloseIdleConnections() }); ok {
 		idle.CloseIdleConnections()
+	}
+	if p.metricsTransport != nil {
+		p.metricsTransport.CloseIdleConnections()
 	}
 	all := p.epochs.seal()
 	select {
