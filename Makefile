@@ -16,7 +16,7 @@ CFLAGS ?= -O1 -g -Wall -Wextra -Werror -std=c11
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build venv emulator tools test test-go test-fuzz test-c test-python lint bench bench-go bench-python demo clean
+.PHONY: all build venv emulator tools test test-go test-fuzz test-c test-python lint bench bench-go bench-python bench-process demo clean
 
 all: build
 
@@ -90,8 +90,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check python
 	$(VENV)/bin/mypy
 
-## bench: every benchmark (Go engine, Python put path); results in bench/results/
-bench: bench-go bench-python
+## bench: every benchmark (Go engine, Python put path, process soaks); results in bench/results/
+bench: bench-go bench-python bench-process
 
 bench-go:
 	mkdir -p bench/results
@@ -100,6 +100,10 @@ bench-go:
 ## bench-python: put_record latency and confirmed throughput from one Python thread
 bench-python: venv $(PKG_LIB) $(BUILD)/kinesistest
 	$(VPY) bench/bench_put.py
+
+## bench-process: 1,000,000 put/wait cycles (handle tables, RSS) and a throttled-endpoint soak (RSS levels off)
+bench-process: venv $(PKG_LIB) $(BUILD)/kinesistest
+	$(VPY) bench/bench_process.py
 
 ## demo: start the emulator, create a stream, publish records, print their results, stop
 demo: venv $(PKG_LIB) emulator

@@ -23,7 +23,7 @@ BUDGET_KIB = MAX_RECORDS * RECORD_BYTES // 1024
 # Each record's data lives in the record, in its aggregated copy and in the
 # request (base64 in JSON) while it is retried, the Go heap runs up to twice
 # its live size before collecting, and up to max_connections requests are in
-# flight: measured ~5.5x the budget (bench/results/overload-soak.json). A
+# flight: measured ~6x the budget (bench/results/process.json). A
 # leak of retried copies would pass this within seconds.
 RSS_LIMIT_KIB = 8 * BUDGET_KIB + 32 * 1024
 
