@@ -31,6 +31,10 @@ type pipeline struct {
 	// put since the last sample, and put but not finished.
 	received, pending atomic.Int64
 
+	// aggregatorFlushes and collectorFlushes count why batches left, for the
+	// processing statistics in the log.
+	aggregatorFlushes, collectorFlushes flushReasons
+
 	// flushing is the epoch of the latest flush while it is unresolved:
 	// records reaching the collector meanwhile are sent at once.
 	flushing atomic.Pointer[epoch]
@@ -112,7 +116,8 @@ func (pl *pipeline) unaggregated(u *userRecord) {
 }
 
 // limit passes an aggregated Kinesis record to the limiter of its shard.
-func (pl *pipeline) limit(k *kinesisRecord, _ flushReason) {
+func (pl *pipeline) limit(k *kinesisRecord, reason flushReason) {
+	pl.aggregatorFlushes.count(reason)
 	pl.limiter.put(k, k.shard)
 }
 
@@ -146,7 +151,8 @@ func (pl *pipeline) expiredInLimiter(k *kinesisRecord) {
 // send turns a collected batch into a request. Records cancelled while they
 // waited are left out (a Kinesis record that aggregated some of them is
 // rebuilt from the rest).
-func (pl *pipeline) send(batch []*kinesisRecord, _ flushReason) {
+func (pl *pipeline) send(batch []*kinesisRecord, reason flushReason) {
+	pl.collectorFlushes.count(reason)
 	live := batch[:0]
 	for _, k := range batch {
 		if k = pl.withoutCancelled(k); k != nil {

@@ -85,8 +85,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	p.retrier = newRetrier(&p.cfg, p.finish, p.again)
 	p.retrier.metrics = &p.metrics
 	p.sender = newSender(p.ctx, p.client, &p.cfg, p.completed, p.closeRequest)
-	p.background.Add(1)
+	p.background.Add(2)
 	go p.sampleMetrics()
+	go p.logProcessingStatistics()
 	if err := p.startUploader(ctx); err != nil {
 		p.cancel()
 		p.sender.stop()
