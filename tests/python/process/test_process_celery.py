@@ -30,7 +30,7 @@ def test_celery_prefork_pool_publishes_and_flushes_at_shutdown(tmp_path: Path) -
 
 def run_celery(data: Path, fake: FakeKinesis) -> None:
     env = child_env(AWS_ENDPOINT_URL_KINESIS=fake.endpoint_url, CELERY_DATA=str(data))
-    for folder in ("queue", "processed", "results"):
+    for folder in ("queue", "processed", "results", "control"):
         (data / folder).mkdir()
     args = [
         str(BIN / "celery"), "-A", "celery_tasks", "worker", "--pool", "prefork",
@@ -76,7 +76,11 @@ def client_app(env: dict[str, str]) -> Any:
     app = Celery("client")
     app.conf.update(
         broker_url="filesystem://",
-        broker_transport_options={"data_folder_in": f"{data}/queue", "data_folder_out": f"{data}/queue"},
+        broker_transport_options={
+            "data_folder_in": f"{data}/queue",
+            "data_folder_out": f"{data}/queue",
+            "control_folder": f"{data}/control",
+        },
         result_backend=f"file://{data}/results",
     )
     return app

@@ -29,6 +29,7 @@ def make_app(name: str) -> Celery:
             "data_folder_in": f"{data}/queue",
             "data_folder_out": f"{data}/queue",
             "processed_folder": f"{data}/processed",
+            "control_folder": f"{data}/control",
             "store_processed": False,
             "polling_interval": 0.05,
         },
