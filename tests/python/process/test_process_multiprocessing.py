@@ -9,7 +9,6 @@ the parent keeps working. Each case is a script run as its own process.
 from __future__ import annotations
 
 import json
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -72,11 +71,11 @@ PARENT.__enter__()
 """
 
 
-def run(code: str, fake: FakeKinesis, stream: str) -> dict[str, dict[str, object]]:
+def run(code: str, fake: FakeKinesis, stream: str, folder: Path) -> dict[str, dict[str, object]]:
     env = child_env(FAKE_URL=fake.endpoint_url, FAKE_STREAM=stream)
     script = PRELUDE + textwrap.dedent(code) + "\nif __name__ == '__main__':\n    main()\n"
     # Written to a file: spawn and forkserver children import the main module.
-    path = str(Path(tempfile.mkdtemp()) / "mp_script.py")
+    path = str(folder / "mp_script.py")
     Path(path).write_text(script)
     proc = run_script(f"import runpy; runpy.run_path({path!r}, run_name='__main__')", env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -87,7 +86,7 @@ def run(code: str, fake: FakeKinesis, stream: str) -> dict[str, dict[str, object
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_a_child_started_before_the_parent_loaded_the_library_works(
-    method: str, fake_kinesis: FakeKinesis, fake_stream: str
+    method: str, fake_kinesis: FakeKinesis, fake_stream: str, tmp_path: Path
 ) -> None:
     reports = run(
         f"""
@@ -102,6 +101,7 @@ def test_a_child_started_before_the_parent_loaded_the_library_works(
         """,
         fake_kinesis,
         fake_stream,
+        tmp_path,
     )
     for report in reports.values():
         assert report.get("ok") is True, report
@@ -110,7 +110,7 @@ def test_a_child_started_before_the_parent_loaded_the_library_works(
 
 
 def test_a_child_forked_after_the_parent_loaded_the_library_gets_forked_process_error(
-    fake_kinesis: FakeKinesis, fake_stream: str
+    fake_kinesis: FakeKinesis, fake_stream: str, tmp_path: Path
 ) -> None:
     reports = run(
         """
@@ -138,6 +138,7 @@ def test_a_child_forked_after_the_parent_loaded_the_library_gets_forked_process_
         """,
         fake_kinesis,
         fake_stream,
+        tmp_path,
     )
     assert reports["before"]["ok"] is True and reports["after"]["ok"] is True, reports
     for tag in ("own", "inherited", "bare"):
@@ -155,7 +156,7 @@ def test_a_child_forked_after_the_parent_loaded_the_library_gets_forked_process_
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_spawn_and_forkserver_children_work_after_the_parent_loaded_the_library(
-    method: str, fake_kinesis: FakeKinesis, fake_stream: str
+    method: str, fake_kinesis: FakeKinesis, fake_stream: str, tmp_path: Path
 ) -> None:
     reports = run(
         f"""
@@ -166,13 +167,14 @@ def test_spawn_and_forkserver_children_work_after_the_parent_loaded_the_library(
         """,
         fake_kinesis,
         fake_stream,
+        tmp_path,
     )
     assert all(r.get("ok") is True for r in reports.values()), reports
     assert reports["own"]["exitcode"] == 0
 
 
 def test_a_multiprocessing_child_flushes_its_unclosed_producer_when_it_ends(
-    fake_kinesis: FakeKinesis, fake_stream: str
+    fake_kinesis: FakeKinesis, fake_stream: str, tmp_path: Path
 ) -> None:
     run(
         """
@@ -184,5 +186,6 @@ def test_a_multiprocessing_child_flushes_its_unclosed_producer_when_it_ends(
         """,
         fake_kinesis,
         fake_stream,
+        tmp_path,
     )
     assert [r.data for r in read_back(fake_kinesis.endpoint_url, fake_stream)] == [b"from-child"]
