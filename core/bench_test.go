@@ -125,6 +125,17 @@ func BenchmarkPipeline(b *testing.B) {
 	runPuts(b, p)
 }
 
+// BenchmarkPipelineWithoutMetrics is BenchmarkPipeline with metrics off,
+// to show what computing them costs.
+func BenchmarkPipelineWithoutMetrics(b *testing.B) {
+	p, err := core.New(context.Background(), benchConfig(), core.WithClient(newDiscardClient(4)), core.WithoutMetrics())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	runPuts(b, p)
+}
+
 // BenchmarkEndToEndFake measures the producer against the fake endpoint
 // over loopback HTTP, with the real SDK client (the endpoint discards data).
 func BenchmarkEndToEndFake(b *testing.B) {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -109,8 +108,24 @@ func (s *stat) merge(o stat) {
 	}
 	s.count += o.count
 	s.sum += o.sum
-	s.min = math.Min(s.min, o.min)
-	s.max = math.Max(s.max, o.max)
+	s.min = min(s.min, o.min)
+	s.max = max(s.max, o.max)
+}
+
+// observe adds one sample; the hot path's cheaper merge(sample(v)).
+func (s *stat) observe(v float64) {
+	if s.count == 0 {
+		*s = stat{count: 1, sum: v, min: v, max: v}
+		return
+	}
+	s.count++
+	s.sum += v
+	if v < s.min {
+		s.min = v
+	}
+	if v > s.max {
+		s.max = v
+	}
 }
 
 // accumulator keeps one series' statistics since the start and per second
@@ -274,19 +289,19 @@ type recordStats struct {
 // retries, buffering time before each attempt, and expiry.
 func (rs *recordStats) add(u *userRecord, success bool) {
 	if success {
-		rs.put.merge(sample(1))
-		rs.data.merge(sample(float64(len(u.Data))))
+		rs.put.observe(1)
+		rs.data.observe(float64(len(u.Data)))
 	} else {
-		rs.put.merge(sample(0))
+		rs.put.observe(0)
 		if n := len(u.attempts); n > 0 && u.attempts[n-1].ErrorCode == CodeExpired {
-			rs.expired.merge(sample(1))
+			rs.expired.observe(1)
 		}
 	}
-	rs.retries.merge(sample(float64(max(len(u.attempts)-1, 0))))
+	rs.retries.observe(float64(max(len(u.attempts)-1, 0)))
 	previous := u.arrival
 	for i := range u.attempts {
 		a := &u.attempts[i]
-		rs.buffering.merge(sample(milliseconds(a.Start.Sub(previous))))
+		rs.buffering.observe(milliseconds(a.Start.Sub(previous)))
 		previous = a.End
 	}
 }
