@@ -574,3 +574,27 @@ func TestPanicsBecomeInternalErrors(t *testing.T) {
 		t.Fatalf("status %d, message %q", status, msg)
 	}
 }
+
+func TestFlushBeginCoversOnlyRecordsPutBeforeIt(t *testing.T) {
+	f := newFixture(t, map[string]any{"record_max_buffered_time_ms": 3_600_000})
+	first, status, _ := callPut(f.producer, stream, abiRecord{PartitionKey: "a", Data: []byte("a")}, -1)
+	expect(t, "put", status, statusOK)
+	flush, status := callFlushBegin(f.producer)
+	expect(t, "flush begin", status, statusOK)
+	// A record put after the flush began is not waited for: with an hour of
+	// buffering it stays buffered, yet the flush completes.
+	later, status, _ := callPut(f.producer, stream, abiRecord{PartitionKey: "b", Data: []byte("b")}, -1)
+	expect(t, "put", status, statusOK)
+	expect(t, "flush wait", callFlushWait(f.producer, flush, 10_000), statusOK)
+	expect(t, "first done", callOutcomeWait(first, 0), statusOK)
+	expect(t, "later still buffered", callOutcomeWait(later, 0), statusTimeout)
+	expect(t, "wait again, forgotten", callFlushWait(f.producer, flush, 0), statusOK)
+	expect(t, "unknown flush id", callFlushWait(f.producer, flush+100, 0), statusInvalidArgument)
+	expect(t, "flush id 0", callFlushWait(f.producer, 0, 0), statusInvalidArgument)
+	if _, status := callFlushBegin(0); status != statusInvalidHandle {
+		t.Fatalf("begin on handle 0: %d", status)
+	}
+	callOutcomeFree(first)
+	callOutcomeFree(later)
+	f.close(5_000, statusOK)
+}

@@ -138,6 +138,18 @@ func callFlush(producer uint64, timeoutMS int64) int32 {
 	return int32(C.gokpl_producer_flush(C.gokpl_producer(producer), C.int64_t(timeoutMS)))
 }
 
+func callFlushBegin(producer uint64) (uint64, int32) {
+	out := (*C.uint64_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(out))
+	*out = 0
+	status := C.gokpl_producer_flush_begin(C.gokpl_producer(producer), out)
+	return uint64(*out), int32(status)
+}
+
+func callFlushWait(producer, flush uint64, timeoutMS int64) int32 {
+	return int32(C.gokpl_producer_flush_wait(C.gokpl_producer(producer), C.uint64_t(flush), C.int64_t(timeoutMS)))
+}
+
 func callOutstanding(producer uint64) (int64, int32) {
 	out := (*C.int64_t)(C.malloc(8))
 	defer C.free(unsafe.Pointer(out))

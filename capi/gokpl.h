@@ -169,8 +169,25 @@ int32_t gokpl_producer_put_batch(gokpl_producer producer,
 /* gokpl_producer_flush sends everything buffered now and waits up to
  * timeout_ms until every record put before the call is resolved.
  * Returns GOKPL_OK when they are, GOKPL_TIMEOUT otherwise (the flush goes on
- * in the background; call again to keep waiting), GOKPL_ERR_INVALID_HANDLE. */
+ * in the background). Calling it again starts a new flush that also covers
+ * records put meanwhile; to wait in slices for one flush while other threads
+ * keep putting, use gokpl_producer_flush_begin and gokpl_producer_flush_wait.
+ * Returns GOKPL_ERR_INVALID_HANDLE for an unknown producer. */
 int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
+
+/* gokpl_producer_flush_begin sends everything buffered now and stores in
+ * *flush the id of a flush covering exactly the records put before the
+ * call. Never blocks. The id is valid for gokpl_producer_flush_wait on the
+ * same producer until that returns GOKPL_OK; a flush nobody waits for is
+ * forgotten once done. Returns GOKPL_OK, GOKPL_ERR_INVALID_HANDLE,
+ * GOKPL_ERR_INVALID_ARGUMENT (flush is NULL). */
+int32_t gokpl_producer_flush_begin(gokpl_producer producer, uint64_t *flush);
+
+/* gokpl_producer_flush_wait waits up to timeout_ms for the flush begun as
+ * flush. Returns GOKPL_OK once its records are all resolved (or the flush
+ * is already done and forgotten), GOKPL_TIMEOUT, GOKPL_ERR_INVALID_HANDLE,
+ * GOKPL_ERR_INVALID_ARGUMENT (an id this producer never gave). */
+int32_t gokpl_producer_flush_wait(gokpl_producer producer, uint64_t flush, int64_t timeout_ms);
 
 /* gokpl_producer_outstanding stores the number of records put and not yet
  * resolved in *out. Never blocks. */

@@ -163,8 +163,9 @@ func (t *slabTable[T]) len() int {
 // producerEntry is what a producer handle names: the engine and the queue
 // through which its outcomes report completion (completions.go).
 type producerEntry struct {
-	p *core.Producer
-	q *completionQueue
+	p       *core.Producer
+	q       *completionQueue
+	flushes flushTable
 }
 
 // outcomeEntry is what an outcome handle names: the outcome and the

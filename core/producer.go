@@ -177,30 +177,56 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 // the call is resolved, or until ctx ends (returning ctx.Err()). Safe to call
 // concurrently with Put and with other Flushes.
 func (p *Producer) Flush(ctx context.Context) error {
-	sealed := p.epochs.seal()
-	push := func() { p.eachPipeline(func(pl *pipeline) { pl.flush(sealed) }) }
-	push()
-	// Records can be between stages when the push passes (a put that took
+	return p.BeginFlush().Wait(ctx)
+}
+
+// FlushTicket is a flush in progress: it covers the records put before
+// BeginFlush, whatever is put afterwards, so that waiting for it in several
+// calls (a caller that waits in slices) does not chase new records. Safe for
+// concurrent use.
+type FlushTicket struct {
+	p      *Producer
+	sealed *epoch
+}
+
+// BeginFlush sends everything buffered now and returns the ticket of the
+// records put so far. It does not block.
+func (p *Producer) BeginFlush() *FlushTicket {
+	t := &FlushTicket{p: p, sealed: p.epochs.seal()}
+	t.push()
+	return t
+}
+
+// Done reports whether every record the ticket covers is resolved.
+func (t *FlushTicket) Done() bool { return t.sealed.isDone() }
+
+// Wait waits until the ticket's records are resolved or ctx ends.
+func (t *FlushTicket) Wait(ctx context.Context) error {
+	// Records can be between stages when a push passes (a put that took
 	// its place in the epoch just before the seal, records leaving the
 	// waiting room), so push again until the epoch is done, more and more
 	// rarely.
 	again := time.NewTimer(flushRepushFirst)
 	defer again.Stop()
 	for wait := flushRepushFirst; ; {
-		if sealed.isDone() {
+		if t.Done() {
 			return nil
 		}
 		select {
-		case <-sealed.done:
+		case <-t.sealed.done:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-again.C:
-			push()
+			t.push()
 			wait = min(2*wait, flushRepushMax)
 			again.Reset(wait)
 		}
 	}
+}
+
+func (t *FlushTicket) push() {
+	t.p.eachPipeline(func(pl *pipeline) { pl.flush(t.sealed) })
 }
 
 // How soon a flush pushes the stages again while its records are not all

@@ -89,6 +89,10 @@ int32_t gokpl_producer_put_batch(gokpl_producer producer,
 
 int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
 
+int32_t gokpl_producer_flush_begin(gokpl_producer producer, uint64_t *flush);
+
+int32_t gokpl_producer_flush_wait(gokpl_producer producer, uint64_t flush, int64_t timeout_ms);
+
 int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
 
 int32_t gokpl_producer_stats(gokpl_producer producer, gokpl_stats *out);

@@ -140,7 +140,7 @@ class SyncProducer:
         lib = _native._lib
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
-            _wait_in_slices(lambda ms: lib.gokpl_producer_flush(handle, ms), deadline)
+            _wait_for_flush(lib, handle, deadline)
         except TimeoutError:
             log.warning("close: flush did not finish in %ss; failing the records left", timeout)
         finally:
@@ -324,7 +324,7 @@ class SyncProducer:
         lib = _native._lib
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         try:
-            _wait_in_slices(lambda ms: lib.gokpl_producer_flush(handle, ms), deadline)
+            _wait_for_flush(lib, handle, deadline)
         except TimeoutError:
             raise TimeoutError(f"SyncProducer.flush timed out after {timeout}s") from None
 
@@ -499,6 +499,16 @@ def _slice_ms(deadline: float | None) -> int:
     if deadline is None:
         return _WAIT_SLICE_MS
     return max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
+
+
+def _wait_for_flush(lib: Any, handle: int, deadline: float | None) -> None:
+    """Begin one flush and wait for it in slices: it covers the records put
+    before the call, so puts from other threads meanwhile cannot stretch it."""
+    ffi = _native._ffi
+    flush = ffi.new("uint64_t *")
+    _native.raise_for(lib.gokpl_producer_flush_begin(handle, flush))
+    flush_id = int(flush[0])
+    _wait_in_slices(lambda ms: lib.gokpl_producer_flush_wait(handle, flush_id, ms), deadline)
 
 
 def _wait_in_slices(native_wait: Any, deadline: float | None) -> None:
