@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go/logging"
 )
 
 // NewKinesisClient builds the aws-sdk-go-v2 Kinesis client a producer uses:
@@ -25,7 +28,12 @@ import (
 // CloseIdleConnections on the result releases its pooled connections; Close
 // calls it for the client the producer built.
 func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) {
-	awsCfg, transport, err := loadAWSConfig(ctx, cfg, aws.NopRetryer{})
+	return newKinesisClient(ctx, cfg, slog.Default())
+}
+
+// newKinesisClient is NewKinesisClient with the SDK's own messages going to log.
+func newKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*KinesisClient, error) {
+	awsCfg, transport, err := loadAWSConfig(ctx, cfg, aws.NopRetryer{}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -40,8 +48,8 @@ func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) 
 // newCloudWatchClient builds the client that uploads metrics: the same
 // region, credentials and TLS settings as Kinesis, cfg's CloudWatch
 // endpoint, and the SDK's standard retries with two retries, as the KPL has.
-func newCloudWatchClient(ctx context.Context, cfg *Config) (*cloudwatch.Client, *http.Transport, error) {
-	awsCfg, transport, err := loadAWSConfig(ctx, cfg, retry.AddWithMaxAttempts(retry.NewStandard(), 3))
+func newCloudWatchClient(ctx context.Context, cfg *Config, log *slog.Logger) (*cloudwatch.Client, *http.Transport, error) {
+	awsCfg, transport, err := loadAWSConfig(ctx, cfg, retry.AddWithMaxAttempts(retry.NewStandard(), 3), log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,10 +63,11 @@ func newCloudWatchClient(ctx context.Context, cfg *Config) (*cloudwatch.Client, 
 
 // loadAWSConfig resolves region and credentials the SDK's way, with cfg's
 // HTTP settings; the transport it returns is the connection pool.
-func loadAWSConfig(ctx context.Context, cfg *Config, retryer aws.Retryer) (aws.Config, *http.Transport, error) {
+func loadAWSConfig(ctx context.Context, cfg *Config, retryer aws.Retryer, log *slog.Logger) (aws.Config, *http.Transport, error) {
 	loadOpts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(newHTTPClient(cfg)),
 		awsconfig.WithRetryer(func() aws.Retryer { return retryer }),
+		awsconfig.WithLogger(sdkLogger{log}),
 	}
 	if cfg.Region != "" {
 		loadOpts = append(loadOpts, awsconfig.WithRegion(cfg.Region))
@@ -118,4 +127,16 @@ func newHTTPClient(cfg *Config) *awshttp.BuildableClient {
 				t.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // asked for by verify_ssl=False (emulators)
 			}
 		})
+}
+
+// sdkLogger sends the SDK's own messages (credential fallbacks, response
+// body warnings) to the producer's logger instead of stderr.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(classification logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if classification == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "gokpl: aws sdk: "+fmt.Sprintf(format, v...))
 }

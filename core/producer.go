@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 		opt(p)
 	}
 	if p.client == nil {
-		client, err := NewKinesisClient(ctx, &cfg)
+		client, err := newKinesisClient(ctx, &cfg, p.log)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +113,7 @@ func (p *Producer) startUploader(ctx context.Context) error {
 		return nil
 	}
 	if p.metricsClient == nil {
-		client, transport, err := newCloudWatchClient(ctx, &p.cfg)
+		client, transport, err := newCloudWatchClient(ctx, &p.cfg, p.log)
 		if err != nil {
 			return err
 		}
