@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,9 +11,37 @@ import (
 
 func TestEveryOptionHasAConfigField(t *testing.T) {
 	var c Config
-	for name := range options {
-		if _, ok := configField(&c, name); !ok {
-			t.Errorf("option %s has no Config field", name)
+	for _, opt := range Options() {
+		_, ok := configField(&c, opt.Name)
+		switch {
+		case opt.PythonOnly && ok:
+			t.Errorf("option %s is python_only but has a Config field", opt.Name)
+		case !opt.PythonOnly && !ok:
+			t.Errorf("option %s has no Config field", opt.Name)
+		}
+	}
+}
+
+func TestPythonOnlyOptionsAreKnownButNeverAcceptedInJSON(t *testing.T) {
+	var hostOnly []string
+	for _, opt := range Options() {
+		if opt.PythonOnly {
+			hostOnly = append(hostOnly, opt.Name)
+		}
+	}
+	if !slices.Contains(hostOnly, "metrics_sink") {
+		t.Fatalf("python_only options %v, want metrics_sink among them", hostOnly)
+	}
+	for _, name := range hostOnly {
+		if _, ok := options[name]; ok {
+			t.Errorf("%s is in the engine's option table", name)
+		}
+		for _, value := range []string{"null", `"x"`, "1"} {
+			_, err := ParseConfigJSON([]byte(`{"` + name + `": ` + value + `}`))
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Field != name || !strings.Contains(err.Error(), "Python package") {
+				t.Errorf("%s=%s: err = %v, want a ConfigError saying it belongs to the Python package", name, value, err)
+			}
 		}
 	}
 }

@@ -21,7 +21,7 @@ var optionsJSON []byte
 // OptionSpec describes one configuration field as data.
 type OptionSpec struct {
 	Name            string   `json:"name"`
-	Type            string   `json:"type"` // bool, int, float, string, enum
+	Type            string   `json:"type"` // bool, int, float, string, enum; callable for host-only options
 	Default         any      `json:"default"`
 	Min             *float64 `json:"min,omitempty"`
 	Max             *float64 `json:"max,omitempty"`
@@ -30,6 +30,7 @@ type OptionSpec struct {
 	ForbiddenPrefix string   `json:"forbidden_prefix,omitempty"`
 	Unit            string   `json:"unit,omitempty"`
 	Secret          bool     `json:"secret,omitempty"`
+	PythonOnly      bool     `json:"python_only,omitempty"` // the host package's option (a callable, say); never in the engine's JSON
 	KPL             *string  `json:"kpl"`
 	Doc             string   `json:"doc"`
 
@@ -41,25 +42,34 @@ type optionTable struct {
 	Options []OptionSpec `json:"options"`
 }
 
-var options = mustLoadOptions(optionsJSON)
+// options holds the engine's options by name; hostOptions names the ones
+// only the Python package takes (python_only), which the engine knows of
+// but never accepts in its JSON.
+var options, hostOptions = mustLoadOptions(optionsJSON)
 
-func mustLoadOptions(raw []byte) map[string]*OptionSpec {
+func mustLoadOptions(raw []byte) (map[string]*OptionSpec, map[string]bool) {
 	var table optionTable
 	if err := json.Unmarshal(raw, &table); err != nil {
 		panic("core: options.json is malformed: " + err.Error())
 	}
 	byName := make(map[string]*OptionSpec, len(table.Options))
+	hostOnly := map[string]bool{}
 	for i := range table.Options {
 		opt := &table.Options[i]
+		if opt.PythonOnly {
+			hostOnly[opt.Name] = true
+			continue
+		}
 		if opt.Pattern != "" {
 			opt.pattern = regexp.MustCompile(opt.Pattern)
 		}
 		byName[opt.Name] = opt
 	}
-	return byName
+	return byName, hostOnly
 }
 
-// Options returns the option table, for documentation and tools.
+// Options returns the whole option table, for documentation and tools,
+// including the options only the Python package takes (PythonOnly).
 func Options() []OptionSpec {
 	var table optionTable
 	_ = json.Unmarshal(optionsJSON, &table)
