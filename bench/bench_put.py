@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from array import array
@@ -43,29 +42,8 @@ RECORD_SIZE = 200
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
+from endpoint import Endpoint  # noqa: E402
 from gokpl import Config, SyncProducer  # noqa: E402
-
-
-class Endpoint:
-    """build/kinesistest --discard as a child process."""
-
-    def __init__(self, shards: int) -> None:
-        binary = Path(os.environ.get("GOKPL_KINESISTEST_BIN", REPO / "build" / "kinesistest"))
-        if not binary.exists():
-            sys.exit(f"{binary} not built: run 'make tools'")
-        self.proc = subprocess.Popen(
-            [str(binary), "--addr", "127.0.0.1:0", "--discard", "--stream", f"{STREAM}:{shards}"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.url: str = json.loads(self.proc.stdout.readline())["endpoint_url"]
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
 
 
 def percentile(sorted_ns: list[int], p: float) -> float:
@@ -151,7 +129,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    endpoint = Endpoint(args.shards)
+    endpoint = Endpoint(STREAM, args.shards)
     try:
         config = Config(region="us-east-1", endpoint_url=endpoint.url)
         with SyncProducer(config) as producer:
