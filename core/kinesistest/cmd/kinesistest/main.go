@@ -22,11 +22,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/gokpl/gokpl/core/kinesistest"
+	"github.com/gokpl/gokpl/internal/cliflag"
 )
 
 func main() {
@@ -77,7 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // stop at the end of standard input.
 func parseFlags(args []string, stderr io.Writer) (kinesistest.Options, bool, error) {
 	var opts kinesistest.Options
-	streams := streamFlag{}
+	streams := cliflag.Streams{}
 	fs := flag.NewFlagSet("kinesistest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Addr, "addr", "127.0.0.1:0", "address to listen on")
@@ -99,28 +98,4 @@ func parseFlags(args []string, stderr io.Writer) (kinesistest.Options, bool, err
 		opts.ShardRateLimit = kinesistest.DefaultShardRateLimit
 	}
 	return opts, *exitOnEOF, nil
-}
-
-// streamFlag collects --stream NAME:SHARDS values.
-type streamFlag map[string]int
-
-func (f streamFlag) String() string {
-	parts := make([]string, 0, len(f))
-	for name, shards := range f {
-		parts = append(parts, name+":"+strconv.Itoa(shards))
-	}
-	return strings.Join(parts, ",")
-}
-
-func (f streamFlag) Set(value string) error {
-	name, count, ok := strings.Cut(value, ":")
-	shards, err := strconv.Atoi(count)
-	if !ok || name == "" || err != nil || shards < 1 {
-		return fmt.Errorf("want NAME:SHARDS with SHARDS >= 1, got %q", value)
-	}
-	if _, dup := f[name]; dup {
-		return fmt.Errorf("stream %q given twice", name)
-	}
-	f[name] = shards
-	return nil
 }

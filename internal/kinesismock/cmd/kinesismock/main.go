@@ -30,11 +30,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gokpl/gokpl/internal/cliflag"
 	"github.com/gokpl/gokpl/internal/kinesismock"
 )
 
@@ -45,33 +44,6 @@ const (
 
 // errStdinClosed is the cause of the stop when stdin reaches end of file.
 var errStdinClosed = errors.New("stdin closed")
-
-// streamsFlag collects repeated --stream NAME:SHARDS values.
-type streamsFlag map[string]int
-
-func (s streamsFlag) String() string {
-	parts := make([]string, 0, len(s))
-	for name, shards := range s {
-		parts = append(parts, name+":"+strconv.Itoa(shards))
-	}
-	return strings.Join(parts, ",")
-}
-
-func (s streamsFlag) Set(v string) error {
-	name, count, ok := strings.Cut(v, ":")
-	if !ok || name == "" {
-		return fmt.Errorf("want NAME:SHARDS, got %q", v)
-	}
-	shards, err := strconv.Atoi(count)
-	if err != nil || shards < 1 {
-		return fmt.Errorf("want a positive shard count in %q", v)
-	}
-	if _, dup := s[name]; dup {
-		return fmt.Errorf("stream %q given twice", name)
-	}
-	s[name] = shards
-	return nil
-}
 
 // ready is the line printed once the emulator is usable. Field order is the
 // documented output.
@@ -86,7 +58,7 @@ func main() {
 }
 
 func run() int {
-	streams := streamsFlag{}
+	streams := cliflag.Streams{}
 	fs := flag.NewFlagSet("kinesismock", flag.ContinueOnError)
 	fs.Var(streams, "stream", "create stream `NAME:SHARDS` at start (repeatable)")
 	mainJS := fs.String("main-js", "", "`PATH` to kinesis-local's main.js (default: $"+kinesismock.EnvMainJS+", else tests/emulator/node_modules/kinesis-local/main.js in the working directory or a parent)")
