@@ -361,6 +361,7 @@ func TestBadConfig(t *testing.T) {
 		`{"region":"us-east-1","no_such_option":1}`:         "no_such_option",
 		`{"region":"us-east-1","collection_max_count":501}`: "collection_max_count",
 		`{"region":"us-east-1","max_connections":"many"}`:   "max_connections",
+		`{"region":"us-east-1","metrics_sink":null}`:        "metrics_sink",
 		`{`: "",
 	} {
 		h, status, msg := callProducerNew(config)

@@ -175,6 +175,30 @@ func callStats(producer uint64) (abiStats, int32) {
 	}, int32(status)
 }
 
+// callMetrics calls gokpl_producer_metrics with a buffer of capacity bytes
+// (NULL for 0) and returns what it wrote, the length it reported and the status.
+func callMetrics(producer uint64, windowMS int64, capacity int) (string, int, int32) {
+	var buf *C.char
+	if capacity > 0 {
+		buf = (*C.char)(C.calloc(C.size_t(capacity), 1))
+		defer C.free(unsafe.Pointer(buf))
+	}
+	n := (*C.size_t)(C.malloc(C.size_t(unsafe.Sizeof(C.size_t(0)))))
+	defer C.free(unsafe.Pointer(n))
+	*n = 12345
+	status := C.gokpl_producer_metrics(C.gokpl_producer(producer), C.int64_t(windowMS), buf, C.size_t(capacity), n)
+	var text string
+	if status == C.GOKPL_OK && *n > 0 {
+		text = C.GoStringN(buf, C.int(*n))
+	}
+	return text, int(*n), int32(status)
+}
+
+// callMetricsNullLength passes NULL for len.
+func callMetricsNullLength(producer uint64) int32 {
+	return int32(C.gokpl_producer_metrics(C.gokpl_producer(producer), 0, nil, 0, nil))
+}
+
 func callNextCompletions(producer uint64, capacity int, timeoutMS int64) ([]uint64, int32) {
 	tokens := (*C.uint64_t)(C.calloc(C.size_t(max(capacity, 1)), 8))
 	defer C.free(unsafe.Pointer(tokens))

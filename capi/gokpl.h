@@ -199,6 +199,31 @@ int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
  * GOKPL_ERR_INVALID_ARGUMENT (out is NULL). */
 int32_t gokpl_producer_stats(gokpl_producer producer, gokpl_stats *out);
 
+/* gokpl_producer_metrics writes a snapshot of the producer's metrics (the
+ * Amazon KPL's names, units and levels, kept whatever metrics_level is) into
+ * buf[0..cap) as a JSON array, unterminated, and stores its length in *len.
+ * Each element is an object
+ *   {"name": "UserRecordsPut", "dimensions": {"StreamName": "s", "ShardId": "shardId-000000000001"},
+ *    "unit": "Count", "level": "summary", "count": 10, "sum": 10, "min": 1, "max": 1, "mean": 1}
+ * with dimensions among ErrorCode, StreamName and ShardId ({} for the global
+ * series; each value is also counted in every series of fewer dimensions, as
+ * in the KPL), unit Count, Bytes or Milliseconds, and level summary or
+ * detailed. Only series with samples in the window are listed, sorted by
+ * name and dimensions; "[]" when there are none.
+ * window_ms 0 is everything since the producer was created; 1 to 60000 the
+ * last window_ms, rounded up to whole seconds (the engine keeps one bucket
+ * per second: a window of n seconds is the current second and the n-1
+ * before it).
+ * buf and *len are the caller's; the library keeps neither. Never blocks
+ * (it takes the series' locks briefly).
+ * Returns GOKPL_OK, GOKPL_ERR_BUFFER_TOO_SMALL (*len is the size needed and
+ * nothing was written; the snapshot may grow before the next call, so leave
+ * some room), GOKPL_ERR_INVALID_HANDLE (unknown or closed),
+ * GOKPL_ERR_INVALID_ARGUMENT (len NULL, buf NULL with cap > 0, or window_ms
+ * outside 0..60000). */
+int32_t gokpl_producer_metrics(gokpl_producer producer, int64_t window_ms,
+                               char *buf, size_t cap, size_t *len);
+
 /* gokpl_producer_next_completions collects done-notifications registered
  * with gokpl_outcome_notify on this producer's outcomes: it waits up to
  * timeout_ms for at least one, then moves up to cap tokens, in the order the

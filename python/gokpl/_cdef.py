@@ -97,6 +97,9 @@ int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
 
 int32_t gokpl_producer_stats(gokpl_producer producer, gokpl_stats *out);
 
+int32_t gokpl_producer_metrics(gokpl_producer producer, int64_t window_ms,
+                               char *buf, size_t cap, size_t *len);
+
 int32_t gokpl_producer_next_completions(gokpl_producer producer, uint64_t *tokens,
                                         size_t cap, int64_t timeout_ms, size_t *n);
 
