@@ -20,6 +20,7 @@ from ._errors import (
     ProducerClosedError,
     SyncOutcomeCancelled,
 )
+from ._metrics import Metric
 from ._outcome import SyncOutcome
 from ._producer import BatchRecord, ProducerStats, SyncProducer
 from ._result import Attempt, RecordResult
@@ -36,6 +37,7 @@ __all__ = [
     "InternalError",
     "InvalidRecordError",
     "LibraryLoadError",
+    "Metric",
     "ProducerClosedError",
     "ProducerStats",
     "RecordResult",

@@ -12,11 +12,15 @@ import dataclasses
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._metrics import Metric
 
 
 @cache
@@ -72,6 +76,9 @@ class Config:
     metrics_namespace: str = "KinesisProducerLibrary"
     metrics_upload_interval_ms: int = 60_000
     cloudwatch_endpoint_url: str | None = None
+    #: Python only (not sent to the engine): called with a list of Metric every
+    #: metrics_upload_interval_ms, on the producer's gokpl-metrics thread.
+    metrics_sink: Callable[[list[Metric]], object] | None = None
 
     def __post_init__(self) -> None:
         specs = option_specs()
@@ -85,8 +92,13 @@ class Config:
             raise ConfigError("config field 'aws_secret_access_key' must be given together with aws_access_key_id")
 
     def to_json(self) -> str:
-        """The options as the JSON object libgokpl takes; unset ones are left out."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+        """The options as the JSON object libgokpl takes; unset ones and Python-only ones are left out."""
+        specs = option_specs()
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None and not specs[f.name].get("python_only")
+        }
         return json.dumps(values)
 
 
@@ -160,7 +172,14 @@ def _check_enum(spec: dict[str, Any], value: Any) -> str:
     return str(value)
 
 
+def _check_callable(spec: dict[str, Any], value: Any) -> Any:
+    if not callable(value):
+        raise _fail(spec, f"must be a callable or None, got {type(value).__name__}")
+    return value
+
+
 _CHECKERS = {
+    "callable": _check_callable,
     "bool": _check_bool,
     "int": _check_int,
     "float": _check_float,

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Union
 
-from . import _exit, _logs, _native
+from . import _exit, _logs, _metrics, _native
 from ._callbacks import CallbackDispatcher
 from ._config import Config
-from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
+from ._errors import BackpressureTimeoutError, ConfigError, GokplError, InvalidRecordError, ProducerClosedError
+from ._metrics import Metric
 from ._native import _scratches
 from ._outcome import _WAIT_SLICE_MS, SyncOutcome
 
@@ -95,6 +96,7 @@ class SyncProducer:
         self._lock = threading.Lock()
         self._handle = 0
         self._dispatcher = CallbackDispatcher(0)  # replaced when the engine starts
+        self._sink_thread: _metrics.SinkThread | None = None  # started with the engine, given a metrics_sink
         self._entered = False
         self._closed = False
         self._streams: dict[str, bytes] = {}
@@ -144,12 +146,19 @@ class SyncProducer:
         except TimeoutError:
             log.warning("close: flush did not finish in %ss; failing the records left", timeout)
         finally:
+            sink = self._sink_thread
+            final = None if sink is None else _final_metrics(handle, sink)
             buf = _native.error_buffer()
             status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
+            if sink is not None:
+                sink.finish(final)
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
-        # Not when interrupted: the callbacks then run on without waiting for them.
-        self._dispatcher.join(max(deadline - time.monotonic(), callbacks_grace))
+        # Not when interrupted: the callbacks and the last metrics_sink call then run on without waiting for them.
+        join_until = max(deadline, time.monotonic() + callbacks_grace)
+        self._dispatcher.join(max(join_until - time.monotonic(), 0.0))
+        if sink is not None:
+            sink.join(max(join_until - time.monotonic(), 0.0))
 
     # Records
 
@@ -358,6 +367,25 @@ class SyncProducer:
         _native.raise_for(lib.gokpl_producer_stats(handle, out))
         return ProducerStats(**{f.name: int(getattr(out, f.name)) for f in dataclasses.fields(ProducerStats)})
 
+    def metrics(self, window: float | None = None) -> list[Metric]:
+        """A snapshot of the producer's metrics: the Amazon KPL's names, units and dimensions.
+
+        ``window`` in seconds: the statistics of the last ``window`` seconds
+        (more than 0, at most 60, rounded up to whole seconds; the current
+        second counts as one), or None for everything since the producer
+        started. The metrics are kept whatever ``metrics_level`` is. Series
+        without samples in the window are left out; the list is empty before
+        the first put. Raises ValueError for a window out of range and
+        ProducerClosedError after close: take the last snapshot before.
+        """
+        ms = _metrics.window_ms(window)
+        if self._closed:
+            raise ProducerClosedError("SyncProducer is closed")
+        handle = self._handle
+        if not handle:
+            return []
+        return _metrics.metrics_snapshot(handle, ms)
+
     @property
     def config(self) -> Config:
         """The producer's configuration."""
@@ -381,6 +409,10 @@ class SyncProducer:
                 handle = self._create()
                 # The dispatcher first: a thread that sees the handle uses it.
                 self._dispatcher = CallbackDispatcher(handle)
+                sink = self._config.metrics_sink
+                if sink is not None:
+                    interval = self._config.metrics_upload_interval_ms
+                    self._sink_thread = _metrics.SinkThread(handle, sink, interval)
                 self._handle = handle
                 _exit.register(self)
             return self._handle
@@ -493,6 +525,15 @@ def _batch_record(record: Any) -> tuple[bytes, Any, int, bytes | None]:
         raise TypeError(f"data must be bytes, bytearray or memoryview, got {type(data).__name__}")
     hash_b = None if hash_key is None else _encode_hash_key(hash_key)
     return key_b, data, size, hash_b
+
+
+def _final_metrics(handle: int, sink: _metrics.SinkThread) -> list[Metric] | None:
+    """The metrics_sink's last snapshot, taken as the producer closes (None if it cannot be)."""
+    try:
+        return _metrics.metrics_snapshot(handle, sink.final_window_ms())
+    except GokplError:
+        log.debug("no final metrics snapshot for the metrics_sink", exc_info=True)
+        return None
 
 
 def _slice_ms(deadline: float | None) -> int:
