@@ -76,8 +76,9 @@ class Config:
     metrics_namespace: str = "KinesisProducerLibrary"
     metrics_upload_interval_ms: int = 60_000
     cloudwatch_endpoint_url: str | None = None
-    #: Python only (not sent to the engine): called with a list of Metric every
-    #: metrics_upload_interval_ms, on the producer's gokpl-metrics thread.
+    #: Python only (not sent to the engine): called with a list of Metric, the
+    #: statistics since its previous call, every metrics_upload_interval_ms
+    #: and at close, on the producer's gokpl-metrics thread.
     metrics_sink: Callable[[list[Metric]], object] | None = None
 
     def __post_init__(self) -> None:

@@ -3,10 +3,10 @@
 The engine computes the Amazon KPL's metrics whatever ``metrics_level`` is
 (that level only decides what is uploaded to CloudWatch).
 ``gokpl_producer_metrics`` hands a snapshot over as JSON; ``metrics_snapshot``
-reads it into ``Metric`` objects. A ``Config(metrics_sink=...)`` gets a
-snapshot every ``metrics_upload_interval_ms`` from a ``gokpl-metrics``
-daemon thread of its producer (Go never calls into Python), and a last one
-when the producer closes.
+reads it into ``Metric`` objects. A ``Config(metrics_sink=...)`` gets the
+statistics since its previous call every ``metrics_upload_interval_ms``
+from a ``gokpl-metrics`` daemon thread of its producer (Go never calls
+into Python), and a last time when the producer closes.
 """
 
 from __future__ import annotations
@@ -155,24 +155,37 @@ def _metric(m: dict[str, Any]) -> Metric:
 
 
 MetricsSink = Callable[[list[Metric]], object]
+_SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _key(m: Metric) -> _SeriesKey:
+    return m.name, tuple(sorted(m.dimensions.items()))
 
 
 class SinkThread:
     """Calls a producer's metrics_sink every interval on a ``gokpl-metrics`` daemon thread.
 
-    Each call gets the snapshot over the last interval (whole seconds,
-    rounded up); ``finish`` hands over the last snapshot, taken at close,
-    which the thread delivers before it ends. An exception in the sink is
-    logged on the "gokpl" logger and the thread goes on.
+    Each call gets the statistics of the samples since the previous call:
+    count and sum are the difference of two cumulative snapshots, so the
+    calls partition the samples exactly (their counts add up to the
+    cumulative ones); min and max, which cannot be subtracted, come from a
+    window covering the interval (rounded up to whole seconds, at most 60 s).
+    ``finish``, at close, takes the last snapshot while the producer's handle
+    is still valid; the thread delivers it, then ends. An exception in the
+    sink is logged on the "gokpl" logger and the thread goes on.
     """
 
     def __init__(self, handle: int, sink: MetricsSink, interval_ms: int) -> None:
         self._handle = handle
         self._sink = sink
         self._interval_ms = interval_ms
-        self._stop = threading.Event()
+        # The window min and max come from: the interval and the second it may straddle.
+        self._extremes_ms = min(interval_ms + 1000, int(MAX_WINDOW_S * 1000))
+        self._lock = threading.Lock()  # the previous snapshot, and whether finish() ran
+        self._previous: dict[_SeriesKey, Metric] = {}
+        self._finished = False
         self._final: list[Metric] | None = None
-        self._last = time.monotonic()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gokpl-metrics", daemon=True)
         self._thread.start()
 
@@ -185,23 +198,49 @@ class SinkThread:
             if due < now:  # fell behind (a slow sink): skip the missed ticks
                 due = now + interval
             try:
-                snapshot = metrics_snapshot(self._handle, self._interval_ms)
+                snapshot = self._next()
             except GokplError:
-                break  # closed meanwhile: the final snapshot, if any, comes through finish()
-            self._last = time.monotonic()
-            self._deliver(snapshot)
+                break  # closed meanwhile: the last snapshot comes through finish()
+            if snapshot is not None:
+                self._deliver(snapshot)
         self._stop.wait()
-        final = self._final
-        if final is not None:
-            self._deliver(final)
+        if self._final is not None:
+            self._deliver(self._final)
 
-    def final_window_ms(self) -> int:
-        """The window of the last snapshot: the time since the previous one, at most the interval."""
-        since = math.ceil((time.monotonic() - self._last) * 1000)
-        return max(1, min(since, self._interval_ms))
+    def _next(self) -> list[Metric] | None:
+        """The statistics since the previous snapshot; None once finish() has run."""
+        with self._lock:
+            if self._finished:
+                return None
+            recent = {_key(m): m for m in metrics_snapshot(self._handle, self._extremes_ms)}
+            total = metrics_snapshot(self._handle, 0)
+            out = []
+            for m in total:
+                key = _key(m)
+                before = self._previous.get(key)
+                if before is None:
+                    out.append(m)  # every sample so far falls in this interval
+                    continue
+                count = m.count - before.count
+                if count <= 0:
+                    continue
+                total_sum = m.sum - before.sum
+                mean = total_sum / count
+                r = recent.get(key)
+                low, high = (min(r.min, mean), max(r.max, mean)) if r is not None else (mean, mean)
+                out.append(dataclasses.replace(m, count=count, sum=total_sum, mean=mean, min=low, max=high))
+            self._previous = {_key(m): m for m in total}
+            return out
 
-    def finish(self, final: list[Metric] | None) -> None:
-        """Deliver final (if not None) and end the thread; the producer is closing."""
+    def finish(self) -> None:
+        """Take the last snapshot (the producer is closing; its handle still valid) and end the thread."""
+        try:
+            final = self._next()
+        except GokplError:
+            log.debug("no last metrics snapshot for the metrics_sink", exc_info=True)
+            final = None
+        with self._lock:
+            self._finished = True
         self._final = final
         self._stop.set()
 

@@ -13,7 +13,7 @@ from typing import Any, Union
 from . import _exit, _logs, _metrics, _native
 from ._callbacks import CallbackDispatcher
 from ._config import Config
-from ._errors import BackpressureTimeoutError, ConfigError, GokplError, InvalidRecordError, ProducerClosedError
+from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
 from ._metrics import Metric
 from ._native import _scratches
 from ._outcome import _WAIT_SLICE_MS, SyncOutcome
@@ -147,11 +147,10 @@ class SyncProducer:
             log.warning("close: flush did not finish in %ss; failing the records left", timeout)
         finally:
             sink = self._sink_thread
-            final = None if sink is None else _final_metrics(handle, sink)
+            if sink is not None:
+                sink.finish()  # its last snapshot, while the handle is still valid
             buf = _native.error_buffer()
             status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
-            if sink is not None:
-                sink.finish(final)
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
         # Not when interrupted: the callbacks and the last metrics_sink call then run on without waiting for them.
@@ -525,15 +524,6 @@ def _batch_record(record: Any) -> tuple[bytes, Any, int, bytes | None]:
         raise TypeError(f"data must be bytes, bytearray or memoryview, got {type(data).__name__}")
     hash_b = None if hash_key is None else _encode_hash_key(hash_key)
     return key_b, data, size, hash_b
-
-
-def _final_metrics(handle: int, sink: _metrics.SinkThread) -> list[Metric] | None:
-    """The metrics_sink's last snapshot, taken as the producer closes (None if it cannot be)."""
-    try:
-        return _metrics.metrics_snapshot(handle, sink.final_window_ms())
-    except GokplError:
-        log.debug("no final metrics snapshot for the metrics_sink", exc_info=True)
-        return None
 
 
 def _slice_ms(deadline: float | None) -> int:

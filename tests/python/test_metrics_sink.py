@@ -56,17 +56,28 @@ def test_sink_gets_periodic_snapshots_on_a_gokpl_thread(fake_config: ConfigFacto
         for i in range(n):
             producer.put_record(stream=fake_stream, partition_key=f"k{i}", data=b"x")
         producer.flush(timeout=10)
-        calls = sink.wait_for(4)
-    names = {name for name, _, _ in calls}
-    assert names == {"gokpl-metrics"}
+        sink.wait_for(4)
+        for i in range(n):
+            producer.put_record(stream=fake_stream, partition_key=f"k{i}", data=b"yy")
+        producer.flush(timeout=10)
+        sink.wait_for(len(sink.calls) + 2)
+        cumulative = producer.metrics()
+    calls = sink.calls  # the last one is close's
+    assert {name for name, _, _ in calls} == {"gokpl-metrics"}
     times = [t for _, t, _ in calls]
-    gaps = [b - a for a, b in zip(times, times[1:-1])]  # the last call is the one at close
+    gaps = [b - a for a, b in zip(times, times[1:-1])]
     assert all(0.2 < gap < 1.0 for gap in gaps), gaps
     assert all(isinstance(m, Metric) for _, _, snapshot in calls for m in snapshot)
-    # The records show up within the 300 ms windows (rounded up to a second), and no window holds more.
+
+    # Each call holds the samples since the previous one: together they are the cumulative snapshot.
     put = [total(snapshot, "UserRecordsPut") for _, _, snapshot in calls]
-    assert max(put) > 0
-    assert all(count <= n for count in put)
+    assert sum(put) == 2 * n, put
+    data = [m for _, _, snapshot in calls for m in snapshot if m.name == "UserRecordsDataPut" and not m.dimensions]
+    assert sum(m.sum for m in data) == n * 3
+    cumulative_put = next(m for m in cumulative if m.name == "UserRecordsPut" and not m.dimensions)
+    assert cumulative_put.count == 2 * n
+    for m in data:
+        assert 1 <= m.min <= m.mean <= m.max <= 2
 
 
 def test_last_snapshot_at_close(fake_config: ConfigFactory, fake_stream: str) -> None:
