@@ -147,10 +147,12 @@ class SyncProducer:
             log.warning("close: flush did not finish in %ss; failing the records left", timeout)
         finally:
             sink = self._sink_thread
-            if sink is not None:
-                sink.finish()  # its last snapshot, while the handle is still valid
-            buf = _native.error_buffer()
-            status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
+            try:
+                if sink is not None:
+                    sink.finish()  # its last snapshot, while the handle is still valid
+            finally:
+                buf = _native.error_buffer()
+                status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
         # Not when interrupted: the callbacks and the last metrics_sink call then run on without waiting for them.
