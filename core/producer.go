@@ -325,18 +325,24 @@ func (p *Producer) again(records []*userRecord) {
 // was cancelled) and returns the record's room to the budget and its epoch.
 func (p *Producer) finish(u *userRecord, r Result) {
 	size := int64(len(u.Data))
-	switch {
-	case !u.outcome.resolve(r):
+	if !r.Success && !p.metricsOff && !u.outcome.cancelled() {
+		// Before resolving, so that the metrics include the record by the
+		// time its outcome wakes a waiter. (Successes are counted per
+		// Kinesis record by the retrier.)
+		var stats recordStats
+		stats.add(u, false)
+		p.metrics.recordStats(time.Now(), u.Stream, u.predictedShardID, &stats)
+	}
+	// Count before resolving, so that Stats includes the record by the time
+	// its outcome wakes a waiter; a Cancel winning in between moves it.
+	outcomeCounter := &p.counters.recordsFailed
+	if r.Success {
+		outcomeCounter = &p.counters.recordsSucceeded
+	}
+	outcomeCounter.Add(1)
+	if !u.outcome.resolve(r) {
+		outcomeCounter.Add(-1)
 		p.counters.recordsCancelled.Add(1)
-	case r.Success:
-		p.counters.recordsSucceeded.Add(1) // its metrics come per Kinesis record, from the retrier
-	default:
-		p.counters.recordsFailed.Add(1)
-		if !p.metricsOff {
-			var stats recordStats
-			stats.add(u, false)
-			p.metrics.recordStats(time.Now(), u.Stream, u.predictedShardID, &stats)
-		}
 	}
 	u.Record = Record{} // the outcome may outlive the pipeline's use of the data
 	u.pipeline.pending.Add(-1)

@@ -141,13 +141,17 @@ func classifyRequest(code string) action {
 }
 
 func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequenceNumber string) {
+	// Metrics first, so that they include a record by the time its outcome
+	// wakes a waiter.
 	var stats recordStats
 	for _, u := range records {
 		u.addAttempt(Attempt{Start: r.start, End: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
 		stats.add(u, true)
-		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
 	}
 	rt.metrics.recordStats(r.end, r.stream, shardID, &stats)
+	for _, u := range records {
+		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
+	}
 }
 
 func (rt *retrier) failAll(r *putRequest, code, message string, a action) {
