@@ -35,28 +35,25 @@ func gokpl_outcome_wait(outcome C.gokpl_outcome, timeoutMS C.int64_t) (status C.
 //export gokpl_outcome_done
 func gokpl_outcome_done(outcome C.gokpl_outcome, done *C.int32_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if done == nil {
-		return C.GOKPL_ERR_INVALID_ARGUMENT
-	}
-	entry, ok := outcomes.get(uint64(outcome))
-	if !ok {
-		return C.GOKPL_ERR_INVALID_HANDLE
-	}
-	*done = cBool(entry.o.IsDone())
-	return C.GOKPL_OK
+	return setOutcomeFlag(outcome, done, (*core.Outcome).IsDone)
 }
 
 //export gokpl_outcome_cancel
 func gokpl_outcome_cancel(outcome C.gokpl_outcome, cancelled *C.int32_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if cancelled == nil {
+	return setOutcomeFlag(outcome, cancelled, (*core.Outcome).Cancel)
+}
+
+// setOutcomeFlag stores what fn reports of the outcome in *flag, as 1 or 0.
+func setOutcomeFlag(outcome C.gokpl_outcome, flag *C.int32_t, fn func(*core.Outcome) bool) C.int32_t {
+	if flag == nil {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
 	entry, ok := outcomes.get(uint64(outcome))
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	*cancelled = cBool(entry.o.Cancel())
+	*flag = cBool(fn(entry.o))
 	return C.GOKPL_OK
 }
 
