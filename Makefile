@@ -29,12 +29,11 @@ $(LIB): $(GO_SOURCES)
 	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
 	rm -f $(BUILD)/libgokpl.h
 
-# The editable install imports python/gokpl, so it needs the library and
-# options.json there (what setup.py's build step produces in a wheel).
-$(PKG_LIB): $(GO_SOURCES)
-	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
-	rm -f python/gokpl/libgokpl.h
-	cp core/options.json python/gokpl/options.json
+# The editable install imports python/gokpl, so it needs there what
+# setup.py's build step puts in a wheel: the library, the cffi extension,
+# the fake endpoint and options.json.
+$(PKG_LIB): $(GO_SOURCES) capi/gokpl.h python/gokpl/_cdef.py $(VENV)/.installed
+	$(VPY) build_native.py python/gokpl
 
 ## venv: .venv with gokpl installed editable (this also builds python/gokpl/libgokpl.so) and test deps
 venv: $(VENV)/.installed
@@ -110,7 +109,7 @@ demo: venv $(PKG_LIB) emulator
 	$(VPY) examples/demo.py
 
 clean:
-	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/options.json
+	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/_gokpl_cffi.abi3.so python/gokpl/kinesistest python/gokpl/options.json
 
 ## proto: regenerate core/aggregated.pb.go (needs protoc; protoc-gen-go is built at go.mod's protobuf version). Not run by CI.
 .PHONY: proto

@@ -112,21 +112,40 @@ def _load() -> None:
     with _lock:
         if _lib is not None:
             return
-        import cffi
-
-        ffi = cffi.FFI()
-        ffi.cdef(CDEF)
         path = library_path()
         try:
-            lib = ffi.dlopen(str(path))
+            ffi, lib = _open(path)
         except OSError as exc:
             raise LibraryLoadError(
                 f"cannot load gokpl's shared library {path}: {exc}. Reinstall gokpl "
                 "(pip install builds it with Go) or set GOKPL_LIBRARY."
             ) from exc
         _check_versions(ffi, lib, path)
-        _unpack = ffi._backend.unpack  # type: ignore[attr-defined]
+        _unpack = getattr(ffi, "_backend", ffi).unpack  # ABI mode wraps it in Python
         _ffi, _lib, _loaded_in_pid = ffi, lib, os.getpid()
+
+
+def _open(path: Path) -> tuple[Any, Any]:
+    """The (ffi, lib) pair for the library at path.
+
+    The package's own library is reached through the compiled extension
+    module built beside it (its calls cost a fraction of ABI mode's); a
+    library named by GOKPL_LIBRARY, or a package built without the
+    extension, is opened with cffi's ABI mode.
+    """
+    if path == Path(__file__).with_name("libgokpl.so"):
+        try:
+            from . import _gokpl_cffi  # type: ignore[attr-defined]
+        except ImportError as exc:
+            if path.exists() and Path(__file__).with_name("_gokpl_cffi.abi3.so").exists():
+                raise OSError(str(exc)) from exc
+        else:
+            return _gokpl_cffi.ffi, _gokpl_cffi.lib
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF)
+    return ffi, ffi.dlopen(str(path))
 
 
 def _check_versions(ffi: Any, lib: Any, path: Path) -> None:

@@ -21,11 +21,17 @@ def pip(python: Path | str, *args: str, cwd: Path = REPO) -> None:
 def test_wheel_is_platform_tagged_and_carries_the_library(tmp_path: Path) -> None:
     pip(sys.executable, "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(REPO))
     (wheel,) = tmp_path.glob("gokpl-*.whl")
-    assert "none-any" not in wheel.name
-    assert wheel.name.endswith("linux_x86_64.whl") or "linux" in wheel.name, wheel.name
+    assert "-cp39-abi3-" in wheel.name and "linux" in wheel.name, wheel.name
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("gokpl/libgokpl.so", "gokpl/options.json", "gokpl/py.typed", "gokpl/__init__.py"):
-        assert expected in names
+    for expected in (
+        "gokpl/libgokpl.so",
+        "gokpl/_gokpl_cffi.abi3.so",
+        "gokpl/kinesistest",
+        "gokpl/options.json",
+        "gokpl/py.typed",
+        "gokpl/__init__.py",
+    ):
+        assert expected in names, expected
 
 
 def test_sdist_carries_the_go_sources(tmp_path: Path) -> None:
@@ -38,7 +44,9 @@ def test_sdist_carries_the_go_sources(tmp_path: Path) -> None:
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
     for expected in ("go.mod", "go.sum", "capi/gokpl.h", "capi/producer.go", "core/producer.go", "core/options.json"):
         assert expected in names, expected
-    assert "python/gokpl/libgokpl.so" not in names
+    for built in ("libgokpl.so", "_gokpl_cffi.abi3.so", "kinesistest", "options.json"):
+        assert f"python/gokpl/{built}" not in names, built
+    assert "build_native.py" in names
 
 
 def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
@@ -51,7 +59,9 @@ def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
     check = (
         "import gokpl, pathlib; "
         "assert pathlib.Path(gokpl.__file__).with_name('libgokpl.so').exists(); "
-        "ffi, lib = gokpl._native.ffi_lib(); print(gokpl.__version__, lib.gokpl_abi_version())"
+        "ffi, lib = gokpl._native.ffi_lib(); "
+        "assert type(lib).__name__ == 'Lib', 'the compiled extension, not ABI mode'; "
+        "print(gokpl.__version__, lib.gokpl_abi_version())"
     )
     result = subprocess.run([str(python), "-c", check], cwd=elsewhere, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

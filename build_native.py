@@ -1,0 +1,77 @@
+"""Build gokpl's native parts into a package directory.
+
+`python build_native.py DIR` (what `make build` runs for the editable
+install), and setup.py's build step for wheels and `pip install`:
+
+- libgokpl.so, the Go engine and its C ABI (go build -buildmode=c-shared);
+- _gokpl_cffi.abi3.so, a cffi extension module compiled against gokpl.h and
+  linked to the library beside it (calls through it cost a fraction of
+  cffi's ABI mode); it uses CPython's stable ABI;
+- kinesistest, the fake Kinesis endpoint that gokpl.testing runs;
+- options.json, the option table.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+LIBRARY = "libgokpl.so"
+FAKE_ENDPOINT = "kinesistest"
+EXTENSION = "_gokpl_cffi.abi3.so"
+GENERATED = ("options.json", LIBRARY, FAKE_ENDPOINT, EXTENSION)
+
+
+def build_native(package_dir: Path) -> None:
+    """Build libgokpl.so, the cffi extension and the fake endpoint into package_dir, with options.json."""
+    package_dir = package_dir.resolve()
+    go = os.environ.get("GO", shutil.which("go") or "go")
+    if shutil.which(go) is None and not Path(go).exists():
+        sys.exit("gokpl: building needs the Go toolchain (https://go.dev/dl/) on PATH, or GO=/path/to/go")
+    package_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "core" / "options.json", package_dir / "options.json")
+    env = dict(os.environ, CGO_ENABLED="1")
+    cmd = [go, "build", "-buildmode=c-shared", "-trimpath", "-o", str(package_dir / LIBRARY), "./capi"]
+    print("gokpl:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    (package_dir / "libgokpl.h").unlink(missing_ok=True)  # cgo's header; gokpl.h is the contract
+    cmd = [go, "build", "-trimpath", "-o", str(package_dir / FAKE_ENDPOINT), "./core/kinesistest/cmd/kinesistest"]
+    print("gokpl:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, CGO_ENABLED="0"), check=True)
+    build_extension(package_dir)
+
+
+def build_extension(package_dir: Path) -> None:
+    """Compile the cffi extension module _gokpl_cffi, linked to the libgokpl.so beside it."""
+    import cffi
+
+    sys.path.insert(0, str(ROOT / "python" / "gokpl"))
+    try:
+        from _cdef import CDEF  # the declarations, without importing the gokpl package
+    finally:
+        sys.path.pop(0)
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF)
+    ffi.set_source(
+        "_gokpl_cffi",
+        '#include "gokpl.h"',
+        include_dirs=[str(ROOT / "capi")],
+        library_dirs=[str(package_dir)],
+        libraries=["gokpl"],
+        extra_link_args=["-Wl,-rpath,$ORIGIN"],
+        py_limited_api=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        built = Path(ffi.compile(tmpdir=tmp, verbose=False))
+        shutil.copyfile(built, package_dir / EXTENSION)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python build_native.py PACKAGE_DIR")
+    build_native(Path(sys.argv[1]))
