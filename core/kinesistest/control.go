@@ -14,6 +14,8 @@ import (
 //	POST   /_kinesistest/faults                  inject a fault (ControlFault as JSON)
 //	DELETE /_kinesistest/faults                  clear all faults
 //	GET    /_kinesistest/requests                request counts by operation
+//	POST   /_kinesistest/streams                 {"StreamName": ..., "ShardCount": ...}: create an ACTIVE stream
+//	DELETE /_kinesistest/streams/{name}          delete a stream
 //	GET    /_kinesistest/streams/{name}/records  stored records, Data in base64
 //	GET    /_kinesistest/streams/{name}/shards   shard layout
 //	GET    /_kinesistest/streams/{name}/stats    record counts
@@ -25,9 +27,10 @@ import (
 // ControlPathPrefix starts every control API path.
 const ControlPathPrefix = "/_kinesistest/"
 
-// ControlFault is the JSON body of POST /_kinesistest/faults: a one-shot
-// Fault for the next request of Operation ("" for any), with the delay in
-// milliseconds.
+// ControlFault is the JSON body of POST /_kinesistest/faults: a Fault for
+// requests of Operation ("" for any), with the delay in milliseconds,
+// scheduled as Times, EntryFailureRate and EntryErrorCode say (see
+// FaultSchedule; by default it applies to the next request only).
 type ControlFault struct {
 	Operation            string
 	DelayMillis          int64
@@ -38,6 +41,9 @@ type ControlFault struct {
 	Applied              bool
 	RecordFailures       []RecordFailure
 	ResponseRecordsDelta int
+	Times                int
+	EntryFailureRate     float64
+	EntryErrorCode       string
 }
 
 func (c *ControlFault) fault() Fault {
@@ -53,16 +59,25 @@ func (c *ControlFault) fault() Fault {
 	}
 }
 
+func (c *ControlFault) schedule() FaultSchedule {
+	return FaultSchedule{Times: c.Times, EntryFailureRate: c.EntryFailureRate, EntryErrorCode: c.EntryErrorCode}
+}
+
 // newControlHandler routes the control API of s.
 func newControlHandler(s *Server) http.Handler {
 	mux := http.NewServeMux()
 	const p = ControlPathPrefix
 	mux.HandleFunc("POST "+p+"faults", func(w http.ResponseWriter, r *http.Request) {
 		var c ControlFault
-		if decodeControl(w, r, &c) {
-			s.InjectFault(c.Operation, c.fault())
-			writeControl(w, struct{}{})
+		if !decodeControl(w, r, &c) {
+			return
 		}
+		if !(c.EntryFailureRate >= 0 && c.EntryFailureRate <= 1) {
+			writeControlError(w, http.StatusBadRequest, "EntryFailureRate must be in [0, 1]")
+			return
+		}
+		s.ScheduleFault(c.Operation, c.fault(), c.schedule())
+		writeControl(w, struct{}{})
 	})
 	mux.HandleFunc("DELETE "+p+"faults", func(w http.ResponseWriter, _ *http.Request) {
 		s.ClearFaults()
@@ -70,6 +85,20 @@ func newControlHandler(s *Server) http.Handler {
 	})
 	mux.HandleFunc("GET "+p+"requests", func(w http.ResponseWriter, _ *http.Request) {
 		writeControl(w, s.requests.snapshot())
+	})
+	mux.HandleFunc("POST "+p+"streams", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			StreamName string
+			ShardCount int
+		}
+		if decodeControl(w, r, &req) {
+			writeControlResult(w, s.CreateStream(req.StreamName, req.ShardCount))
+		}
+	})
+	mux.HandleFunc("DELETE "+p+"streams/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if st := s.controlStream(w, r); st != "" {
+			writeControlResult(w, s.DeleteStream(st))
+		}
 	})
 	mux.HandleFunc("GET "+p+"streams/{name}/records", func(w http.ResponseWriter, r *http.Request) {
 		if st := s.controlStream(w, r); st != "" {

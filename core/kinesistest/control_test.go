@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -95,5 +96,45 @@ func TestControlAPI(t *testing.T) {
 
 	if status := control(t, http.MethodGet, base+"streams/missing/records", nil, nil); status != http.StatusNotFound {
 		t.Errorf("missing stream: status %d", status)
+	}
+}
+
+func TestControlAPIStreamsAndScheduledFaults(t *testing.T) {
+	srv := startServer(t, kinesistest.Options{})
+	defer http.DefaultClient.CloseIdleConnections()
+	client := newClient(srv)
+	ctx := testContext(t)
+	base := srv.URL + kinesistest.ControlPathPrefix
+
+	if status := control(t, http.MethodPost, base+"streams", map[string]any{"StreamName": "s", "ShardCount": 3}, nil); status != http.StatusOK {
+		t.Fatalf("create: status %d", status)
+	}
+	if len(srv.Shards("s")) != 3 {
+		t.Errorf("shards = %+v", srv.Shards("s"))
+	}
+	var answer struct{ Message string }
+	if status := control(t, http.MethodPost, base+"streams", map[string]any{"StreamName": "s", "ShardCount": 1}, &answer); status != http.StatusBadRequest ||
+		!strings.Contains(answer.Message, "ResourceInUseException") {
+		t.Errorf("create twice: status %d, %+v", status, answer)
+	}
+
+	fault := kinesistest.ControlFault{Operation: "PutRecords", Times: -1, EntryFailureRate: 1, EntryErrorCode: kinesistest.ErrorTypeInternalFailure}
+	control(t, http.MethodPost, base+"faults", fault, nil)
+	for range 2 {
+		out, err := client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: putEntries(2, "k")})
+		if err != nil || aws.ToInt32(out.FailedRecordCount) != 2 || aws.ToString(out.Records[0].ErrorCode) != "InternalFailure" {
+			t.Fatalf("PutRecords: %v, %+v", err, out)
+		}
+	}
+	if status := control(t, http.MethodPost, base+"faults", kinesistest.ControlFault{EntryFailureRate: 2}, nil); status != http.StatusBadRequest {
+		t.Errorf("rate 2: status %d", status)
+	}
+	control(t, http.MethodDelete, base+"faults", nil, nil)
+
+	if status := control(t, http.MethodDelete, base+"streams/s", nil, nil); status != http.StatusOK || len(srv.StreamNames()) != 0 {
+		t.Errorf("delete: status %d, streams %v", status, srv.StreamNames())
+	}
+	if status := control(t, http.MethodDelete, base+"streams/s", nil, nil); status != http.StatusNotFound {
+		t.Errorf("delete twice: status %d", status)
 	}
 }

@@ -11,7 +11,9 @@
 // the partition key, and every accepted record can be read back, either
 // through GetShardIterator and GetRecords or directly with [Server.Records].
 //
-// Faults are injected per request, either scripted one-shot with
-// [Server.InjectFault] or decided by a rule installed with
+// Faults are injected per request: scripted for the next requests with
+// [Server.InjectFault] or [Server.ScheduleFault], standing until cleared
+// with [Server.ScheduleFault] (which can also fail a fraction of the
+// entries written), or decided by a rule installed with
 // [Server.SetFaultFunc]; see [Fault] for what a fault can do.
 package kinesistest

@@ -1,8 +1,11 @@
 package kinesistest
 
 import (
+	"math"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -123,26 +126,78 @@ type RecordEntry struct {
 type FaultFunc func(req *Request) *Fault
 
 // faultInjector chooses the fault for each request: first a matching
-// scripted fault, consumed, then the fault rule. It is safe for concurrent
-// use.
+// scripted fault, which uses up one of its requests, then a matching
+// standing fault, then the fault rule. It is safe for concurrent use.
 type faultInjector struct {
-	mu     sync.Mutex
-	queue  []scriptedFault
-	rule   FaultFunc
-	active bool // whether queue or rule is set, so idle servers skip describing requests
+	mu       sync.Mutex
+	queue    []*scheduledFault // scripted, in the order injected
+	standing []*scheduledFault // every matching request until cleared
+	rule     FaultFunc
+	active   bool // whether anything is set, so idle servers skip describing requests
 }
 
-// scriptedFault is a one-shot fault for the next request of an operation
-// ("" for any).
-type scriptedFault struct {
+// scheduledFault is a fault for requests of an operation ("" for any):
+// the next remaining ones when scripted, every one when standing.
+type scheduledFault struct {
 	operation string
 	fault     Fault
+	remaining int
+	entries   *entryFailures // nil unless the fault fails a fraction of entries
 }
 
-func (fi *faultInjector) inject(operation string, f Fault) {
+// entryFailures fails a fraction of the entries a fault sees, spread evenly
+// over them in the order they arrive, across requests. Requests reserve
+// their entries with one atomic add, so concurrent requests share the
+// count without a lock.
+type entryFailures struct {
+	rate float64
+	code string
+	seen atomic.Int64
+}
+
+// matches reports whether the fault applies to a request of operation. A
+// fault that fails entries applies only to the operations that have them.
+func (sf *scheduledFault) matches(operation string) bool {
+	if sf.operation != "" && sf.operation != operation {
+		return false
+	}
+	return sf.entries == nil || operation == "PutRecords" || operation == "PutRecord"
+}
+
+// faultFor returns the fault for one request, calling describe only for a
+// fault that fails a fraction of entries.
+func (sf *scheduledFault) faultFor(describe func() *Request) *Fault {
+	f := sf.fault
+	if sf.entries != nil {
+		f.RecordFailures = sf.entries.take(len(describe().Records))
+	}
+	return &f
+}
+
+// take reserves the next n entries and returns the failures among them,
+// indexed from 0: entry k of all those seen fails when ceil((k+1)*rate)
+// exceeds ceil(k*rate), so the first entry always fails and failures
+// never bunch up.
+func (ef *entryFailures) take(n int) []RecordFailure {
+	first := ef.seen.Add(int64(n)) - int64(n)
+	var failures []RecordFailure
+	for i := range n {
+		k := float64(first + int64(i))
+		if math.Ceil((k+1)*ef.rate) > math.Ceil(k*ef.rate) {
+			failures = append(failures, RecordFailure{Index: i, ErrorCode: ef.code})
+		}
+	}
+	return failures
+}
+
+func (fi *faultInjector) schedule(sf *scheduledFault) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
-	fi.queue = append(fi.queue, scriptedFault{operation: operation, fault: f})
+	if sf.remaining < 0 {
+		fi.standing = append(fi.standing, sf)
+	} else {
+		fi.queue = append(fi.queue, sf)
+	}
 	fi.active = true
 }
 
@@ -150,21 +205,31 @@ func (fi *faultInjector) setRule(rule FaultFunc) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	fi.rule = rule
-	fi.active = len(fi.queue) > 0 || rule != nil
+	fi.updateActiveLocked()
+}
+
+func (fi *faultInjector) updateActiveLocked() {
+	fi.active = len(fi.queue) > 0 || len(fi.standing) > 0 || fi.rule != nil
 }
 
 func (fi *faultInjector) clear() {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	fi.queue = nil
+	fi.standing = nil
 	fi.rule = nil
 	fi.active = false
 }
 
+// pending counts the requests that scripted faults have yet to apply to.
 func (fi *faultInjector) pending() int {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
-	return len(fi.queue)
+	n := 0
+	for _, sf := range fi.queue {
+		n += sf.remaining
+	}
+	return n
 }
 
 // next returns the fault for a request of operation, calling describe only
@@ -175,13 +240,13 @@ func (fi *faultInjector) next(operation string, describe func() *Request) *Fault
 		fi.mu.Unlock()
 		return &Fault{}
 	}
-	if f, ok := fi.takeScriptedLocked(operation); ok {
-		fi.mu.Unlock()
-		return &f
-	}
+	sf := fi.takeLocked(operation)
 	rule := fi.rule
 	fi.mu.Unlock()
 
+	if sf != nil {
+		return sf.faultFor(describe)
+	}
 	if rule != nil {
 		if f := rule(describe()); f != nil {
 			return f
@@ -190,23 +255,65 @@ func (fi *faultInjector) next(operation string, describe func() *Request) *Fault
 	return &Fault{}
 }
 
-func (fi *faultInjector) takeScriptedLocked(operation string) (Fault, bool) {
+// takeLocked returns the first matching scripted fault, using up one of its
+// requests, or else the first matching standing fault, or nil.
+func (fi *faultInjector) takeLocked(operation string) *scheduledFault {
 	for i, sf := range fi.queue {
-		if sf.operation == "" || sf.operation == operation {
-			fi.queue = append(fi.queue[:i], fi.queue[i+1:]...)
-			fi.active = len(fi.queue) > 0 || fi.rule != nil
-			return sf.fault, true
+		if sf.matches(operation) {
+			if sf.remaining--; sf.remaining == 0 {
+				fi.queue = slices.Delete(fi.queue, i, i+1)
+				fi.updateActiveLocked()
+			}
+			return sf
 		}
 	}
-	return Fault{}, false
+	for _, sf := range fi.standing {
+		if sf.matches(operation) {
+			return sf
+		}
+	}
+	return nil
 }
 
 // InjectFault scripts a one-shot fault for the next request of operation,
 // such as "PutRecords", or of any operation if operation is empty.
 // Scripted faults are consumed in the order injected and take precedence
-// over the fault rule.
+// over standing faults and the fault rule.
 func (s *Server) InjectFault(operation string, f Fault) {
-	s.faults.inject(operation, f)
+	s.ScheduleFault(operation, f, FaultSchedule{})
+}
+
+// FaultSchedule says which requests a fault given to [Server.ScheduleFault]
+// applies to, and whether it fails a fraction of their entries.
+type FaultSchedule struct {
+	// Times is how many matching requests the fault applies to, as a
+	// scripted fault: 0 and 1 mean the next one. A negative Times makes
+	// it a standing fault, which applies to every matching request that
+	// no scripted fault takes, until ClearFaults; the first standing
+	// fault installed that matches wins.
+	Times int
+
+	// EntryFailureRate, in (0, 1], fails that fraction of the entries of
+	// the requests the fault applies to, with EntryErrorCode (default
+	// ProvisionedThroughputExceededException), replacing the fault's
+	// RecordFailures. Failures are spread evenly over all the entries the
+	// fault sees, across requests: 0.5 fails the first entry, the third,
+	// and so on. Such a fault applies only to PutRecords and PutRecord.
+	EntryFailureRate float64
+	EntryErrorCode   string
+}
+
+// ScheduleFault installs f for requests of operation ("" for any) as sched
+// says: scripted for the next sched.Times requests, or standing.
+func (s *Server) ScheduleFault(operation string, f Fault, sched FaultSchedule) {
+	sf := &scheduledFault{operation: operation, fault: f, remaining: max(sched.Times, 1)}
+	if sched.Times < 0 {
+		sf.remaining = -1
+	}
+	if sched.EntryFailureRate > 0 {
+		sf.entries = &entryFailures{rate: min(sched.EntryFailureRate, 1), code: sched.EntryErrorCode}
+	}
+	s.faults.schedule(sf)
 }
 
 // SetFaultFunc installs a rule that decides the fault for every request
@@ -215,12 +322,13 @@ func (s *Server) SetFaultFunc(fn FaultFunc) {
 	s.faults.setRule(fn)
 }
 
-// ClearFaults removes every scripted fault and the fault rule.
+// ClearFaults removes every scripted and standing fault and the fault rule.
 func (s *Server) ClearFaults() {
 	s.faults.clear()
 }
 
-// PendingFaults returns how many scripted faults are not yet consumed.
+// PendingFaults returns how many requests scripted faults have yet to apply
+// to; standing faults do not count.
 func (s *Server) PendingFaults() int {
 	return s.faults.pending()
 }

@@ -262,3 +262,95 @@ func TestShardRateLimit(t *testing.T) {
 		t.Errorf("stored %d records, want 11", got)
 	}
 }
+
+func TestScheduledFaultAppliesTimesInOrder(t *testing.T) {
+	srv := startServer(t, kinesistest.Options{Streams: map[string]int{"s": 1}})
+	client := newClient(srv)
+	ctx := testContext(t)
+	srv.ScheduleFault("PutRecords", kinesistest.ErrorFault(http.StatusInternalServerError, "", ""), kinesistest.FaultSchedule{Times: 2})
+	srv.InjectFault("PutRecords", kinesistest.ErrorFault(http.StatusServiceUnavailable, "", ""))
+	if srv.PendingFaults() != 3 {
+		t.Errorf("pending %d, want 3", srv.PendingFaults())
+	}
+	for _, want := range []string{"InternalFailure", "InternalFailure", "ServiceUnavailable"} {
+		_, err := putOne(ctx, client, "k")
+		if got := asError[smithy.APIError](t, err).ErrorCode(); got != want {
+			t.Errorf("error %s, want %s", got, want)
+		}
+	}
+	if _, err := putOne(ctx, client, "k"); err != nil || srv.PendingFaults() != 0 {
+		t.Errorf("fourth PutRecords: %v, pending %d", err, srv.PendingFaults())
+	}
+}
+
+func TestStandingFaultUntilCleared(t *testing.T) {
+	srv := startServer(t, kinesistest.Options{Streams: map[string]int{"s": 1}})
+	client := newClient(srv)
+	ctx := testContext(t)
+	srv.ScheduleFault("PutRecords", kinesistest.ErrorFault(http.StatusServiceUnavailable, "", ""), kinesistest.FaultSchedule{Times: -1})
+	srv.InjectFault("PutRecords", kinesistest.ErrorFault(http.StatusInternalServerError, "", ""))
+	for _, want := range []string{"InternalFailure", "ServiceUnavailable", "ServiceUnavailable"} {
+		_, err := putOne(ctx, client, "k")
+		if got := asError[smithy.APIError](t, err).ErrorCode(); got != want {
+			t.Errorf("error %s, want %s", got, want)
+		}
+	}
+	if _, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("s")}); err != nil {
+		t.Errorf("ListShards under a PutRecords fault: %v", err)
+	}
+	if srv.PendingFaults() != 0 {
+		t.Errorf("standing fault counted as pending")
+	}
+	srv.ClearFaults()
+	if _, err := putOne(ctx, client, "k"); err != nil {
+		t.Errorf("after ClearFaults: %v", err)
+	}
+}
+
+// TestEntryFailureRateSpreadsAcrossRequests checks that a rate fails its
+// fraction of entries evenly, counting across requests, and only on the
+// operations that write entries.
+func TestEntryFailureRateSpreadsAcrossRequests(t *testing.T) {
+	srv := startServer(t, kinesistest.Options{Streams: map[string]int{"s": 1}})
+	client := newClient(srv)
+	ctx := testContext(t)
+	srv.ScheduleFault("", kinesistest.Fault{}, kinesistest.FaultSchedule{Times: -1, EntryFailureRate: 0.5})
+	if _, err := client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("s")}); err != nil {
+		t.Fatalf("ListShards: %v", err)
+	}
+	var failed []bool
+	for range 4 {
+		out, err := putOne(ctx, client, "k")
+		if err != nil {
+			t.Fatalf("PutRecords: %v", err)
+		}
+		failed = append(failed, aws.ToString(out.Records[0].ErrorCode) == "ProvisionedThroughputExceededException")
+	}
+	out, err := client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: putEntries(6, "k")})
+	if err != nil {
+		t.Fatalf("PutRecords: %v", err)
+	}
+	for _, r := range out.Records {
+		failed = append(failed, r.ErrorCode != nil)
+	}
+	for i, f := range failed {
+		if f != (i%2 == 0) {
+			t.Fatalf("entry failures %v, want every second one from the first", failed)
+		}
+	}
+	if got := srv.Stats("s").Records; got != 5 {
+		t.Errorf("stored %d records, want 5", got)
+	}
+
+	srv.ClearFaults()
+	srv.ScheduleFault("PutRecords", kinesistest.Fault{}, kinesistest.FaultSchedule{
+		EntryFailureRate: 1, EntryErrorCode: kinesistest.ErrorTypeInternalFailure,
+	})
+	out, err = client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: putEntries(3, "k")})
+	if err != nil || aws.ToInt32(out.FailedRecordCount) != 3 || aws.ToString(out.Records[2].ErrorCode) != "InternalFailure" {
+		t.Fatalf("PutRecords at rate 1: %v, %+v", err, out)
+	}
+	if out, err := putOne(ctx, client, "k"); err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+		t.Errorf("one-shot rate fault applied twice: %v", err)
+	}
+}
