@@ -159,6 +159,44 @@ func TestPutWaitResultAttempts(t *testing.T) {
 	}
 }
 
+func TestPutQuickAndOutcomeState(t *testing.T) {
+	f := newFixture(t, map[string]any{"record_max_buffered_time_ms": 60_000, "max_outstanding_records": 1})
+	o, status := callPutQuick(f.producer, stream, abiRecord{PartitionKey: "k", Data: []byte("quick")})
+	expect(t, "put_quick", status, statusOK)
+	_, _, status = callOutcomeState(o)
+	expect(t, "state while buffered", status, statusPending)
+	_, status = callPutQuick(f.producer, stream, abiRecord{PartitionKey: "k"})
+	expect(t, "put_quick into a full producer", status, statusBackpressure)
+	_, status = callPutQuick(f.producer, stream, abiRecord{PartitionKey: ""})
+	expect(t, "put_quick without a partition key", status, statusInvalidRecord)
+	_, status = callPutQuick(0, stream, abiRecord{PartitionKey: "k"})
+	expect(t, "put_quick on handle 0", status, statusInvalidHandle)
+
+	expect(t, "flush", callFlush(f.producer, 10_000), statusOK)
+	success, attempts, status := callOutcomeState(o)
+	if status != statusOK || !success || attempts != 1 {
+		t.Fatalf("state = %v, %d attempts, status %d; want success in 1 attempt", success, attempts, status)
+	}
+	r, status := callOutcomeResult(o, 256)
+	expect(t, "result", status, statusOK)
+	expect(t, "free", callOutcomeFree(o), statusOK)
+	_, _, status = callOutcomeState(o)
+	expect(t, "state after free", status, statusInvalidHandle)
+
+	cancelled, status := callPutQuick(f.producer, stream, abiRecord{PartitionKey: "k"})
+	expect(t, "put_quick", status, statusOK)
+	if ok, _ := callOutcomeCancel(cancelled); !ok {
+		t.Fatal("cancel of a buffered record lost")
+	}
+	_, _, status = callOutcomeState(cancelled)
+	expect(t, "state after cancel", status, statusCancelled)
+	callOutcomeFree(cancelled)
+	f.close(5_000, statusOK)
+	if stored := f.srv.Records(stream); len(stored) != 1 || string(stored[0].Data) != "quick" || stored[0].SequenceNumber != r.SequenceNumber {
+		t.Fatalf("stored %+v, want the one quick record", stored)
+	}
+}
+
 func TestPutCopiesItsInputs(t *testing.T) {
 	f := newFixture(t, map[string]any{"record_max_buffered_time_ms": 200})
 	data := []byte("original")

@@ -97,6 +97,24 @@ func callPut(producer uint64, stream string, r abiRecord, timeoutMS int64) (uint
 	return uint64(*out), int32(status), buf.String()
 }
 
+// callPutQuick returns the handle, or 0 and the status of a negative result.
+func callPutQuick(producer uint64, stream string, r abiRecord) (uint64, int32) {
+	s, k := cString(stream), cString(r.PartitionKey)
+	defer cFree(s)
+	defer cFree(k)
+	var data unsafe.Pointer
+	if r.Data != nil {
+		data = C.CBytes(r.Data)
+		defer C.free(data)
+	}
+	h := int64(C.gokpl_producer_put_quick(C.gokpl_producer(producer),
+		s, C.size_t(len(stream)), k, C.size_t(len(r.PartitionKey)), (*C.uint8_t)(data), C.size_t(len(r.Data))))
+	if h < 0 {
+		return 0, int32(-h)
+	}
+	return uint64(h), statusOK
+}
+
 func callPutBatch(producer uint64, stream string, records []abiRecord, timeoutMS int64) ([]uint64, int, int32, string) {
 	n := len(records)
 	s := cString(stream)
@@ -295,6 +313,15 @@ func callOutcomeAttempt(outcome uint64, index uint32, capacity int) (abiResult, 
 		r.ShardID, r.SequenceNumber, r.ErrorCode, r.ErrorMessage = s[0], s[1], s[2], s[3]
 	}
 	return r, int32(status)
+}
+
+// callOutcomeState returns success and the attempt count, or the status of a negative result.
+func callOutcomeState(outcome uint64) (success bool, attempts int, status int32) {
+	state := int64(C.gokpl_outcome_state(C.gokpl_outcome(outcome)))
+	if state < 0 {
+		return false, 0, int32(-state)
+	}
+	return state&1 == 1, int(state >> 1), statusOK
 }
 
 func callOutcomeFree(outcome uint64) int32 {

@@ -155,6 +155,19 @@ int32_t gokpl_producer_put(gokpl_producer producer,
                            int64_t timeout_ms, gokpl_outcome *out,
                            char *err, size_t err_cap);
 
+/* gokpl_producer_put_quick is gokpl_producer_put for the common case, in
+ * fewer arguments: no explicit hash key, no waiting for room, no message.
+ * Returns the new outcome's handle (above 0, owned by the caller as with
+ * gokpl_producer_put), or a status code negated: -GOKPL_ERR_BACKPRESSURE
+ * (the producer is full), -GOKPL_ERR_INVALID_RECORD, -GOKPL_ERR_CLOSED,
+ * -GOKPL_ERR_INVALID_HANDLE, -GOKPL_ERR_INTERNAL. On any of them, call
+ * gokpl_producer_put with the same record for the message, or to wait for
+ * room. Never blocks. */
+int64_t gokpl_producer_put_quick(gokpl_producer producer,
+                                 const char *stream, size_t stream_len,
+                                 const char *partition_key, size_t partition_key_len,
+                                 const uint8_t *data, size_t data_len);
+
 /* gokpl_producer_put_batch puts count records to one stream in one call, in
  * order, writing outcome handles to outs[0..count). It stops at the first
  * record that fails and stores how many were put in *accepted; outs beyond
@@ -281,6 +294,14 @@ int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
  * Never blocks. Returns GOKPL_OK, GOKPL_ERR_INVALID_HANDLE,
  * GOKPL_ERR_INVALID_ARGUMENT (queued is NULL). */
 int32_t gokpl_outcome_notify(gokpl_outcome outcome, uint64_t token, int32_t *queued);
+
+/* gokpl_outcome_state reports a resolved outcome in one integer, for
+ * callers that need only whether it succeeded: bit 0 is 1 on success, the
+ * bits above it hold the attempt count. Returns that value (0 or more), or a
+ * status code negated: -GOKPL_ERR_PENDING (not resolved yet),
+ * -GOKPL_ERR_CANCELLED, -GOKPL_ERR_INVALID_HANDLE. gokpl_outcome_result
+ * gives the rest. Never blocks. */
+int64_t gokpl_outcome_state(gokpl_outcome outcome);
 
 /* gokpl_outcome_result fills *out and copies the result's strings into
  * strings[0..strings_cap). Never blocks.

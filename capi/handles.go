@@ -166,6 +166,7 @@ type producerEntry struct {
 	p       *core.Producer
 	q       *completionQueue
 	flushes flushTable
+	streams sync.Map // stream name → the same name, copied out of C memory once
 }
 
 // outcomeEntry is what an outcome handle names: the outcome and the

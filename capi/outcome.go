@@ -72,6 +72,22 @@ func gokpl_outcome_notify(outcome C.gokpl_outcome, token C.uint64_t, queued *C.i
 	return C.GOKPL_OK
 }
 
+//export gokpl_outcome_state
+func gokpl_outcome_state(outcome C.gokpl_outcome) (state C.int64_t) {
+	var status C.int32_t
+	defer func() {
+		if status != C.GOKPL_OK {
+			state = -C.int64_t(status)
+		}
+	}()
+	defer recoverPanic(&status, nil, 0)
+	r, status := resultOf(outcome)
+	if r == nil {
+		return 0
+	}
+	return C.int64_t(len(r.Attempts))<<1 | C.int64_t(cBool(r.Success))
+}
+
 //export gokpl_outcome_result
 func gokpl_outcome_result(outcome C.gokpl_outcome, out *C.gokpl_result, strings *C.char, stringsCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)

@@ -68,7 +68,7 @@ func gokpl_producer_put(producer C.gokpl_producer,
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
 	record := core.Record{
-		Stream:          goString(stream, streamLen),
+		Stream:          entry.streamName(stream, streamLen),
 		PartitionKey:    goString(partitionKey, partitionKeyLen),
 		ExplicitHashKey: goString(explicitHashKey, explicitHashKeyLen),
 		Data:            goBytes(data, dataLen),
@@ -81,6 +81,49 @@ func gokpl_producer_put(producer C.gokpl_producer,
 	}
 	*out = C.gokpl_outcome(outcomes.add(outcomeEntry{outcome, entry.q}))
 	return C.GOKPL_OK
+}
+
+//export gokpl_producer_put_quick
+func gokpl_producer_put_quick(producer C.gokpl_producer,
+	stream *C.gokpl_cchar, streamLen C.size_t,
+	partitionKey *C.gokpl_cchar, partitionKeyLen C.size_t,
+	data *C.gokpl_cbyte, dataLen C.size_t) (handle C.int64_t) {
+	var status C.int32_t
+	defer func() {
+		if status != C.GOKPL_OK {
+			handle = -C.int64_t(status)
+		}
+	}()
+	defer recoverPanic(&status, nil, 0)
+	entry, ok := producers.get(uint64(producer))
+	if !ok {
+		status = C.GOKPL_ERR_INVALID_HANDLE
+		return 0
+	}
+	outcome, err := entry.p.Put(noWait, core.Record{
+		Stream:       entry.streamName(stream, streamLen),
+		PartitionKey: goString(partitionKey, partitionKeyLen),
+		Data:         goBytes(data, dataLen),
+	})
+	if err != nil {
+		status = statusOf(err)
+		return 0
+	}
+	return C.int64_t(outcomes.add(outcomeEntry{outcome, entry.q}))
+}
+
+// streamName is the stream name in C memory as a Go string, copied on the
+// stream's first put only: later puts find the copy without allocating.
+func (e *producerEntry) streamName(p *C.gokpl_cchar, n C.size_t) string {
+	if p == nil || n == 0 {
+		return ""
+	}
+	if name, ok := e.streams.Load(unsafe.String((*byte)(unsafe.Pointer(p)), int(n))); ok {
+		return name.(string)
+	}
+	name := goString(p, n)
+	e.streams.Store(name, name)
+	return name
 }
 
 // noWait is an already-ended context: a put with it takes room in the
@@ -136,7 +179,7 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 	in := unsafe.Slice(records, int(count))
 	handles := unsafe.Slice(outs, int(count))
 	clear(handles)
-	streamName := goString(stream, streamLen)
+	streamName := entry.streamName(stream, streamLen)
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()
 	for i := range in {

@@ -8,9 +8,9 @@ import (
 // pipeline is one stream's chain of stages, and the only place that knows
 // their order:
 //
-//	put → waiting room (first shard map) → aggregator (per predicted shard)
-//	    → limiter (per-shard token buckets) → collector (PutRecords batches)
-//	    → sender → retrier → finish | put again
+//	put → intake (to the pipeline's goroutine) → waiting room (first shard map)
+//	    → aggregator (per predicted shard) → limiter (per-shard token buckets)
+//	    → collector (PutRecords batches) → sender → retrier → finish | put again
 //
 // With aggregation off, records go straight to the collector, without a
 // shard map or a limiter, as in the KPL. Each stage gets the next one as a
@@ -21,6 +21,7 @@ type pipeline struct {
 	stream string
 	p      *Producer
 
+	intake     *intake
 	shards     *shardMap // nil without aggregation
 	waiting    *waitingRoom
 	aggregator *aggregator
@@ -43,6 +44,7 @@ type pipeline struct {
 func newPipeline(p *Producer, stream string) *pipeline {
 	pl := &pipeline{stream: stream, p: p}
 	pl.collector = newCollector(&p.cfg, pl.send)
+	defer func() { pl.intake = newIntake(pl.put, pl.flushStages, pl.pushIfFlushing) }()
 	if !p.cfg.AggregationEnabled {
 		return pl
 	}
@@ -56,8 +58,12 @@ func newPipeline(p *Producer, stream string) *pipeline {
 	return pl
 }
 
-// put takes a validated user record into the pipeline, first or again after a
-// failed attempt.
+// add takes a new, validated user record into the pipeline. It returns once
+// the record is queued; the pipeline's goroutine takes it on.
+func (pl *pipeline) add(u *userRecord) { pl.intake.add(u) }
+
+// put takes a validated user record through the stages, first (from the
+// intake) or again after a failed attempt.
 func (pl *pipeline) put(u *userRecord) {
 	switch {
 	case u.outcome.cancelled():
@@ -75,6 +81,12 @@ func (pl *pipeline) retry(records []*userRecord) {
 	for _, u := range records {
 		pl.put(u)
 	}
+	pl.pushIfFlushing()
+}
+
+// pushIfFlushing sends on what the first stages hold while a flush waits:
+// records that reached them after the flush pushed the stages are its too.
+func (pl *pipeline) pushIfFlushing() {
 	if pl.aggregator != nil && pl.flushPending() {
 		pl.waiting.evacuate()
 		pl.aggregator.flush()
@@ -196,11 +208,14 @@ func (pl *pipeline) shardOracle() shardOracle {
 	return pl.shards
 }
 
-// flush pushes every stage now, for the flush whose epoch is sealed. What
-// the stages hold goes out together; what reaches the collector after that
-// (admitted later by the limiter, or retried) goes out at once while the
-// flush is unresolved.
-func (pl *pipeline) flush(sealed *epoch) {
+// flush pushes every stage, for the flush whose epoch is sealed, once the
+// records put before it have left the intake. It does not wait.
+func (pl *pipeline) flush(sealed *epoch) { pl.intake.flush(sealed) }
+
+// flushStages pushes every stage now. What the stages hold goes out
+// together; what reaches the collector after that (admitted later by the
+// limiter, or retried) goes out at once while the flush is unresolved.
+func (pl *pipeline) flushStages(sealed *epoch) {
 	if pl.aggregator != nil {
 		pl.waiting.evacuate()
 		pl.aggregator.flush()
@@ -213,6 +228,7 @@ func (pl *pipeline) flush(sealed *epoch) {
 // close empties every stage into the (closed) sender, which resolves the
 // records as ProducerClosed.
 func (pl *pipeline) close() {
+	pl.intake.close()
 	if pl.aggregator != nil {
 		pl.waiting.evacuate()
 		pl.aggregator.close()

@@ -169,7 +169,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	u.pipeline = p.pipeline(r.Stream)
 	u.pipeline.received.Add(1)
 	u.pipeline.pending.Add(1)
-	u.pipeline.put(u)
+	u.pipeline.add(u)
 	return &u.outcome, nil
 }
 

@@ -81,6 +81,11 @@ int32_t gokpl_producer_put(gokpl_producer producer,
                            int64_t timeout_ms, gokpl_outcome *out,
                            char *err, size_t err_cap);
 
+int64_t gokpl_producer_put_quick(gokpl_producer producer,
+                                 const char *stream, size_t stream_len,
+                                 const char *partition_key, size_t partition_key_len,
+                                 const uint8_t *data, size_t data_len);
+
 int32_t gokpl_producer_put_batch(gokpl_producer producer,
                                  const char *stream, size_t stream_len,
                                  const gokpl_record *records, size_t count,
@@ -115,6 +120,8 @@ int32_t gokpl_outcome_done(gokpl_outcome outcome, int32_t *done);
 int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
 
 int32_t gokpl_outcome_notify(gokpl_outcome outcome, uint64_t token, int32_t *queued);
+
+int64_t gokpl_outcome_state(gokpl_outcome outcome);
 
 int32_t gokpl_outcome_result(gokpl_outcome outcome, gokpl_result *out,
                              char *strings, size_t strings_cap);

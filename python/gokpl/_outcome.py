@@ -45,8 +45,9 @@ class SyncOutcome:
     def __init__(self, handle: int, dispatcher: CallbackDispatcher) -> None:
         self._handle = handle
         self._dispatcher = dispatcher
-        # None while pending; then _CANCELLED, or the result's fields
-        # (success, shard_id, sequence_number, attempt_count).
+        # None while pending; then _CANCELLED, or the packed state of
+        # gokpl_outcome_state: success in bit 0, the attempt count above it.
+        # (Not the RecordResult: it refers back to its outcome.)
         self._state: Any = None
         self._callbacks: list[Callable[[SyncOutcome], object]] | None = None
 
@@ -83,7 +84,7 @@ class SyncOutcome:
                 state = self._wait_slices(timeout)
         if state is _CANCELLED:
             raise SyncOutcomeCancelled("the outcome was cancelled (SyncOutcome.cancel)")
-        return lazy_result(state[0], state[1], state[2], self)
+        return lazy_result(state & 1 == 1, self)
 
     def _wait_slices(self, timeout: float | None) -> Any:
         lib = _native._lib
@@ -166,35 +167,39 @@ class SyncOutcome:
         state = self._state
         if state is not None:
             return state
-        try:  # _native.take_scratch(), inlined on this hot path
+        state = _native._lib.gokpl_outcome_state(self._handle)
+        if state < 0:
+            if state == -_native.ERR_PENDING:
+                return None
+            if state != -_native.ERR_CANCELLED:
+                _native.raise_for(-state)
+            state = _CANCELLED
+        self._state = state
+        return state
+
+    def _read_ids(self) -> tuple[str | None, str | None]:
+        """The resolved outcome's shard id and sequence number (for RecordResult)."""
+        try:  # _native.take_scratch(), inlined
             s = _scratches.pop()
         except IndexError:
             s = _native.Scratch()
         out = s.result
         status = _native._lib.gokpl_outcome_result(self._handle, out, s.strings, _native.STRINGS_SIZE)
-        if status == 0:
-            n = out.shard_id_len
-            raw = _native._unpack(s.strings, n + out.sequence_number_len)
-            state = (out.success == 1, raw[:n].decode() or None, raw[n:].decode() or None, out.attempt_count)
-        elif status == _native.ERR_PENDING:
-            _scratches.append(s)
-            return None
-        elif status == _native.ERR_CANCELLED:
-            state = _CANCELLED
-        elif status == _native.ERR_BUFFER_TOO_SMALL:
+        if status == _native.ERR_BUFFER_TOO_SMALL:  # a long error message; the ids need no more room
             handle = self._handle
             strings = _read_strings(lambda buf, cap: _native._lib.gokpl_outcome_result(handle, out, buf, cap), out)
-            state = (out.success == 1, strings[0], strings[1], out.attempt_count)
-        else:
-            _native.raise_for(status)
+            _scratches.append(s)
+            return strings[0], strings[1]
+        _native.raise_for(status)
+        n = out.shard_id_len
+        raw = _native._unpack(s.strings, n + out.sequence_number_len)
         _scratches.append(s)
-        self._state = state
-        return state
+        return raw[:n].decode() or None, raw[n:].decode() or None
 
     def _read_attempts(self) -> tuple[Attempt, ...]:
         """Every attempt of the resolved outcome, in order (for RecordResult.attempts)."""
         handle = self._handle
-        return tuple(_read_attempt(handle, i) for i in range(self._state[3]))
+        return tuple(_read_attempt(handle, i) for i in range(self._state >> 1))
 
     def __repr__(self) -> str:
         try:

@@ -197,6 +197,15 @@ class SyncProducer:
         key_b = partition_key.encode()
         if type(data) is not bytes:
             data = _as_buffer(data, "data")
+        if explicit_hash_key is None and not tags:
+            # The common case in one short call; anything but success (a
+            # full producer, a bad record) takes the full call below, which
+            # waits for room or says what is wrong.
+            h = _native._lib.gokpl_producer_put_quick(
+                handle, stream_b, len(stream_b), key_b, len(key_b), data, len(data)
+            )  # fmt: skip
+            if h > 0:
+                return SyncOutcome(h, self._dispatcher)
         if explicit_hash_key is None:
             hash_b = _native._ffi.NULL
             hash_len = 0

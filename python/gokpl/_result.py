@@ -47,10 +47,10 @@ class RecordResult:
     ``error_code`` and ``error_message`` are those of the last attempt, and
     ``attempts`` holds every attempt in order.
 
-    A frozen dataclass. A result that gokpl makes reads its attempts from the
-    engine the first time ``attempts`` (or ``error_code``, ``error_message``,
-    equality, hashing, ``repr``) asks for them, so the common success path
-    builds no Attempt objects.
+    A frozen dataclass. A result that gokpl makes reads its fields from the
+    engine the first time they are asked for (``attempts`` also by
+    ``error_code``, ``error_message``, equality, hashing and ``repr``), so
+    code that checks only ``success`` costs one native call per record.
     """
 
     success: bool
@@ -84,20 +84,29 @@ class RecordResult:
         return (RecordResult, (self.success, self.shard_id, self.sequence_number, self.attempts))
 
 
-class AttemptSource(Protocol):
-    """What a lazily made RecordResult reads its attempts from."""
+class ResultSource(Protocol):
+    """What a lazily made RecordResult reads its fields from."""
+
+    def _read_ids(self) -> tuple[str | None, str | None]: ...
 
     def _read_attempts(self) -> tuple[Attempt, ...]: ...
 
 
-class _LazyAttempts:
-    """RecordResult.attempts for results made by lazy_result: read on first access.
+_LAZY_FIELDS = ("shard_id", "sequence_number", "attempts")
 
-    A non-data descriptor, so once the attempts are in the instance's
-    __dict__ they are found there without calling it. Concurrent first
-    accesses may both read; both store the same value, and the source is
-    dropped only after the attempts are stored.
+
+class _LazyField:
+    """A RecordResult field of results made by lazy_result, read on first access.
+
+    A non-data descriptor: once the value is in the instance's __dict__ it is
+    found there without calling this. shard_id and sequence_number are read
+    together, attempts alone. Concurrent first accesses may both read; both
+    store the same value. The source (and with it the native handle) is
+    dropped once every field is stored.
     """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def __get__(self, obj: RecordResult | None, owner: type | None = None) -> Any:
         if obj is None:
@@ -105,28 +114,28 @@ class _LazyAttempts:
         state = obj.__dict__
         source = state.get("_source")
         if source is None:
-            return state["attempts"]
-        attempts = source._read_attempts()
-        state["attempts"] = attempts
-        state.pop("_source", None)
-        return attempts
+            return state[self.name]
+        if self.name == "attempts":
+            state["attempts"] = source._read_attempts()
+        else:
+            state["shard_id"], state["sequence_number"] = source._read_ids()
+        if all(name in state for name in _LAZY_FIELDS):
+            state.pop("_source", None)
+        return state[self.name]
 
 
 # Installed after the dataclass is made, so the generated __init__, __eq__,
-# __hash__ and fields() treat attempts as an ordinary field.
-RecordResult.attempts = _LazyAttempts()  # type: ignore[assignment]
+# __hash__ and fields() treat them as ordinary fields.
+for _name in _LAZY_FIELDS:
+    setattr(RecordResult, _name, _LazyField(_name))
 
 _new = object.__new__
 
 
-def lazy_result(
-    success: bool, shard_id: str | None, sequence_number: str | None, source: AttemptSource
-) -> RecordResult:
-    """A RecordResult whose attempts are read from source when first needed."""
+def lazy_result(success: bool, source: ResultSource) -> RecordResult:
+    """A RecordResult whose other fields are read from source when first needed."""
     result: RecordResult = _new(RecordResult)
     state = result.__dict__
     state["success"] = success
-    state["shard_id"] = shard_id
-    state["sequence_number"] = sequence_number
     state["_source"] = source
     return result

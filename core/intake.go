@@ -1,0 +1,124 @@
+package core
+
+import "sync"
+
+// intake hands a stream's new records, and its flushes, from the goroutines
+// that put them to the pipeline's own goroutine, which takes them through the
+// stages in batches, in order. A put then only validates, copies and queues:
+// the aggregation, hashing and encoding run beside the caller rather than on
+// its thread, which matters most when the caller is a Python thread calling
+// in through cgo. A flush queued behind records reaches the stages after
+// them, so it pushes them out together. Safe for concurrent use: add and
+// flush from any goroutine; one goroutine runs the batches until close.
+type intake struct {
+	next    func(*userRecord) // the first stage
+	flushTo func(*epoch)      // push every stage for a flush
+	after   func()            // after each batch (a flush may be waiting for it)
+
+	mu      sync.Mutex
+	queue   []intakeItem
+	spare   []intakeItem // the previous batch's slice, reused
+	closed  bool
+	wake    chan struct{} // holds a token while the queue has items
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+// intakeItem is a record, or a flush marker.
+type intakeItem struct {
+	u     *userRecord
+	flush *epoch
+}
+
+func newIntake(next func(*userRecord), flushTo func(*epoch), after func()) *intake {
+	in := &intake{
+		next:    next,
+		flushTo: flushTo,
+		after:   after,
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go in.run()
+	return in
+}
+
+// add queues u for the pipeline's goroutine. It never waits for the stages.
+func (in *intake) add(u *userRecord) { in.push(intakeItem{u: u}) }
+
+// flush queues a push of every stage, for the flush whose epoch is sealed,
+// behind the records queued so far. Ignored once the intake is closed.
+func (in *intake) flush(sealed *epoch) { in.push(intakeItem{flush: sealed}) }
+
+func (in *intake) push(item intakeItem) {
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return
+	}
+	in.queue = append(in.queue, item)
+	first := len(in.queue) == 1
+	in.mu.Unlock()
+	if first {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run takes batches through the stages until close, then the last ones.
+func (in *intake) run() {
+	defer close(in.stopped)
+	for {
+		select {
+		case <-in.wake:
+			in.drain()
+		case <-in.stop:
+			in.drain()
+			return
+		}
+	}
+}
+
+// drain passes on every queued item, batch after batch, until the queue is empty.
+func (in *intake) drain() {
+	for {
+		in.mu.Lock()
+		batch := in.queue
+		in.queue, in.spare = in.spare[:0], nil
+		in.mu.Unlock()
+		if len(batch) == 0 {
+			in.recycle(batch)
+			return
+		}
+		for i, item := range batch {
+			if item.u != nil {
+				in.next(item.u)
+			} else {
+				in.flushTo(item.flush)
+			}
+			batch[i] = intakeItem{}
+		}
+		in.after()
+		in.recycle(batch)
+	}
+}
+
+func (in *intake) recycle(batch []intakeItem) {
+	in.mu.Lock()
+	if in.spare == nil {
+		in.spare = batch[:0]
+	}
+	in.mu.Unlock()
+}
+
+// close passes on what is queued and stops the goroutine. Records may not
+// be added once it has started; flushes are ignored.
+func (in *intake) close() {
+	in.mu.Lock()
+	in.closed = true
+	in.mu.Unlock()
+	close(in.stop)
+	<-in.stopped
+}
