@@ -279,7 +279,9 @@ def _parse_text(spec: dict[str, Any], text: str) -> Any:
     if kind == "bool":
         return _parse_bool(spec, text)
     if kind in ("int", "float"):
-        return _check(spec, _parse_number(spec, text, kind))
+        number = _parse_number(spec, text, kind)
+        _check(spec, number)
+        return number  # as parsed: Config converts it once (float(2**63 - 1) would be out of range)
     return _check(spec, text)
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -865,7 +866,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
 
 
