@@ -104,7 +104,7 @@ bench-python: venv $(PKG_LIB) $(BUILD)/kinesistest
 bench-process: venv $(PKG_LIB) $(BUILD)/kinesistest
 	$(VPY) bench/bench_process.py
 
-## demo: start the emulator, create a stream, publish records, print their results, stop
+## demo: start the emulator, publish 100,000 records, read them all back, print a summary, stop (exit 1 if any was lost)
 demo: venv $(PKG_LIB) emulator
 	$(VPY) examples/demo.py
 
