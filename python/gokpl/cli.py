@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
+    except GokplError as exc:
+        _err(f"error: {exc}")
+        return EXIT_FAILED
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
@@ -540,7 +543,8 @@ def run_check(args: argparse.Namespace) -> int:
         _out("region       not set")
         raise UsageError("no region: pass --region, set AWS_REGION, or set Region in the properties file")
     _out(f"region       {region} ({region_origin})")
-    endpoint = config.endpoint_url or f"https://kinesis.{region}.amazonaws.com"
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    endpoint = config.endpoint_url or f"https://kinesis.{region}.{domain}"
     endpoint_origin = resolved.origins.get("endpoint_url", "the service's default for the region")
     _out(f"endpoint     {endpoint} ({endpoint_origin})")
     _out(f"verify_ssl   {str(config.verify_ssl).lower()}")
@@ -555,10 +559,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _engine_status() -> str:
-    try:
-        _native.ffi_lib()
-    except GokplError as exc:
-        raise UsageError(f"the engine does not load: {exc}") from None
+    """Load the shared library (a LibraryLoadError, exit status 1, when it does not) and say from where."""
+    _native.ffi_lib()
     return f"loaded ({_native.library_path()})"
 
 
@@ -797,6 +799,9 @@ def run_bench(args: argparse.Namespace) -> int:
     try:
         put_elapsed = _bench_put(producer, args.stream, counts, Load(args.size, args.rate / args.threads), recorder)
         producer.flush()
+    except GokplError:
+        producer.close(timeout=0)
+        raise
     except KeyboardInterrupt:
         interrupted = True
         _err(f"interrupted: flushing for up to {INTERRUPT_FLUSH_S:g} s")
