@@ -89,8 +89,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check python
 	$(VENV)/bin/mypy
 
-## bench: every benchmark (Go engine, Python put path, process soaks); results in bench/results/
-bench: bench-go bench-python bench-process
+## bench: every benchmark (Go engine, Python put path, process soaks, peers); results in bench/results/
+bench: bench-go bench-python bench-process bench-peers
 
 bench-go:
 	mkdir -p bench/results
@@ -103,6 +103,24 @@ bench-python: venv $(PKG_LIB) $(BUILD)/kinesistest
 ## bench-process: 1,000,000 put/wait cycles (handle tables, RSS) and a throttled-endpoint soak (RSS levels off)
 bench-process: venv $(PKG_LIB) $(BUILD)/kinesistest
 	$(VPY) bench/bench_process.py
+
+BENCH_VENV := bench/.venv
+BENCH_VPY := $(BENCH_VENV)/bin/python
+PEERS_FLAGS ?=
+.PHONY: bench-venv bench-peers
+
+## bench-venv: bench/.venv with the peers from PyPI (bench/requirements-peers.txt) and gokpl from this repository
+bench-venv: $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed: bench/requirements-peers.txt setup.py pyproject.toml
+	test -x $(BENCH_VPY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VPY) -m pip install --quiet --upgrade pip
+	$(BENCH_VPY) -m pip install --quiet -r bench/requirements-peers.txt
+	$(BENCH_VPY) -m pip install --quiet -e .
+	touch $@
+
+## bench-peers: gokpl against aiokpl, boto3 and aws-kinesis-agg (PEERS_FLAGS=--quick for a one-minute run); results in bench/results/peers.json and docs/benchmarks.md
+bench-peers: bench-venv $(PKG_LIB) emulator
+	$(BENCH_VPY) bench/peers.py $(PEERS_FLAGS)
 
 ## demo: start the emulator, publish 100,000 records, read them all back, print a summary, stop (exit 1 if any was lost)
 demo: venv $(PKG_LIB) emulator

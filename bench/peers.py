@@ -1,0 +1,513 @@
+"""make bench-peers: gokpl against the other ways of writing to Kinesis from Python.
+
+Producers, all from PyPI in the benchmark's own virtualenv (bench/.venv,
+from bench/requirements-peers.txt) next to gokpl installed from this
+repository:
+
+- gokpl's SyncProducer: put_record from 1 and from 8 threads, and
+  put_records in batches of 500;
+- aiokpl 0.2.0: its SyncProducer and its async Producer, put_record;
+- boto3 put_records, 500 records a request, failed entries sent again;
+- aws-kinesis-agg's RecordAggregator (50 KiB records) with boto3
+  put_records: aggregation without a result per record.
+
+Each producer is confirmed (every result waited for) and fire-and-forget
+(one flush at the end) where it has both, with records of 200 B and 5 KB,
+aggregation on and off where it has the option. Every row runs in its own
+process (bench/peers_worker.py, which says exactly what is measured) with a
+timeout, so a broken peer is reported as failed without stopping the run.
+A row puts until its record cap or its time box, whichever comes first.
+
+Endpoints:
+
+- the fake (build/kinesistest --discard, a process of its own on loopback,
+  a fresh one per row), 64 shards, every producer's rate limits raised to
+  the same 10 M records and 10 GB per second per shard, so that the
+  producers are measured, not their limiters;
+- kinesis-mock (realistic and slow), 8 shards, default limits, a few rows
+  with a fixed number of 200-byte records;
+- the fake enforcing the service's per-shard limits (--shard-rate-limit:
+  1 MiB/s and 1000 records/s) on 2 shards: gokpl flat out with its default
+  Config, the share of the byte limit it sustains after the first second
+  and the share of PutRecords entries throttled.
+
+"Latency at half peak" rows pace put_record at half of the same run's
+confirmed single-thread peak for that producer, size and aggregation, and
+report put-to-result latency; gokpl's target is p99 <= its
+record_max_buffered_time_ms (100 ms by default) + 20 ms.
+
+Each row is repeated (--reps, default 3; repetitions interleave, so drift
+on a shared machine spreads over all rows) and reported as median, min and
+max. Ratios compare each row with aiokpl's SyncProducer (same endpoint,
+size, aggregation and delivery) in the same run. Results go to
+bench/results/peers.json with the machine and the command; the Peers
+section of docs/benchmarks.md and the plots in docs/img/ are generated from
+it (--render alone redoes them from the JSON).
+
+    bench/.venv/bin/python bench/peers.py [--quick] [--reps N] [--seconds S] [--only TEXT] [--no-mock] [--render]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from peers_endpoints import Fake, kinesis_mock
+
+REPO = Path(__file__).resolve().parents[1]
+WORKER = REPO / "bench" / "peers_worker.py"
+RESULTS = REPO / "bench" / "results" / "peers.json"
+STREAM = "bench"
+FAST_SHARDS = 64
+MOCK_SHARDS = 8
+RATE_SHARDS = 2
+RAISED_LIMITS = {"records": 10_000_000, "bytes": 10_000_000_000}
+SHARD_BYTE_LIMIT = 1 << 20
+SIZES = (200, 5000)
+PEER_PACKAGES = ("gokpl", "aiokpl", "aiobotocore", "boto3", "botocore", "aws-kinesis-agg", "matplotlib")
+
+# producer, api, threads, delivery, the aggregation settings it runs with
+FAST_MODES: tuple[tuple[str, str, int, str, tuple[bool, ...]], ...] = (
+    ("gokpl", "put_record", 1, "confirmed", (True, False)),
+    ("gokpl", "put_record", 1, "fire-and-forget", (True, False)),
+    ("gokpl", "put_record", 8, "confirmed", (True, False)),
+    ("gokpl", "put_record", 8, "fire-and-forget", (True, False)),
+    ("gokpl", "put_records", 1, "confirmed", (True, False)),
+    ("gokpl", "put_records", 1, "fire-and-forget", (True, False)),
+    ("aiokpl-sync", "put_record", 1, "confirmed", (True, False)),
+    ("aiokpl-sync", "put_record", 1, "fire-and-forget", (True, False)),
+    ("aiokpl-async", "put_record", 1, "confirmed", (True, False)),
+    ("aiokpl-async", "put_record", 1, "fire-and-forget", (True, False)),
+    ("boto3", "put_records", 1, "confirmed", (False,)),
+    ("boto3-agg", "add_user_record", 1, "per request", (True,)),
+)
+MOCK_MODES: tuple[tuple[str, str, bool], ...] = (
+    ("gokpl", "put_record", True),
+    ("gokpl", "put_records", True),
+    ("aiokpl-sync", "put_record", True),
+    ("boto3", "put_records", False),
+)
+LATENCY_PRODUCERS = ("gokpl", "aiokpl-sync")
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """How much each row does: full or --quick."""
+
+    reps: int
+    seconds: float  # time box of the put phase
+    caps: dict[int, int]  # record cap by record size
+    mock_records: int
+    latency_seconds: float
+    rate_seconds: float
+    timeout: float
+
+
+FULL = Profile(3, 1.25, {200: 400_000, 5000: 80_000}, 1000, 1.5, 6.0, 180.0)
+QUICK = Profile(1, 0.25, {200: 40_000, 5000: 8_000}, 200, 0.5, 2.5, 120.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One benchmark row: a producer driven one way against one endpoint."""
+
+    endpoint: str  # fake, mock or fake-rate
+    producer: str
+    api: str
+    threads: int
+    delivery: str
+    size: int
+    aggregation: bool
+    kind: str = "throughput"  # throughput, latency or rate
+    records: int = 0  # cap
+    seconds: float = 0.0  # time box (latency rows: how long they are paced)
+    pace: int = 0  # latency rows: records/s
+
+    @property
+    def id(self) -> str:
+        agg = "agg" if self.aggregation else "noagg"
+        return (
+            f"{self.endpoint}/{self.kind}/{self.producer}/{self.api}/{self.threads}t/{self.delivery}/{self.size}B/{agg}"
+        )
+
+    @property
+    def label(self) -> str:
+        names = {"gokpl": "gokpl", "aiokpl-sync": "aiokpl SyncProducer", "aiokpl-async": "aiokpl Producer (async)",
+                 "boto3": "boto3", "boto3-agg": "aws-kinesis-agg + boto3"}  # fmt: skip
+        text = f"{names[self.producer]} {self.api}"
+        if self.api == "put_records":
+            text += " x500"
+        if self.threads > 1:
+            text += f", {self.threads} threads"
+        return text
+
+    def spec(self, url: str, region: str) -> dict[str, Any]:
+        spec = dataclasses.asdict(self)
+        spec.update(endpoint_url=url, region=region, stream=STREAM)
+        if self.endpoint == "fake":
+            spec["rate_limits"] = RAISED_LIMITS
+        return spec
+
+
+def fast_rows(profile: Profile) -> list[Row]:
+    return [
+        Row("fake", producer, api, threads, delivery, size, agg, records=profile.caps[size], seconds=profile.seconds)
+        for size in SIZES
+        for agg in (True, False)
+        for producer, api, threads, delivery, aggs in FAST_MODES
+        if agg in aggs
+    ]
+
+
+def latency_rows(profile: Profile) -> list[Row]:
+    return [
+        Row("fake", producer, "put_record", 1, "confirmed", size, agg, "latency", seconds=profile.latency_seconds)
+        for size in SIZES
+        for agg in (True, False)
+        for producer in LATENCY_PRODUCERS
+    ]
+
+
+def rate_row(profile: Profile) -> Row:
+    return Row(
+        "fake-rate", "gokpl", "put_record", 1, "fire-and-forget", 200, True, "rate", seconds=profile.rate_seconds
+    )
+
+
+def mock_rows(profile: Profile) -> list[Row]:
+    return [
+        Row("mock", producer, api, 1, "confirmed", 200, agg, records=profile.mock_records, seconds=120.0)
+        for producer, api, agg in MOCK_MODES
+    ]
+
+
+def same_setup(a: Row, b: Row) -> bool:
+    """Same producer, driven the same way, with the same records, whatever the kind and size of run."""
+    fields = ("endpoint", "producer", "api", "threads", "delivery", "size", "aggregation")
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
+
+
+# Running
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """One row in its own process; a failure or a timeout is a result too."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(WORKER), json.dumps(spec)],
+            capture_output=True, text=True, timeout=timeout, env=worker_env(), cwd=REPO,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-6:]
+        return {"ok": False, "error": "\n".join(tail)}
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["ok"] = True
+    return result
+
+
+def run_on_fake(row: Row, timeout: float) -> dict[str, Any]:
+    shards = RATE_SHARDS if row.endpoint == "fake-rate" else FAST_SHARDS
+    with Fake(STREAM, shards, rate_limit=row.endpoint == "fake-rate") as fake:
+        spec = row.spec(fake.url, fake.region)
+        if row.kind == "rate":
+            spec.update(shards=shards, shard_byte_limit=SHARD_BYTE_LIMIT)
+        return run_worker(spec, timeout)
+
+
+def describe(result: dict[str, Any]) -> str:
+    if not result["ok"]:
+        return "FAILED: " + result["error"].splitlines()[-1]
+    if "pct_of_byte_limit" in result:
+        return f"{result['pct_of_byte_limit']}% of the byte limit, {result['pct_entries_throttled']}% entries throttled"
+    text = f"{result['records_per_s']:>12,.0f} records/s, {result['cpu_s_per_million']:8.2f} CPU s/M"
+    for name, key in (("result", "latency_ms"), ("attempt start", "attempt_start_ms"), ("end", "attempt_end_ms")):
+        if pick(result, f"{key}.p99") is not None:
+            text += f"; {name} ms p50 {result[key]['p50']:.0f} p99 {result[key]['p99']:.0f}"
+    return text
+
+
+class Runner:
+    """Runs rows, repetitions interleaved, and keeps every result."""
+
+    def __init__(self, reps: int, timeout: float) -> None:
+        self.reps, self.timeout = reps, timeout
+        self.results: dict[Row, list[dict[str, Any]]] = {}
+
+    def run(self, rows: list[Row], run_one: Any) -> None:
+        for rep in range(self.reps):
+            for n, row in enumerate(rows, 1):
+                started = time.monotonic()
+                result = run_one(row)
+                result["wall_seconds"] = round(time.monotonic() - started, 2)
+                self.results.setdefault(row, []).append(result)
+                print(f"[{rep + 1}/{self.reps} {n:>2}/{len(rows)}] {row.id:<72} {describe(result)}", flush=True)
+
+    def median(self, row: Row, key: str) -> float | None:
+        values = [r[key] for r in self.results.get(row, []) if r["ok"] and r.get(key) is not None]
+        return statistics.median(values) if values else None
+
+
+def paced(rows: list[Row], runner: Runner) -> list[Row]:
+    """Latency rows with their pace: half the median confirmed single-thread peak, when there is one."""
+    out = []
+    for row in rows:
+        peaks = [r for r in runner.results if r.kind == "throughput" and same_setup(r, row)]
+        peak = runner.median(peaks[0], "records_per_s") if peaks else None
+        if peak is not None:
+            out.append(dataclasses.replace(row, pace=int(peak / 2)))
+        else:
+            runner.results[row] = [{"ok": False, "error": "no peak measured for it to pace at"}]
+    return out
+
+
+def run_mock_rows(rows: list[Row], runner: Runner, timeout: float) -> None:
+    try:
+        mock = kinesis_mock({STREAM: MOCK_SHARDS})
+    except Exception as exc:  # not installed, or it did not start: every mock row fails with the reason
+        for row in rows:
+            runner.results[row] = [{"ok": False, "error": f"kinesis-mock: {exc}"}]
+        print(f"kinesis-mock rows skipped: {exc}", flush=True)
+        return
+    with mock:
+        runner.run(rows, lambda row: run_worker(row.spec(mock.endpoint_url, mock.region), timeout))
+
+
+# Summaries
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def pick(result: dict[str, Any], path: str) -> Any:
+    value: Any = result
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+SUMMARY_FIELDS = (
+    "records_per_s", "mb_per_s", "cpu_s_per_million", "call_us.p50", "call_us.p99", "latency_ms.p50",
+    "latency_ms.p99", "attempt_start_ms.p50", "attempt_start_ms.p99", "attempt_end_ms.p50", "attempt_end_ms.p99",
+    "achieved_per_s", "max_rss_kib", "records", "seconds", "pct_of_byte_limit", "pct_entries_throttled",
+    "accepted_bytes_per_s",
+)  # fmt: skip
+
+
+def summarize(row: Row, results: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in results if r["ok"]]
+    summary: dict[str, Any] = {}
+    for field in SUMMARY_FIELDS:
+        values = [pick(r, field) for r in ok]
+        stats = spread([v for v in values if v is not None])
+        if stats is not None:
+            summary[field] = stats
+    failed = [r.get("failed") for r in ok if r.get("failed") is not None]
+    status = "ok" if len(ok) == len(results) else ("failed" if not ok else "partial")
+    entry = dataclasses.asdict(row)
+    entry.update(id=row.id, label=row.label, status=status, summary=summary, runs=results)
+    entry["records_failed"] = sum(failed) if failed else (0 if row.producer.startswith("boto3") and ok else None)
+    entry["errors"] = sorted({r["error"] for r in results if not r["ok"]})
+    return entry
+
+
+def baseline_key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    delivery = "fire-and-forget" if entry["delivery"] == "fire-and-forget" else "confirmed"
+    return entry["endpoint"], entry["kind"], entry["size"], entry["aggregation"], delivery
+
+
+def add_ratios(entries: list[dict[str, Any]]) -> None:
+    """Each throughput row against aiokpl's SyncProducer with the same endpoint, size, aggregation, delivery."""
+    baselines = {baseline_key(e): e for e in entries if e["producer"] == "aiokpl-sync" and e["kind"] == "throughput"}
+    for entry in entries:
+        base = baselines.get(baseline_key(entry))
+        if base is None and entry["producer"].startswith("boto3"):  # no aggregation option: the aggregated one
+            base = baselines.get((*baseline_key(entry)[:3], True, "confirmed"))
+        entry["vs_aiokpl_sync"] = ratios(entry, base) if base is not None else None
+
+
+def ratios(entry: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        rate = entry["summary"]["records_per_s"]["median"] / base["summary"]["records_per_s"]["median"]
+        cpu = entry["summary"]["cpu_s_per_million"]["median"] / base["summary"]["cpu_s_per_million"]["median"]
+    except (KeyError, ZeroDivisionError):
+        return None
+    return {"baseline": base["id"], "records_per_s": round(rate, 2), "cpu_per_record": round(cpu, 4)}
+
+
+def headline(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """gokpl put_record from one thread, confirmed, against aiokpl's SyncProducer, per size and aggregation."""
+    lines = []
+    for e in entries:
+        if (e["endpoint"], e["kind"], e["producer"], e["api"], e["threads"]) != ("fake", "throughput", "gokpl",
+                                                                                "put_record", 1):  # fmt: skip
+            continue
+        if e["delivery"] == "confirmed" and e["vs_aiokpl_sync"]:
+            lines.append({"row": e["id"], "size": e["size"], "aggregation": e["aggregation"], **e["vs_aiokpl_sync"]})
+    return lines
+
+
+# Machine and run description
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_total_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def command_output(args: list[str]) -> str | None:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=30, cwd=REPO).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def versions(names: Iterable[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gib": mem_total_gib(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "go": command_output(["go", "version"]),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def repository() -> dict[str, Any]:
+    return {
+        "commit": command_output(["git", "rev-parse", "HEAD"]),
+        "dirty_files": len(
+            (command_output(["git", "status", "--porcelain", "--untracked-files=no"]) or "").splitlines()
+        ),
+    }
+
+
+# Main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few records, one repetition: about a minute")
+    parser.add_argument("--reps", type=int, help="repetitions of every row (default 3; 1 with --quick)")
+    parser.add_argument("--seconds", type=float, help="time box of each row's put phase")
+    parser.add_argument("--only", help="run only the rows whose id contains this text")
+    parser.add_argument("--no-mock", action="store_true", help="leave out the kinesis-mock rows")
+    parser.add_argument("--render", action="store_true", help="only regenerate the docs and plots from the JSON")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    return parser.parse_args()
+
+
+def profile_of(args: argparse.Namespace) -> Profile:
+    profile = QUICK if args.quick else FULL
+    if args.reps:
+        profile = dataclasses.replace(profile, reps=args.reps)
+    if args.seconds:
+        profile = dataclasses.replace(profile, seconds=args.seconds)
+    return profile
+
+
+def selected(rows: list[Row], only: str | None) -> list[Row]:
+    return [row for row in rows if only is None or only in row.id]
+
+
+def run_all(args: argparse.Namespace, profile: Profile) -> list[dict[str, Any]]:
+    runner = Runner(profile.reps, profile.timeout)
+    latency = selected(latency_rows(profile), args.only)
+    fast = [r for r in fast_rows(profile) if r in selected([r], args.only) or any(same_setup(r, x) for x in latency)]
+    runner.run(fast, lambda row: run_on_fake(row, profile.timeout))
+    latency = paced(latency, runner)
+    runner.run(latency, lambda row: run_on_fake(row, profile.timeout))
+    runner.run(selected([rate_row(profile)], args.only), lambda row: run_on_fake(row, profile.timeout))
+    if not args.no_mock:
+        mock = selected(mock_rows(profile), args.only)
+        if mock:
+            run_mock_rows(mock, runner, profile.timeout)
+    entries = [summarize(row, results) for row, results in runner.results.items()]
+    add_ratios(entries)
+    return entries
+
+
+def main() -> int:
+    args = parse_args()
+    from peers_render import render  # matplotlib is imported only when plotting
+
+    if args.render:
+        render(json.loads(args.output.read_text()))
+        return 0
+    if not Path(sys.prefix).resolve().is_relative_to(REPO / "bench" / ".venv"):
+        print(f"note: running under {sys.prefix}, not bench/.venv (make bench-venv)", file=sys.stderr)
+    profile = profile_of(args)
+    started = time.monotonic()
+    info = {"machine": machine(), "repository": repository(), "packages": versions(PEER_PACKAGES)}
+    info["command"] = shlex.join([Path(sys.executable).name, *sys.argv])
+    info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    info["profile"] = "quick" if args.quick else "full"
+    info["settings"] = {**dataclasses.asdict(profile), "fast_shards": FAST_SHARDS, "mock_shards": MOCK_SHARDS,
+                        "rate_shards": RATE_SHARDS, "raised_rate_limits_per_shard": RAISED_LIMITS}  # fmt: skip
+    entries = run_all(args, profile)
+    info["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["total_seconds"] = round(time.monotonic() - started, 1)
+    report = {**info, "headline": headline(entries), "rows": entries}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"{len(entries)} rows in {info['total_seconds']} s; results in {args.output}")
+    render(report)
+    failed = [e["id"] for e in entries if e["status"] != "ok"]
+    for row_id in failed:
+        print("not ok:", row_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
