@@ -240,7 +240,7 @@ def verify(tally: Tally, shards: dict[str, ShardContents]) -> list[str]:
     for shard_id, contents in shards.items():
         for partition_key, data, sequence_number in contents.user_records:
             seen[(partition_key, data)].append((shard_id, sequence_number))
-    problems = [f"{n:,} records failed ({code})" for code, n in tally.errors.items()]
+    problems = [f"failed ({code}): {n:,}" for code, n in sorted(tally.errors.items())]
     missing = duplicated = misplaced = 0
     for i in range(tally.total):
         places = seen.pop(record(i), [])
@@ -250,16 +250,14 @@ def verify(tally: Tally, shards: dict[str, ShardContents]) -> list[str]:
             duplicated += 1
         elif i in tally.placed and places[0] != tally.placed[i]:
             misplaced += 1
-    if tally.resolved_count < tally.total:
-        problems.append(f"{tally.total - tally.resolved_count:,} records got no result")
-    if missing:
-        problems.append(f"{missing:,} records confirmed but not in the stream")
-    if duplicated:
-        problems.append(f"{duplicated:,} records read more than once")
-    if misplaced:
-        problems.append(f"{misplaced:,} records not in the shard or under the sequence number their result named")
-    if seen:
-        problems.append(f"{len(seen):,} records in the stream that were never put")
+    counts = {
+        "without a result": tally.total - tally.resolved_count,
+        "confirmed but not in the stream": missing,
+        "read more than once": duplicated,
+        "not in the shard or under the sequence number their result named": misplaced,
+        "in the stream but never put": len(seen),
+    }
+    problems += [f"{what}: {n:,}" for what, n in counts.items() if n]
     return problems
 
 
@@ -375,7 +373,7 @@ def run(mock: KinesisMock, total: int) -> int:
     print(summary(tally, shards, requests))
     print()
     if problems:
-        print("FAILED: " + "; ".join(problems))
+        print("FAILED: records " + "; ".join(problems))
         return EXIT_LOST
     print(f"OK: all {total:,} records confirmed and read back exactly once, each in the shard its result named")
     return 0
