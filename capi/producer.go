@@ -67,11 +67,12 @@ func gokpl_producer_put(producer C.gokpl_producer,
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
+	key, payload := goKeyAndData(partitionKey, partitionKeyLen, data, dataLen)
 	record := core.Record{
 		Stream:          entry.streamName(stream, streamLen),
-		PartitionKey:    goString(partitionKey, partitionKeyLen),
+		PartitionKey:    key,
 		ExplicitHashKey: goString(explicitHashKey, explicitHashKeyLen),
-		Data:            goBytes(data, dataLen),
+		Data:            payload,
 	}
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()
@@ -100,11 +101,8 @@ func gokpl_producer_put_quick(producer C.gokpl_producer,
 		status = C.GOKPL_ERR_INVALID_HANDLE
 		return 0
 	}
-	outcome, err := entry.p.Put(noWait, core.Record{
-		Stream:       entry.streamName(stream, streamLen),
-		PartitionKey: goString(partitionKey, partitionKeyLen),
-		Data:         goBytes(data, dataLen),
-	})
+	key, payload := goKeyAndData(partitionKey, partitionKeyLen, data, dataLen)
+	outcome, err := entry.p.Put(noWait, core.Record{Stream: entry.streamName(stream, streamLen), PartitionKey: key, Data: payload})
 	if err != nil {
 		status = statusOf(err)
 		return 0
@@ -183,11 +181,12 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()
 	for i := range in {
+		key, payload := goKeyAndData((*C.gokpl_cchar)(in[i].partition_key), in[i].partition_key_len, (*C.gokpl_cbyte)(in[i].data), in[i].data_len)
 		outcome, err := w.put(entry.p, core.Record{
 			Stream:          streamName,
-			PartitionKey:    goString((*C.gokpl_cchar)(in[i].partition_key), in[i].partition_key_len),
+			PartitionKey:    key,
 			ExplicitHashKey: goString((*C.gokpl_cchar)(in[i].explicit_hash_key), in[i].explicit_hash_key_len),
-			Data:            goBytes((*C.gokpl_cbyte)(in[i].data), in[i].data_len),
+			Data:            payload,
 		})
 		if err != nil {
 			return fail(err, errBuf, errCap)

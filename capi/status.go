@@ -89,6 +89,26 @@ func goBytes(p *C.gokpl_cbyte, n C.size_t) []byte {
 	return C.GoBytes(unsafe.Pointer(p), C.int(n))
 }
 
+// goKeyAndData copies a record's partition key and data from C in one
+// allocation: a record is then one allocation of the caller's bytes and one
+// of the engine's (core.Producer.Put).
+func goKeyAndData(key *C.gokpl_cchar, keyLen C.size_t, data *C.gokpl_cbyte, dataLen C.size_t) (string, []byte) {
+	k, d := int(keyLen), int(dataLen)
+	if key == nil {
+		k = 0
+	}
+	if data == nil {
+		d = 0
+	}
+	if k+d == 0 {
+		return "", []byte{}
+	}
+	buf := make([]byte, k+d)
+	copy(buf, unsafe.Slice((*byte)(unsafe.Pointer(key)), k))
+	copy(buf[k:], unsafe.Slice((*byte)(unsafe.Pointer(data)), d))
+	return unsafe.String(unsafe.SliceData(buf), k), buf[k : k+d : k+d]
+}
+
 // contextFor turns a C timeout in milliseconds into a context: negative waits
 // without limit, 0 does not wait.
 func contextFor(timeoutMS C.int64_t) (context.Context, context.CancelFunc) {

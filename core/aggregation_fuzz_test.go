@@ -76,7 +76,9 @@ func fuzzRecords(spec []byte) []*userRecord {
 		if err != nil {
 			continue
 		}
-		records = append(records, &userRecord{Record: r, hash: h})
+		u := &userRecord{Record: r, hash: h, hashKnown: ehk != ""}
+		u.ensureHash()
+		records = append(records, u)
 	}
 }
 

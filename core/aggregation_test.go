@@ -26,7 +26,9 @@ func aggRecord(t testing.TB, partitionKey, explicitHashKey string, data []byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &userRecord{Record: r, hash: h}
+	u := &userRecord{Record: r, hash: h, hashKnown: explicitHashKey != ""}
+	u.ensureHash()
+	return u
 }
 
 // aggregate packs records as the aggregator does and returns the aggregated data.

@@ -327,6 +327,7 @@ func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration)
 	u := &userRecord{
 		Record:           Record{Stream: "s", PartitionKey: name, ExplicitHashKey: hash.String(), Data: []byte(name)},
 		hash:             hash,
+		hashKnown:        true,
 		arrival:          now,
 		deadline:         now.Add(time.Second),
 		expiration:       now.Add(ttl),

@@ -44,7 +44,7 @@ type pipeline struct {
 func newPipeline(p *Producer, stream string) *pipeline {
 	pl := &pipeline{stream: stream, p: p}
 	pl.collector = newCollector(&p.cfg, pl.send)
-	defer func() { pl.intake = newIntake(pl.put, pl.flushStages, pl.pushIfFlushing) }()
+	defer func() { pl.intake = newIntake(pl.put, pl.flushStages) }()
 	if !p.cfg.AggregationEnabled {
 		return pl
 	}
@@ -63,8 +63,10 @@ func newPipeline(p *Producer, stream string) *pipeline {
 func (pl *pipeline) add(u *userRecord) { pl.intake.add(u) }
 
 // put takes a validated user record through the stages, first (from the
-// intake) or again after a failed attempt.
+// intake) or again after a failed attempt. The partition key's MD5 is
+// computed here, on the pipeline's goroutine, not on the putting thread.
 func (pl *pipeline) put(u *userRecord) {
+	u.ensureHash()
 	switch {
 	case u.outcome.cancelled():
 		pl.p.finish(u, Result{}) // withdrawn before it was sent

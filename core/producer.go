@@ -152,6 +152,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	u := &userRecord{
 		Record:     r,
 		hash:       hash,
+		hashKnown:  r.ExplicitHashKey != "",
 		arrival:    now,
 		deadline:   addTime(now, p.cfg.RecordMaxBufferedTime),
 		expiration: addTime(now, p.cfg.RecordTTL),

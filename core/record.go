@@ -86,7 +86,8 @@ func PartitionKeyHash(partitionKey string) HashKey {
 	return HashKey{Hi: binary.BigEndian.Uint64(sum[:8]), Lo: binary.BigEndian.Uint64(sum[8:])}
 }
 
-// validate checks the record against the service's limits and returns its hash key.
+// validate checks the record against the service's limits and returns its
+// explicit hash key, parsed (zero without one: see userRecord.ensureHash).
 func (r *Record) validate() (HashKey, error) {
 	if r.Stream == "" {
 		return HashKey{}, &InvalidRecordError{Field: "stream", Reason: "must not be empty"}
@@ -100,7 +101,7 @@ func (r *Record) validate() (HashKey, error) {
 	if r.ExplicitHashKey != "" {
 		return ParseHashKey(r.ExplicitHashKey)
 	}
-	return PartitionKeyHash(r.PartitionKey), nil
+	return HashKey{}, nil
 }
 
 // userRecord is a Record on its way through the pipeline, with its hash key,
@@ -109,6 +110,7 @@ func (r *Record) validate() (HashKey, error) {
 type userRecord struct {
 	Record
 	hash       HashKey
+	hashKnown  bool // hash is set: an explicit hash key, or the partition key's MD5 computed
 	outcome    Outcome
 	arrival    time.Time
 	deadline   time.Time // send by then
@@ -128,6 +130,15 @@ type userRecord struct {
 }
 
 func (u *userRecord) addAttempt(a Attempt) { u.attempts = append(u.attempts, a) }
+
+// ensureHash sets the hash key from the partition key's MD5 unless it is
+// known (an explicit hash key, or computed before). The pipeline calls it on
+// its own goroutine, so that the putting thread does not pay for the MD5.
+func (u *userRecord) ensureHash() {
+	if !u.hashKnown {
+		u.hash, u.hashKnown = PartitionKeyHash(u.PartitionKey), true
+	}
+}
 
 // addTime returns t+d, saturating instead of overflowing.
 func addTime(t time.Time, d time.Duration) time.Time {
