@@ -5,8 +5,9 @@ Run it (from the repository root):
     GOKPL_STREAM=events python examples/backpressure.py --records 5000
 
 Settings come from the environment: GOKPL_STREAM (default "events"),
-AWS_REGION (default us-east-1), GOKPL_ENDPOINT_URL (unset for Kinesis
-itself; set for an emulator) and the AWS SDK's usual credentials.
+AWS_REGION, GOKPL_ENDPOINT_URL (unset for Kinesis itself; set for an
+emulator), any other option as GOKPL_<OPTION>, and the AWS SDK's usual
+credentials.
 
 The producer holds at most ``max_outstanding_records`` records that have no
 result yet. Once it is full, ``put_record`` blocks until a record resolves
@@ -64,11 +65,7 @@ def put_with_backoff(producer: SyncProducer, partition_key: str, data: bytes, ti
 
 def publish(records: int, max_outstanding: int, put_timeout: float) -> Report:
     """Publish ``records`` records through a producer limited to ``max_outstanding`` in flight."""
-    config = Config(
-        region=os.environ.get("AWS_REGION", "us-east-1"),
-        endpoint_url=os.environ.get("GOKPL_ENDPOINT_URL") or None,
-        max_outstanding_records=max_outstanding,
-    )
+    config = Config.from_env(max_outstanding_records=max_outstanding)
     report = Report()
     with SyncProducer(config) as producer:
         for i in range(records):

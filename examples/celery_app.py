@@ -10,8 +10,9 @@ and send it tasks from another shell:
     GOKPL_STREAM=events python examples/celery_app.py 10
 
 Settings come from the environment: GOKPL_STREAM (default "events"),
-AWS_REGION (default us-east-1), GOKPL_ENDPOINT_URL (unset for Kinesis
-itself; set for an emulator), the AWS SDK's usual credentials,
+AWS_REGION, GOKPL_ENDPOINT_URL (unset for Kinesis itself; set for an
+emulator), any other option as GOKPL_<OPTION>, the AWS SDK's usual
+credentials,
 CELERY_BROKER_URL (e.g. redis://localhost:6379/0; default: the filesystem
 transport in the folder CELERY_DATA, default gokpl-celery in the temporary
 folder) and
@@ -83,11 +84,7 @@ def producer() -> SyncProducer:
     global _producer
     with _producer_lock:
         if _producer is None:
-            config = Config(
-                region=os.environ.get("AWS_REGION", "us-east-1"),
-                endpoint_url=os.environ.get("GOKPL_ENDPOINT_URL") or None,
-            )
-            _producer = SyncProducer(config).__enter__()
+            _producer = SyncProducer(Config.from_env()).__enter__()
         return _producer
 
 
@@ -102,7 +99,7 @@ def close_producer(**kwargs: Any) -> None:
         return
     stats = closing.stats()
     log.info(
-        "gokpl: closing the producer of process %d: %d records put, %d still to send",
+        "gokpl: closing the producer of process %d (records put: %d, still to send: %d)",
         os.getpid(),
         stats.records_put,
         stats.outstanding_records,

@@ -10,10 +10,11 @@ or under gunicorn, which may fork its workers after importing the app:
     gunicorn --preload --workers 2 --chdir examples --bind 127.0.0.1:8000 flask_app:app
 
 Settings come from the environment, so the same code runs against Kinesis
-and against an emulator: GOKPL_STREAM (default "events"), AWS_REGION
-(default us-east-1), GOKPL_ENDPOINT_URL (unset for Kinesis itself; e.g.
-http://127.0.0.1:4567 for a local emulator) and the AWS SDK's usual
-credentials (environment, profile or instance role).
+and against an emulator: GOKPL_STREAM (default "events"), AWS_REGION,
+GOKPL_ENDPOINT_URL (unset for Kinesis itself; e.g. http://127.0.0.1:4567
+for a local emulator), any other option as GOKPL_<OPTION> (e.g.
+GOKPL_RECORD_MAX_BUFFERED_TIME_MS=50 to answer sooner), and the AWS SDK's
+usual credentials (environment, profile or instance role).
 
 The producer is made and entered at import, the lifecycle of the app.
 That loads nothing native: the Go engine starts on the first put, in the
@@ -34,13 +35,7 @@ PUT_TIMEOUT = 1.0  # seconds to wait for room when the producer is full, before 
 RESULT_TIMEOUT = 2.0  # seconds to wait for the record's result, before answering 202
 
 app = Flask(__name__)
-producer = SyncProducer(
-    Config(
-        region=os.environ.get("AWS_REGION", "us-east-1"),
-        endpoint_url=os.environ.get("GOKPL_ENDPOINT_URL") or None,
-        record_max_buffered_time_ms=50,  # a request waits for its record: keep the buffering short
-    )
-)
+producer = SyncProducer(Config.from_env())  # GOKPL_<OPTION> variables; the region and credentials as boto3 finds them
 producer.__enter__()
 
 

@@ -10,9 +10,9 @@ request body to Kinesis through a producer made when the app is ready
     curl -X POST -H 'X-User: user-42' --data '{"clicked": "buy"}' http://127.0.0.1:8000/events/
 
 or under gunicorn: ``gunicorn --workers 2 kplsite.wsgi``. Settings come from
-the environment: GOKPL_STREAM (default "events"), AWS_REGION (default
-us-east-1), GOKPL_ENDPOINT_URL (unset for Kinesis itself; set for an
-emulator) and the AWS SDK's usual credentials.
+the environment: GOKPL_STREAM (default "events"), AWS_REGION,
+GOKPL_ENDPOINT_URL (unset for Kinesis itself; set for an emulator), any
+other option as GOKPL_<OPTION>, and the AWS SDK's usual credentials.
 """
 
 import os

@@ -279,7 +279,7 @@ def test_the_celery_app_publishes_and_flushes_at_worker_shutdown(
     assert "Traceback" not in output, output
     answers = [json.loads(line) for line in client.stdout.splitlines()]
     assert len(answers) == 10
-    closed = re.findall(r"gokpl: closing the producer of process (\d+): (\d+) records put", output)
+    closed = re.findall(r"gokpl: closing the producer of process (\d+) \(records put: (\d+),", output)
     assert {int(pid) for pid, _ in closed} >= {a["pid"] for a in answers}, output
     assert sum(int(n) for _, n in closed) == 16, output
     stored = stored_by_data(fake_kinesis, fake_stream)

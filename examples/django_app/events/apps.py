@@ -21,5 +21,5 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         if EventsConfig.producer is None:
-            EventsConfig.producer = SyncProducer(Config(**settings.GOKPL_CONFIG))
+            EventsConfig.producer = SyncProducer(Config.from_env(**settings.GOKPL_CONFIG))
             EventsConfig.producer.__enter__()

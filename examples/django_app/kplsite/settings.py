@@ -1,8 +1,9 @@
 """Settings of a minimal Django project that publishes to Kinesis with gokpl.
 
 No database, no templates: one app (events) with one view. The producer's
-options come from GOKPL_CONFIG; the AWS SDK also reads the usual
-environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KINESIS).
+options are the GOKPL_<OPTION> environment variables (GOKPL_ENDPOINT_URL,
+GOKPL_REGION, ...) with GOKPL_CONFIG on top; the AWS SDK also reads the
+usual environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KINESIS).
 """
 
 import os
@@ -17,12 +18,9 @@ WSGI_APPLICATION = "kplsite.wsgi.application"
 DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
 
-#: Keyword arguments of gokpl.Config for the project's producer.
+#: Options of gokpl.Config for the project's producer, over its GOKPL_<OPTION> environment variables.
 GOKPL_CONFIG = {
-    "region": os.environ.get("AWS_REGION", "us-east-1"),
-    "record_max_buffered_time_ms": 50,
+    "record_max_buffered_time_ms": 50,  # a request waits for its record: keep the buffering short
 }
-if os.environ.get("GOKPL_ENDPOINT_URL"):
-    GOKPL_CONFIG["endpoint_url"] = os.environ["GOKPL_ENDPOINT_URL"]
 #: The stream the view publishes to.
 GOKPL_STREAM = os.environ.get("GOKPL_STREAM", "events")
