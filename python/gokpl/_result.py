@@ -100,9 +100,10 @@ class _LazyField:
 
     A non-data descriptor: once the value is in the instance's __dict__ it is
     found there without calling this. shard_id and sequence_number are read
-    together, attempts alone. Concurrent first accesses may both read; both
-    store the same value. The source (and with it the native handle) is
-    dropped once every field is stored.
+    together, in one native call; attempts (one call each) only when asked
+    for, with the ids if they are not read yet. Concurrent first accesses may
+    both read; both store the same value. The source (and with it the native
+    handle) is dropped once every field is stored.
     """
 
     def __init__(self, name: str) -> None:
@@ -115,11 +116,11 @@ class _LazyField:
         source = state.get("_source")
         if source is None:
             return state[self.name]
+        if "shard_id" not in state:
+            state["shard_id"], state["sequence_number"] = source._read_ids()
         if self.name == "attempts":
             state["attempts"] = source._read_attempts()
-        else:
-            state["shard_id"], state["sequence_number"] = source._read_ids()
-        if all(name in state for name in _LAZY_FIELDS):
+        if "attempts" in state:
             state.pop("_source", None)
         return state[self.name]
 

@@ -105,3 +105,18 @@ def test_hand_built_results() -> None:
     failed = RecordResult(False, None, None, (Attempt(1.0, 1.0, False, error_code="Expired", error_message="ttl"),))
     assert (failed.error_code, failed.error_message) == ("Expired", "ttl")
     assert RecordResult(False, None, None, ()).error_code is None
+
+
+def test_fields_are_read_from_the_engine_only_when_asked_for(fake_config: ConfigFactory, fake_stream: str) -> None:
+    with SyncProducer(fake_config()) as producer:
+        outcome = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        result = outcome.wait(timeout=10)
+        assert result.success is True
+        assert set(vars(result)) == {"success", "_source"}  # one native call so far
+        assert result.shard_id is not None and result.shard_id.startswith("shardId-")
+        assert result.sequence_number is not None and result.sequence_number.isdigit()
+        assert "attempts" not in vars(result) and "_source" in vars(result)
+        assert len(result.attempts) == 1
+        assert "_source" not in vars(result)  # every field read: the outcome is no longer held
+        assert result.attempts[0].shard_id == result.shard_id
+        assert result.attempts[0].sequence_number == result.sequence_number
