@@ -53,11 +53,17 @@ SHARDS = 4
 USERS = 5_000  # distinct partition keys: records of one user share a key, as they would in an application
 
 #: The producer's settings. kinesis-mock takes about a second per PutRecords
-#: request of a few hundred KiB, so the demo lets records buffer 200 ms:
-#: long enough for the first shard map to arrive and for full aggregated
-#: records (50 KiB, about 1,000 user records each) to form, which keeps the
-#: emulator to a handful of requests. Against Kinesis the defaults are fine.
-PRODUCER_OPTIONS: dict[str, Any] = {"record_max_buffered_time_ms": 200}
+#: request of a few hundred KiB, so the demo lets records buffer 200 ms, long
+#: enough for full aggregated records (50 KiB, about 700 user records each)
+#: to form, which keeps the emulator to a couple of dozen requests. On a busy
+#: machine a request can take several seconds: one that timed out after the
+#: emulator stored its records would be retried and store them twice, so
+#: requests get 30 s. Against Kinesis the defaults are fine.
+PRODUCER_OPTIONS: dict[str, Any] = {
+    "record_max_buffered_time_ms": 200,
+    "request_timeout_ms": 30_000,
+    "record_ttl_ms": 120_000,
+}
 
 EXIT_LOST = 1
 EXIT_NOT_INSTALLED = 2
