@@ -197,6 +197,27 @@ func TestPutQuickAndOutcomeState(t *testing.T) {
 	}
 }
 
+func TestOutcomesFreeReleasesManyHandlesAtOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	var handles []uint64
+	for i := range 10 {
+		handles = append(handles, f.put(fmt.Sprint("k", i), "data"))
+	}
+	expect(t, "flush", callFlush(f.producer, 10_000), statusOK)
+	_, before := callHandleCounts()
+	// 0 and an already freed handle are skipped, as by gokpl_outcome_free.
+	expect(t, "free one", callOutcomeFree(handles[0]), statusOK)
+	expect(t, "outcomes_free", callOutcomesFree(append([]uint64{0}, handles...)), statusOK)
+	if _, after := callHandleCounts(); after != before-10 {
+		t.Fatalf("%d outcome handles after freeing 10 of %d", after, before)
+	}
+	_, _, status := callOutcomeState(handles[5])
+	expect(t, "state of a freed handle", status, statusInvalidHandle)
+	expect(t, "outcomes_free(NULL, 0)", callOutcomesFree(nil), statusOK)
+	expect(t, "outcomes_free(NULL, 3)", callOutcomesFreeNull(3), statusInvalidArgument)
+	f.close(5_000, statusOK)
+}
+
 func TestPutCopiesItsInputs(t *testing.T) {
 	f := newFixture(t, map[string]any{"record_max_buffered_time_ms": 200})
 	data := []byte("original")

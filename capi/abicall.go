@@ -324,6 +324,18 @@ func callOutcomeState(outcome uint64) (success bool, attempts int, status int32)
 	return state&1 == 1, int(state >> 1), statusOK
 }
 
+func callOutcomesFree(handles []uint64) int32 {
+	if len(handles) == 0 {
+		return int32(C.gokpl_outcomes_free(nil, 0))
+	}
+	p := (*C.gokpl_outcome)(C.malloc(C.size_t(8 * len(handles))))
+	defer C.free(unsafe.Pointer(p))
+	copy(unsafe.Slice((*uint64)(unsafe.Pointer(p)), len(handles)), handles)
+	return int32(C.gokpl_outcomes_free(p, C.size_t(len(handles))))
+}
+
+func callOutcomesFreeNull(count int) int32 { return int32(C.gokpl_outcomes_free(nil, C.size_t(count))) }
+
 func callOutcomeFree(outcome uint64) int32 {
 	return int32(C.gokpl_outcome_free(C.gokpl_outcome(outcome)))
 }

@@ -6,4 +6,5 @@
 typedef const char gokpl_cchar;
 typedef const uint8_t gokpl_cbyte;
 typedef const gokpl_record gokpl_crecord;
+typedef const gokpl_outcome gokpl_coutcome;
 #endif

@@ -323,6 +323,12 @@ int32_t gokpl_outcome_attempt(gokpl_outcome outcome, uint32_t index,
  * GOKPL_OK. */
 int32_t gokpl_outcome_free(gokpl_outcome outcome);
 
+/* gokpl_outcomes_free releases count outcome handles at once, as
+ * gokpl_outcome_free does each (0 and freed handles are skipped). outcomes is
+ * borrowed for the call and may be NULL when count is 0. Returns GOKPL_OK,
+ * GOKPL_ERR_INVALID_ARGUMENT (outcomes is NULL). */
+int32_t gokpl_outcomes_free(const gokpl_outcome *outcomes, size_t count);
+
 /* gokpl_handle_counts stores how many producer and outcome handles are live,
  * for leak checks. A producer counts from gokpl_producer_new until it is
  * freed, or closed with no completion token left to collect. Never blocks. */

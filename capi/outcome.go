@@ -142,6 +142,18 @@ func gokpl_outcome_free(outcome C.gokpl_outcome) (status C.int32_t) {
 	return C.GOKPL_OK
 }
 
+//export gokpl_outcomes_free
+func gokpl_outcomes_free(handles *C.gokpl_coutcome, count C.size_t) (status C.int32_t) {
+	defer recoverPanic(&status, nil, 0)
+	if handles == nil && count > 0 {
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	}
+	for _, h := range unsafe.Slice(handles, int(count)) {
+		outcomes.remove(uint64(h))
+	}
+	return C.GOKPL_OK
+}
+
 // resultOf returns the result of a resolved outcome, or nil and the status
 // that says why there is none.
 func resultOf(outcome C.gokpl_outcome) (*core.Result, C.int32_t) {

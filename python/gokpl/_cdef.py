@@ -131,6 +131,8 @@ int32_t gokpl_outcome_attempt(gokpl_outcome outcome, uint32_t index,
 
 int32_t gokpl_outcome_free(gokpl_outcome outcome);
 
+int32_t gokpl_outcomes_free(const gokpl_outcome *outcomes, size_t count);
+
 int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
 
 typedef struct gokpl_log_record {

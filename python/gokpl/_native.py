@@ -79,6 +79,7 @@ def _after_fork_in_child() -> None:
     if _lib is not None:
         _forked_after_load = True
         _lib = _ForkedLibrary()
+    del _released[:]  # the parent's handles mean nothing here
 
 
 if hasattr(os, "register_at_fork"):
@@ -185,6 +186,23 @@ class Scratch:
 
 
 _scratches: list[Scratch] = []
+
+#: Outcome handles whose SyncOutcome was collected, freed RELEASE_BATCH at a
+#: time in one native call: a call per outcome would cost more than the rest
+#: of the outcome's end. At most RELEASE_BATCH - 1 handles (and their
+#: records, already resolved) wait here; free_released() frees them at once.
+RELEASE_BATCH = 256
+_released: list[int] = []
+
+
+def free_released() -> None:
+    """Free the outcome handles released so far (SyncOutcome finalizers, producer close)."""
+    n = len(_released)
+    if not n or _lib is None or _forked_after_load:
+        return
+    batch = _released[:n]
+    del _released[:n]  # handles released meanwhile (a finalizer in between) stay queued
+    _lib.gokpl_outcomes_free(_ffi.new("gokpl_outcome[]", batch), n)
 
 
 def take_scratch() -> Scratch:

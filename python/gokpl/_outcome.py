@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._errors import SyncOutcomeCancelled
-from ._native import _scratches
+from ._native import _released, _scratches
 from ._result import Attempt, RecordResult, lazy_result
 
 if TYPE_CHECKING:
@@ -36,8 +36,9 @@ class SyncOutcome:
     ``done()`` says whether it resolved, ``wait()`` blocks for the
     RecordResult, ``cancel()`` resolves it locally, ``add_done_callback()``
     runs a function once it is done. Safe to use from any thread. The native
-    handle is freed when the object is garbage collected; a RecordResult that
-    has not read its attempts yet keeps it alive.
+    handle is released when the object is garbage collected (and freed with
+    the next 255 others, or when a producer closes); a RecordResult that has
+    not read all its fields yet keeps it alive.
     """
 
     __slots__ = ("__weakref__", "_callbacks", "_dispatcher", "_handle", "_state")
@@ -53,9 +54,10 @@ class SyncOutcome:
 
     def __del__(self) -> None:
         try:
-            lib = _native._lib
-            if lib is not None and not _native._forked_after_load:
-                lib.gokpl_outcome_free(self._handle)
+            released = _released
+            released.append(self._handle)
+            if len(released) >= _native.RELEASE_BATCH:
+                _native.free_released()
         except Exception:  # interpreter shutdown: modules half torn down
             pass
 

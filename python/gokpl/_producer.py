@@ -153,6 +153,7 @@ class SyncProducer:
             finally:
                 buf = _native.error_buffer()
                 status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
+                _native.free_released()
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
         # Not when interrupted: the callbacks and the last metrics_sink call then run on without waiting for them.

@@ -20,6 +20,7 @@ def abi() -> tuple[Any, Any]:
 
 
 def handle_counts(ffi: Any, lib: Any) -> tuple[int, int]:
+    _native.free_released()  # handles of collected outcomes are freed in batches
     producers, outcomes = ffi.new("uint64_t *"), ffi.new("uint64_t *")
     assert lib.gokpl_handle_counts(producers, outcomes) == lib.GOKPL_OK
     return int(producers[0]), int(outcomes[0])

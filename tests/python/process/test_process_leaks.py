@@ -51,7 +51,9 @@ def test_an_outcome_handle_is_freed_when_its_sync_outcome_dies(fake_config: obje
     import gokpl._native as native
     from gokpl import SyncProducer
 
-    def outcome_handles() -> int:
+    def outcome_handles(free_released: bool = True) -> int:
+        if free_released:
+            native.free_released()
         ffi, lib = native.ffi_lib()
         out = ffi.new("uint64_t *")
         lib.gokpl_handle_counts(ffi.NULL, out)
@@ -65,7 +67,7 @@ def test_an_outcome_handle_is_freed_when_its_sync_outcome_dies(fake_config: obje
         results = [o.wait(timeout=10) for o in outcomes]
         del outcomes
         gc.collect()
-        # A result keeps its outcome (and handle) until it has read its attempts.
+        # A result keeps its outcome (and handle) until it has read all its fields.
         assert outcome_handles() == start + 100
         assert all(len(r.attempts) == 1 for r in results)
         gc.collect()
@@ -74,4 +76,13 @@ def test_an_outcome_handle_is_freed_when_its_sync_outcome_dies(fake_config: obje
         kept.wait(timeout=10)
         assert outcome_handles() == start + 1
         del kept
-        assert outcome_handles() == start  # reference counting frees it at once
+        assert outcome_handles() == start  # reference counting releases it at once
+
+        # Released handles are freed a batch at a time without being asked.
+        many = [producer.put_record(stream=fake_stream, partition_key="k", data=b"x") for _ in range(300)]
+        for outcome in many:
+            outcome.wait(timeout=10)
+        del many, outcome
+        assert outcome_handles(free_released=False) == start + 300 - native.RELEASE_BATCH
+        producer.close()
+        assert outcome_handles(free_released=False) == start  # close frees what is left

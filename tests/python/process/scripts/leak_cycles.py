@@ -26,6 +26,7 @@ WARMUP = 50_000
 
 
 def handle_counts() -> tuple[int, int]:
+    native.free_released()  # handles of collected outcomes are freed in batches
     ffi, lib = native.ffi_lib()
     producers, outcomes = ffi.new("uint64_t *"), ffi.new("uint64_t *")
     lib.gokpl_handle_counts(producers, outcomes)
