@@ -35,15 +35,27 @@ def build_native(package_dir: Path) -> None:
         sys.exit("gokpl: building needs the Go toolchain (https://go.dev/dl/) on PATH, or GO=/path/to/go")
     package_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "core" / "options.json", package_dir / "options.json")
-    env = dict(os.environ, CGO_ENABLED="1")
-    cmd = [go, "build", "-buildmode=c-shared", "-trimpath", "-o", str(package_dir / LIBRARY), "./capi"]
-    print("gokpl:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    (package_dir / "libgokpl.h").unlink(missing_ok=True)  # cgo's header; gokpl.h is the contract
-    cmd = [go, "build", "-trimpath", "-o", str(package_dir / FAKE_ENDPOINT), "./core/kinesistest/cmd/kinesistest"]
-    print("gokpl:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, CGO_ENABLED="0"), check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        go_build(go, ["-buildmode=c-shared", "./capi"], Path(tmp) / LIBRARY, cgo=True)
+        go_build(go, ["./core/kinesistest/cmd/kinesistest"], Path(tmp) / FAKE_ENDPOINT, cgo=False)
+        install(Path(tmp) / LIBRARY, package_dir)
+        install(Path(tmp) / FAKE_ENDPOINT, package_dir)
     build_extension(package_dir)
+
+
+def go_build(go: str, args: list[str], output: Path, cgo: bool) -> None:
+    cmd = [go, "build", "-trimpath", "-o", str(output), *args]
+    print("gokpl:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, CGO_ENABLED="1" if cgo else "0"), check=True)
+
+
+def install(built: Path, package_dir: Path) -> None:
+    """Move a built file into package_dir by renaming, never by rewriting in
+    place: a process that has the old library mapped keeps it intact."""
+    staged = package_dir / f".{built.name}.new"
+    shutil.copyfile(built, staged)
+    shutil.copymode(built, staged)
+    os.replace(staged, package_dir / built.name)
 
 
 def build_extension(package_dir: Path) -> None:
@@ -68,7 +80,7 @@ def build_extension(package_dir: Path) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         built = Path(ffi.compile(tmpdir=tmp, verbose=False))
-        shutil.copyfile(built, package_dir / EXTENSION)
+        install(built.rename(built.with_name(EXTENSION)), package_dir)
 
 
 if __name__ == "__main__":
