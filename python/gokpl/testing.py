@@ -365,12 +365,16 @@ def _command(
     return args
 
 
-def _stop_process(process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
+def _stop_process(process: subprocess.Popen[bytes], stderr: IO[bytes], owner: int) -> None:
     """End the child for good: close its stdin (it stops at EOF), SIGTERM, and SIGKILL if it lingers.
 
     Runs once, from stop(), from garbage collection of an unstopped
-    FakeKinesis, or at interpreter exit (a weakref.finalize callback).
+    FakeKinesis, or at interpreter exit (a weakref.finalize callback). In a
+    process forked from the owner it does nothing: the endpoint is the
+    owner's to stop.
     """
+    if os.getpid() != owner:
+        return
     for pipe in (process.stdin, process.stdout):
         if pipe is not None:
             try:
@@ -447,7 +451,8 @@ class FakeKinesis:
     per-shard limits (1000 records and 1 MiB per second). ``binary`` is the
     ``kinesistest`` program, by default the one shipped beside this module
     (or the one ``GOKPL_KINESISTEST_BIN`` names). ``host`` and ``port``
-    choose where it listens: a free loopback port by default.
+    choose where it listens: a free loopback port by default. start()
+    waits up to ``start_timeout`` seconds for it to listen.
 
     A context manager; start() and stop() do the same by hand. The child
     stops when stop() is called, when this object is garbage collected,
@@ -497,7 +502,7 @@ class FakeKinesis:
         process = subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True
         )
-        finalizer = weakref.finalize(self, _stop_process, process, stderr)
+        finalizer = weakref.finalize(self, _stop_process, process, stderr, os.getpid())
         try:
             url = _read_endpoint(process, self.start_timeout)
             if url is None:
