@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrBackpressure is wrapped by the error a Put returns when the producer
@@ -12,14 +13,18 @@ var ErrBackpressure = fmt.Errorf("gokpl: producer is full: max_outstanding_recor
 
 // budget bounds the records and bytes that are put but not yet resolved. A
 // put past either limit waits until enough is released or its context ends.
-// Safe for concurrent use.
+// Safe for concurrent use. Taking and returning room are atomic counter
+// updates, since a put and the finishing of records run on different threads
+// at the same rate; the lock is only for puts that wait and the releases
+// that wake them.
 type budget struct {
 	maxRecords, maxBytes int64
 
-	mu      sync.Mutex
-	records int64
-	bytes   int64
-	freed   chan struct{} // closed and replaced on release while someone waits
+	records, bytes atomic.Int64
+	waiting        atomic.Int64 // puts waiting for room
+
+	mu    sync.Mutex
+	freed chan struct{} // closed and replaced on release while someone waits
 }
 
 func newBudget(maxRecords, maxBytes int64) *budget {
@@ -28,19 +33,22 @@ func newBudget(maxRecords, maxBytes int64) *budget {
 
 // acquire takes room for one record of n bytes. A record alone always fits.
 func (b *budget) acquire(ctx context.Context, n int64) error {
+	if b.take(n) {
+		return nil
+	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	for {
 		b.mu.Lock()
-		if b.records == 0 || (b.records < b.maxRecords && b.bytes+n <= b.maxBytes) {
-			b.records++
-			b.bytes += n
-			b.mu.Unlock()
-			return nil
-		}
 		if b.freed == nil {
 			b.freed = make(chan struct{})
 		}
 		freed := b.freed
 		b.mu.Unlock()
+		// Registered as waiting before this try, so a release after it wakes us.
+		if b.take(n) {
+			return nil
+		}
 		select {
 		case <-freed:
 		case <-ctx.Done():
@@ -49,11 +57,25 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 	}
 }
 
+// take takes room for one record of n bytes if there is some. A try that
+// finds none gives its room back, which may be what another put waits for.
+func (b *budget) take(n int64) bool {
+	records, bytes := b.records.Add(1), b.bytes.Add(n)
+	if records == 1 || (records <= b.maxRecords && bytes <= b.maxBytes) {
+		return true
+	}
+	b.release(n)
+	return false
+}
+
 // release returns one record of n bytes.
 func (b *budget) release(n int64) {
+	b.records.Add(-1)
+	b.bytes.Add(-n)
+	if b.waiting.Load() == 0 {
+		return
+	}
 	b.mu.Lock()
-	b.records--
-	b.bytes -= n
 	if b.freed != nil {
 		close(b.freed)
 		b.freed = nil
@@ -61,14 +83,6 @@ func (b *budget) release(n int64) {
 	b.mu.Unlock()
 }
 
-func (b *budget) outstanding() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.records
-}
+func (b *budget) outstanding() int64 { return b.records.Load() }
 
-func (b *budget) outstandingBytes() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.bytes
-}
+func (b *budget) outstandingBytes() int64 { return b.bytes.Load() }
