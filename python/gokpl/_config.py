@@ -163,8 +163,10 @@ def _bound(b: float | None) -> str:
     return f"{b:.15g}"
 
 
-def _in_range(spec: dict[str, Any], value: float) -> bool:
+def _in_range(spec: dict[str, Any], value: float, as_float: bool = False) -> bool:
     low, high = spec.get("min"), spec.get("max")
+    if as_float:
+        low, high = (None if low is None else float(low)), (None if high is None else float(high))
     return (low is None or value >= low) and (high is None or value <= high)
 
 
@@ -185,7 +187,9 @@ def _check_int(spec: dict[str, Any], value: Any) -> int:
 def _check_float(spec: dict[str, Any], value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _fail(spec, f"must be a number {_range_text(spec)}, got {value!r}")
-    if math.isnan(value) or not _in_range(spec, value):
+    # Compared as floats, as stored: 2**63 - 1 becomes 2.0**63, as the range's
+    # bound does, so a value accepted once is accepted again (replace, copy).
+    if math.isnan(value) or not _in_range(spec, float(value), as_float=True):
         raise _fail(spec, f"must be a number {_range_text(spec)}, got {value!r}")
     return float(value)
 

@@ -92,3 +92,18 @@ def test_engine_rejects_what_python_rejects() -> None:
     good = Config(region="us-east-1", endpoint_url="http://127.0.0.1:9", collection_max_count=500).to_json().encode()
     assert lib.gokpl_producer_new(good, len(good), out, err, 512) == lib.GOKPL_OK, ffi.string(err)
     assert lib.gokpl_producer_close(out[0], 0, err, 512) == lib.GOKPL_OK
+
+
+def test_the_largest_ttl_survives_replace_and_reaches_the_engine() -> None:
+    # The KPL's way to retry for ever is a huge RecordTtl; as a float, 2**63 - 1
+    # rounds up to 2**63, which must still count as within the range.
+    config = Config(region="us-east-1", record_ttl_ms=2**63 - 1)
+    assert dataclasses.replace(config, record_max_buffered_time_ms=50).record_ttl_ms == 2.0**63
+    import gokpl._native as native
+
+    ffi, lib = native.ffi_lib()
+    raw = config.to_json().encode()
+    out, err = ffi.new("gokpl_producer *"), ffi.new("char[]", 512)
+    assert lib.gokpl_producer_new(raw, len(raw), out, err, 512) == lib.GOKPL_OK, ffi.string(err)
+    assert lib.gokpl_producer_close(out[0], 0, err, 512) == lib.GOKPL_OK
+    assert lib.gokpl_producer_free(out[0]) == lib.GOKPL_OK
