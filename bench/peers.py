@@ -36,6 +36,11 @@ confirmed single-thread peak for that producer, size and aggregation, and
 report put-to-result latency; gokpl's target is p99 <= its
 record_max_buffered_time_ms (100 ms by default) + 20 ms.
 
+gokpl is copied at the start (python/gokpl as built, and the fake's
+binary) and every row imports the copy, so a rebuild of the tree during
+the run cannot mix two builds; the JSON records the commit and the
+library's SHA-256.
+
 Each row is repeated (--reps, default 3; repetitions interleave, so drift
 on a shared machine spreads over all rows) and reported as median, min and
 max. Ratios compare each row with aiokpl's SyncProducer (same endpoint,
@@ -52,20 +57,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from peers_endpoints import Fake, kinesis_mock
+from peers_endpoints import KINESISTEST, Fake, kinesis_mock
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = REPO / "bench" / "peers_worker.py"
@@ -203,22 +211,59 @@ def same_setup(a: Row, b: Row) -> bool:
 # Running
 
 
-def worker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    return env
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What every row runs with: the snapshot of gokpl and of the fake endpoint, and the timeout."""
+
+    snapshot: Path
+    timeout: float
+
+    @property
+    def kinesistest(self) -> Path:
+        return self.snapshot / "kinesistest"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        env["PYTHONPATH"] = str(self.snapshot)  # ahead of the editable install
+        return env
 
 
-def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def take_snapshot(directory: Path) -> dict[str, Any]:
+    """Copy gokpl as built now (python/gokpl) and the fake endpoint, so that every row measures one build.
+
+    The tree may be rebuilt while the benchmark runs; the copy is not.
+    """
+    shutil.copytree(REPO / "python" / "gokpl", directory / "gokpl", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(KINESISTEST, directory / "kinesistest")
+    return {
+        "libgokpl_sha256": sha256(directory / "gokpl" / "libgokpl.so"),
+        "kinesistest_sha256": sha256(directory / "kinesistest"),
+    }
+
+
+def check_snapshot(setup: Setup) -> None:
+    """One tiny gokpl row first: a snapshot taken half-way through a rebuild fails here, not in every row."""
+    row = Row("fake", "gokpl", "put_record", 1, "confirmed", 200, True, records=1000, seconds=0.1)
+    result = run_on_fake(row, setup)
+    if not result["ok"]:
+        sys.exit(f"gokpl as copied from python/gokpl does not work (rebuild it, or retry):\n{result['error']}")
+
+
+def run_worker(spec: dict[str, Any], setup: Setup) -> dict[str, Any]:
     """One row in its own process; a failure or a timeout is a result too."""
     try:
         proc = subprocess.run(
             [sys.executable, str(WORKER), json.dumps(spec)],
-            capture_output=True, text=True, timeout=timeout, env=worker_env(), cwd=REPO,
+            capture_output=True, text=True, timeout=setup.timeout, env=setup.env(), cwd=REPO,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
+        return {"ok": False, "error": f"timed out after {setup.timeout:.0f} s"}
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-6:]
@@ -228,13 +273,13 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     return result
 
 
-def run_on_fake(row: Row, timeout: float) -> dict[str, Any]:
+def run_on_fake(row: Row, setup: Setup) -> dict[str, Any]:
     shards = RATE_SHARDS if row.endpoint == "fake-rate" else FAST_SHARDS
-    with Fake(STREAM, shards, rate_limit=row.endpoint == "fake-rate") as fake:
+    with Fake(STREAM, shards, rate_limit=row.endpoint == "fake-rate", binary=setup.kinesistest) as fake:
         spec = row.spec(fake.url, fake.region)
         if row.kind == "rate":
             spec.update(shards=shards, shard_byte_limit=SHARD_BYTE_LIMIT)
-        return run_worker(spec, timeout)
+        return run_worker(spec, setup)
 
 
 def describe(result: dict[str, Any]) -> str:
@@ -252,8 +297,8 @@ def describe(result: dict[str, Any]) -> str:
 class Runner:
     """Runs rows, repetitions interleaved, and keeps every result."""
 
-    def __init__(self, reps: int, timeout: float) -> None:
-        self.reps, self.timeout = reps, timeout
+    def __init__(self, reps: int) -> None:
+        self.reps = reps
         self.results: dict[Row, list[dict[str, Any]]] = {}
 
     def run(self, rows: list[Row], run_one: Any) -> None:
@@ -283,7 +328,7 @@ def paced(rows: list[Row], runner: Runner) -> list[Row]:
     return out
 
 
-def run_mock_rows(rows: list[Row], runner: Runner, timeout: float) -> None:
+def run_mock_rows(rows: list[Row], runner: Runner, setup: Setup) -> None:
     try:
         mock = kinesis_mock({STREAM: MOCK_SHARDS})
     except Exception as exc:  # not installed, or it did not start: every mock row fails with the reason
@@ -292,7 +337,7 @@ def run_mock_rows(rows: list[Row], runner: Runner, timeout: float) -> None:
         print(f"kinesis-mock rows skipped: {exc}", flush=True)
         return
     with mock:
-        runner.run(rows, lambda row: run_worker(row.spec(mock.endpoint_url, mock.region), timeout))
+        runner.run(rows, lambda row: run_worker(row.spec(mock.endpoint_url, mock.region), setup))
 
 
 # Summaries
@@ -461,18 +506,18 @@ def selected(rows: list[Row], only: str | None) -> list[Row]:
     return [row for row in rows if only is None or only in row.id]
 
 
-def run_all(args: argparse.Namespace, profile: Profile) -> list[dict[str, Any]]:
-    runner = Runner(profile.reps, profile.timeout)
+def run_all(args: argparse.Namespace, profile: Profile, setup: Setup) -> list[dict[str, Any]]:
+    runner = Runner(profile.reps)
     latency = selected(latency_rows(profile), args.only)
     fast = [r for r in fast_rows(profile) if r in selected([r], args.only) or any(same_setup(r, x) for x in latency)]
-    runner.run(fast, lambda row: run_on_fake(row, profile.timeout))
+    runner.run(fast, lambda row: run_on_fake(row, setup))
     latency = paced(latency, runner)
-    runner.run(latency, lambda row: run_on_fake(row, profile.timeout))
-    runner.run(selected([rate_row(profile)], args.only), lambda row: run_on_fake(row, profile.timeout))
+    runner.run(latency, lambda row: run_on_fake(row, setup))
+    runner.run(selected([rate_row(profile)], args.only), lambda row: run_on_fake(row, setup))
     if not args.no_mock:
         mock = selected(mock_rows(profile), args.only)
         if mock:
-            run_mock_rows(mock, runner, profile.timeout)
+            run_mock_rows(mock, runner, setup)
     entries = [summarize(row, results) for row, results in runner.results.items()]
     add_ratios(entries)
     return entries
@@ -490,12 +535,16 @@ def main() -> int:
     profile = profile_of(args)
     started = time.monotonic()
     info = {"machine": machine(), "repository": repository(), "packages": versions(PEER_PACKAGES)}
-    info["command"] = shlex.join([Path(sys.executable).name, *sys.argv])
+    info["command"] = shlex.join([os.path.relpath(sys.executable, Path.cwd()), *sys.argv])
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     info["profile"] = "quick" if args.quick else "full"
     info["settings"] = {**dataclasses.asdict(profile), "fast_shards": FAST_SHARDS, "mock_shards": MOCK_SHARDS,
                         "rate_shards": RATE_SHARDS, "raised_rate_limits_per_shard": RAISED_LIMITS}  # fmt: skip
-    entries = run_all(args, profile)
+    with tempfile.TemporaryDirectory(prefix="gokpl-peers-") as directory:
+        info["repository"].update(take_snapshot(Path(directory)))
+        setup = Setup(Path(directory), profile.timeout)
+        check_snapshot(setup)
+        entries = run_all(args, profile, setup)
     info["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     info["total_seconds"] = round(time.monotonic() - started, 1)
     report = {**info, "headline": headline(entries), "rows": entries}

@@ -16,10 +16,10 @@ KINESISTEST = Path(os.environ.get("GOKPL_KINESISTEST_BIN", REPO / "build" / "kin
 class Fake:
     """build/kinesistest --discard with one stream, on loopback; it stops when its stdin closes."""
 
-    def __init__(self, stream: str, shards: int, rate_limit: bool = False) -> None:
-        if not KINESISTEST.exists():
-            sys.exit(f"{KINESISTEST} not built: run 'make tools'")
-        args = [str(KINESISTEST), "--addr", "127.0.0.1:0", "--discard", "--stream", f"{stream}:{shards}"]
+    def __init__(self, stream: str, shards: int, rate_limit: bool = False, binary: Path = KINESISTEST) -> None:
+        if not binary.exists():
+            sys.exit(f"{binary} not built: run 'make tools'")
+        args = [str(binary), "--addr", "127.0.0.1:0", "--discard", "--stream", f"{stream}:{shards}"]
         if rate_limit:
             args.append("--shard-rate-limit")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -84,6 +84,12 @@ def table(header: list[str], lines: list[list[str]]) -> list[str]:
     return out + ["| " + " | ".join(line) + " |" for line in lines]
 
 
+def label(entry: Entry) -> str:
+    """The row's label, with how many of its runs failed, if some did."""
+    failed = sum(1 for run in entry["runs"] if not run["ok"])
+    return entry["label"] + (f" ({failed} of {len(entry['runs'])} runs failed)" if failed else "")
+
+
 def failed_cell(entry: Entry, width: int) -> list[str]:
     return [f"**{entry['status']}**: {entry['errors'][0].splitlines()[-1][:80] if entry['errors'] else ''}"] + [""] * (
         width - 1
@@ -95,7 +101,7 @@ def throughput_table(entries: list[Entry]) -> list[str]:
               "peak RSS MiB", "vs aiokpl Sync: records/s · CPU per record"]  # fmt: skip
     lines = []
     for e in entries:
-        cells = [e["label"], e["delivery"]]
+        cells = [label(e), e["delivery"]]
         if e["status"] == "failed":
             lines.append(cells + failed_cell(e, len(header) - 2))
             continue
@@ -116,7 +122,7 @@ def latency_table(entries: list[Entry]) -> list[str]:
               "CPU s per M records"]  # fmt: skip
     lines = []
     for e in entries:
-        cells = [e["label"], size_text(e["size"]), agg_text(e)]
+        cells = [label(e), size_text(e["size"]), agg_text(e)]
         if e["status"] == "failed":
             lines.append(cells + failed_cell(e, len(header) - 3))
             continue
@@ -133,7 +139,7 @@ def rate_table(entries: list[Entry]) -> list[str]:
     header = ["Row", "% of the byte limit sustained", "accepted MiB/s", "% of PutRecords entries throttled"]
     lines = []
     for e in entries:
-        cells = [f"{e['label']}, {size_text(e['size'])}, default Config"]
+        cells = [f"{label(e)}, {size_text(e['size'])}, default Config"]
         if e["status"] == "failed":
             lines.append(cells + failed_cell(e, len(header) - 1))
             continue
@@ -216,8 +222,18 @@ def machine_text(report: dict[str, Any]) -> str:
         f"Run {report['date']} on {m['cpu_model']}, {m['cores']} cores, {m['ram_gib']} GiB, {m['os']}, "
         f"Python {m['python']}, {go}; load average {m['load_average_start'][0]} at the start and "
         f"{m.get('load_average_end', ['?'])[0]} at the end (the machine is shared). Packages: {packages}. "
-        f"Command: `{report['command']}` ({report['profile']} profile, {report['total_seconds']:.0f} s)."
+        f"Command: `{report['command']}` ({report['profile']} profile, {report['total_seconds']:.0f} s). "
+        f"gokpl built from {repository_text(report['repository'])}."
     )
+
+
+def repository_text(repo: dict[str, Any]) -> str:
+    commit = (repo.get("commit") or "?")[:10]
+    dirty = repo.get("dirty_files") or 0
+    text = f"commit {commit}" + (f" with {dirty} files modified" if dirty else "")
+    if repo.get("libgokpl_sha256"):
+        text += f" (libgokpl.so SHA-256 {repo['libgokpl_sha256'][:12]}…)"
+    return text
 
 
 def section(report: dict[str, Any]) -> str:
@@ -303,8 +319,18 @@ def section(report: dict[str, Any]) -> str:
             "",
         ]
         out += [*throughput_table(mock), ""]
+    out += failures(entries)
     out += [END]
     return "\n".join(out) + "\n"
+
+
+def failures(entries: list[Entry]) -> list[str]:
+    """The errors of the runs that failed, one line per row."""
+    lines = []
+    for e in entries:
+        for error in e["errors"]:
+            lines.append(f"- `{e['id']}`: {error.splitlines()[-1]}")
+    return ["### Failed runs", "", *lines, ""] if lines else []
 
 
 def update_doc(text: str) -> None:
