@@ -9,7 +9,7 @@ import (
 // per predicted shard, as the KPL's aggregator does. A shard's buffer leaves
 // as one Kinesis record when it holds aggregation_max_count records, when its
 // exact encoded size reaches aggregation_max_size, at the earliest deadline
-// among its records, or on flush or close. A record that would take the
+// among its records less a lead time, or on flush or close. A record that would take the
 // buffer past aggregation_max_size makes the buffer leave first, so an
 // aggregated record never exceeds the limit; a record too big to share a
 // Kinesis record with another goes alone, raw. Sizes are exact (the KPL
@@ -27,6 +27,7 @@ import (
 type aggregator struct {
 	maxCount int64
 	maxSize  int
+	lead     time.Duration // how long before its earliest deadline a buffer leaves
 	emit     func(k *kinesisRecord, reason flushReason)
 
 	shards sync.Map // int64 shard number → *shardBuffer
@@ -35,10 +36,14 @@ type aggregator struct {
 	closed bool
 }
 
-func newAggregator(cfg *Config, emit func(k *kinesisRecord, reason flushReason)) *aggregator {
+// newAggregator makes an aggregator whose buffers leave lead before their
+// earliest deadline (the time the next stages may still hold a record
+// without making it late).
+func newAggregator(cfg *Config, lead time.Duration, emit func(k *kinesisRecord, reason flushReason)) *aggregator {
 	return &aggregator{
 		maxCount: cfg.AggregationMaxCount,
 		maxSize:  int(cfg.AggregationMaxSize),
+		lead:     lead,
 		emit:     emit,
 	}
 }
@@ -142,7 +147,7 @@ func (s *shardBuffer) put(u *userRecord) {
 	case s.agg.size() >= a.maxSize:
 		ready, reason = s.takeLocked(), flushSize
 	default:
-		s.armLocked(u.deadline)
+		s.armLocked(u.deadline.Add(-a.lead))
 	}
 	s.mu.Unlock()
 	if full != nil {
@@ -187,8 +192,8 @@ func (s *shardBuffer) takeLocked() *aggregation {
 	return taken
 }
 
-// armLocked makes the timer fire at the earliest deadline of the buffered
-// records.
+// armLocked makes the timer fire at the earliest of the buffered records'
+// departure times.
 func (s *shardBuffer) armLocked(deadline time.Time) {
 	if !s.deadline.IsZero() && !deadline.Before(s.deadline) {
 		return

@@ -35,7 +35,7 @@ func newTestAggregator(maxCount, maxSize int64) (*aggregator, *aggSink) {
 	cfg.AggregationMaxCount = maxCount
 	cfg.AggregationMaxSize = maxSize
 	sink := &aggSink{}
-	return newAggregator(&cfg, sink.emit), sink
+	return newAggregator(&cfg, 0, sink.emit), sink
 }
 
 // pendingRecord is a user record due in an hour.
@@ -305,7 +305,7 @@ func benchRecords(b *testing.B, n int) []*userRecord {
 func BenchmarkAggregatorPut(b *testing.B) {
 	records := benchRecords(b, 4096)
 	cfg := DefaultConfig()
-	a := newAggregator(&cfg, func(*kinesisRecord, flushReason) {})
+	a := newAggregator(&cfg, 0, func(*kinesisRecord, flushReason) {})
 	b.ReportAllocs()
 	b.SetBytes(200)
 	i := 0
@@ -320,7 +320,7 @@ func BenchmarkAggregatorPut(b *testing.B) {
 func BenchmarkAggregatorPutParallel(b *testing.B) {
 	records := benchRecords(b, 4096)
 	cfg := DefaultConfig()
-	a := newAggregator(&cfg, func(*kinesisRecord, flushReason) {})
+	a := newAggregator(&cfg, 0, func(*kinesisRecord, flushReason) {})
 	b.ReportAllocs()
 	b.SetBytes(200)
 	b.RunParallel(func(pb *testing.PB) {

@@ -50,7 +50,7 @@ func newPipeline(p *Producer, stream string) *pipeline {
 	}
 	pl.shards = newShardMap(p.client, stream, p.log)
 	pl.limiter = newLimiter(&p.cfg, pl.collect, pl.expiredInLimiter)
-	pl.aggregator = newAggregator(&p.cfg, pl.limit)
+	pl.aggregator = newAggregator(&p.cfg, pl.collectorGrace(), pl.limit)
 	pl.waiting = newWaitingRoom(pl.route, pl.unaggregated)
 	pl.shards.start(p.ctx)
 	p.background.Add(1)
@@ -138,6 +138,8 @@ func (pl *pipeline) limit(k *kinesisRecord, reason flushReason) {
 // collectorGrace is the least time a predicted Kinesis record waits in the
 // collector, so that records of several shards, due at the same moment,
 // share a request (the KPL gives min(50 ms, a fifth of the buffering time)).
+// The aggregator lets its buffers go that long before their deadline, so
+// that the grace fits in record_max_buffered_time_ms instead of adding to it.
 func (pl *pipeline) collectorGrace() time.Duration {
 	return min(50*time.Millisecond, pl.p.cfg.RecordMaxBufferedTime/5)
 }
