@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -278,6 +279,37 @@ func TestBatchPut(t *testing.T) {
 		t.Fatalf("accepted %d of nothing", accepted)
 	}
 	f.close(5_000, statusOK)
+}
+
+func TestPackedBatchPut(t *testing.T) {
+	f := newFixture(t, nil)
+	records := []abiRecord{{PartitionKey: "a", Data: []byte("first")}, {PartitionKey: "bb", Data: nil}, {PartitionKey: "ccc", Data: []byte("third")}}
+	handles, accepted, status, _ := callPutPacked(f.producer, stream, records, -1)
+	expect(t, "put_packed", status, statusOK)
+	if accepted != 3 {
+		t.Fatalf("accepted %d of 3", accepted)
+	}
+	// A bad record stops the batch there; the ones before it are in.
+	bad := []abiRecord{{PartitionKey: "d", Data: []byte("fourth")}, {PartitionKey: "", Data: []byte("x")}, {PartitionKey: "e"}}
+	more, accepted, status, msg := callPutPacked(f.producer, stream, bad, -1)
+	if status != statusInvalidRecord || accepted != 1 || more[1] != 0 || !strings.Contains(msg, "partition_key") {
+		t.Fatalf("bad batch: status %d, accepted %d, handles %v, %q", status, accepted, more, msg)
+	}
+	expect(t, "flush", callFlush(f.producer, 10_000), statusOK)
+	for _, h := range append(handles, more[0]) {
+		if success, _, status := callOutcomeState(h); status != statusOK || !success {
+			t.Fatalf("outcome %d: success %v, status %d", h, success, status)
+		}
+		callOutcomeFree(h)
+	}
+	f.close(5_000, statusOK)
+	got := map[string]string{}
+	for _, r := range f.srv.Records(stream) {
+		got[r.PartitionKey] = string(r.Data)
+	}
+	if want := map[string]string{"a": "first", "bb": "", "ccc": "third", "d": "fourth"}; !maps.Equal(got, want) {
+		t.Fatalf("stored %v, want %v", got, want)
+	}
 }
 
 func TestInvalidRecords(t *testing.T) {

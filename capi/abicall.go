@@ -97,6 +97,45 @@ func callPut(producer uint64, stream string, r abiRecord, timeoutMS int64) (uint
 	return uint64(*out), int32(status), buf.String()
 }
 
+// callPutPacked puts records through gokpl_producer_put_packed (their hash keys are ignored).
+func callPutPacked(producer uint64, stream string, records []abiRecord, timeoutMS int64) ([]uint64, int, int32, string) {
+	var keys, data []byte
+	keyLens := (*C.uint32_t)(C.calloc(C.size_t(len(records)+1), 4))
+	dataLens := (*C.uint32_t)(C.calloc(C.size_t(len(records)+1), 4))
+	defer C.free(unsafe.Pointer(keyLens))
+	defer C.free(unsafe.Pointer(dataLens))
+	kl, dl := unsafe.Slice(keyLens, len(records)), unsafe.Slice(dataLens, len(records))
+	for i, r := range records {
+		keys, data = append(keys, r.PartitionKey...), append(data, r.Data...)
+		kl[i], dl[i] = C.uint32_t(len(r.PartitionKey)), C.uint32_t(len(r.Data))
+	}
+	s := cString(stream)
+	defer cFree(s)
+	var k, d unsafe.Pointer
+	if len(keys) > 0 {
+		k = C.CBytes(keys)
+		defer C.free(k)
+	}
+	if len(data) > 0 {
+		d = C.CBytes(data)
+		defer C.free(d)
+	}
+	outs := (*C.gokpl_outcome)(C.calloc(C.size_t(len(records)+1), 8))
+	defer C.free(unsafe.Pointer(outs))
+	accepted := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(accepted))
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	status := C.gokpl_producer_put_packed(C.gokpl_producer(producer), s, C.size_t(len(stream)),
+		(*C.char)(k), keyLens, (*C.uint8_t)(d), dataLens, C.size_t(len(records)),
+		C.int64_t(timeoutMS), outs, accepted, buf.p, buf.cap)
+	handles := make([]uint64, len(records))
+	for i, h := range unsafe.Slice(outs, len(records)) {
+		handles[i] = uint64(h)
+	}
+	return handles, int(*accepted), int32(status), buf.String()
+}
+
 // callPutQuick returns the handle, or 0 and the status of a negative result.
 func callPutQuick(producer uint64, stream string, r abiRecord) (uint64, int32) {
 	s, k := cString(stream), cString(r.PartitionKey)

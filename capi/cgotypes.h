@@ -7,4 +7,5 @@ typedef const char gokpl_cchar;
 typedef const uint8_t gokpl_cbyte;
 typedef const gokpl_record gokpl_crecord;
 typedef const gokpl_outcome gokpl_coutcome;
+typedef const uint32_t gokpl_cuint32;
 #endif

@@ -179,6 +179,20 @@ int32_t gokpl_producer_put_batch(gokpl_producer producer,
                                  int64_t timeout_ms, gokpl_outcome *outs,
                                  size_t *accepted, char *err, size_t err_cap);
 
+/* gokpl_producer_put_packed is gokpl_producer_put_batch for records without
+ * an explicit hash key, given as two packed buffers instead of an array of
+ * structs: record i's partition key is the next key_lens[i] bytes of keys,
+ * its data the next data_lens[i] bytes of data (keys and data are read from
+ * their start, record after record). All are borrowed for the call. Writes
+ * outcome handles, *accepted and status codes as gokpl_producer_put_batch
+ * does. */
+int32_t gokpl_producer_put_packed(gokpl_producer producer,
+                                  const char *stream, size_t stream_len,
+                                  const char *keys, const uint32_t *key_lens,
+                                  const uint8_t *data, const uint32_t *data_lens,
+                                  size_t count, int64_t timeout_ms, gokpl_outcome *outs,
+                                  size_t *accepted, char *err, size_t err_cap);
+
 /* gokpl_producer_flush sends everything buffered now and waits up to
  * timeout_ms until every record put before the call is resolved.
  * Returns GOKPL_OK when they are, GOKPL_TIMEOUT otherwise (the flush goes on

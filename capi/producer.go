@@ -166,7 +166,55 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 	timeoutMS C.int64_t, outs *C.gokpl_outcome, accepted *C.size_t,
 	errBuf *C.char, errCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, errBuf, errCap)
-	if accepted == nil || (count > 0 && (records == nil || outs == nil)) {
+	if count > 0 && records == nil {
+		return invalidArgument("records, outs and accepted must not be NULL", errBuf, errCap)
+	}
+	in := unsafe.Slice(records, int(count))
+	return putEach(producer, stream, streamLen, int(count), timeoutMS, outs, accepted, errBuf, errCap,
+		func(i int) (string, []byte, string) {
+			key, payload := goKeyAndData((*C.gokpl_cchar)(in[i].partition_key), in[i].partition_key_len, (*C.gokpl_cbyte)(in[i].data), in[i].data_len)
+			return key, payload, goString((*C.gokpl_cchar)(in[i].explicit_hash_key), in[i].explicit_hash_key_len)
+		})
+}
+
+//export gokpl_producer_put_packed
+func gokpl_producer_put_packed(producer C.gokpl_producer,
+	stream *C.gokpl_cchar, streamLen C.size_t,
+	keys *C.gokpl_cchar, keyLens *C.gokpl_cuint32,
+	data *C.gokpl_cbyte, dataLens *C.gokpl_cuint32,
+	count C.size_t, timeoutMS C.int64_t, outs *C.gokpl_outcome, accepted *C.size_t,
+	errBuf *C.char, errCap C.size_t) (status C.int32_t) {
+	defer recoverPanic(&status, errBuf, errCap)
+	if count > 0 && (keyLens == nil || dataLens == nil) {
+		return invalidArgument("key_lens and data_lens must not be NULL", errBuf, errCap)
+	}
+	kl, dl := unsafe.Slice(keyLens, int(count)), unsafe.Slice(dataLens, int(count))
+	if (keys == nil && total(kl) > 0) || (data == nil && total(dl) > 0) {
+		return invalidArgument("keys or data is NULL with lengths that are not all 0", errBuf, errCap)
+	}
+	keyAt, dataAt := unsafe.Pointer(keys), unsafe.Pointer(data)
+	return putEach(producer, stream, streamLen, int(count), timeoutMS, outs, accepted, errBuf, errCap,
+		func(i int) (string, []byte, string) {
+			key, payload := goKeyAndData((*C.gokpl_cchar)(keyAt), C.size_t(kl[i]), (*C.gokpl_cbyte)(dataAt), C.size_t(dl[i]))
+			keyAt, dataAt = unsafe.Add(keyAt, kl[i]), unsafe.Add(dataAt, dl[i])
+			return key, payload, ""
+		})
+}
+
+func total(lengths []C.gokpl_cuint32) (n uint64) {
+	for _, l := range lengths {
+		n += uint64(l)
+	}
+	return n
+}
+
+// putEach puts count records to one stream, record(i) giving the partition
+// key, data and explicit hash key of the i-th, Go copies: the loop behind
+// both batch exports. It stops at the first record that fails.
+func putEach(producer C.gokpl_producer, stream *C.gokpl_cchar, streamLen C.size_t, count int, timeoutMS C.int64_t,
+	outs *C.gokpl_outcome, accepted *C.size_t, errBuf *C.char, errCap C.size_t,
+	record func(i int) (key string, data []byte, explicitHashKey string)) C.int32_t {
+	if accepted == nil || (count > 0 && outs == nil) {
 		return invalidArgument("records, outs and accepted must not be NULL", errBuf, errCap)
 	}
 	*accepted = 0
@@ -174,20 +222,14 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
-	in := unsafe.Slice(records, int(count))
-	handles := unsafe.Slice(outs, int(count))
+	handles := unsafe.Slice(outs, count)
 	clear(handles)
 	streamName := entry.streamName(stream, streamLen)
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()
-	for i := range in {
-		key, payload := goKeyAndData((*C.gokpl_cchar)(in[i].partition_key), in[i].partition_key_len, (*C.gokpl_cbyte)(in[i].data), in[i].data_len)
-		outcome, err := w.put(entry.p, core.Record{
-			Stream:          streamName,
-			PartitionKey:    key,
-			ExplicitHashKey: goString((*C.gokpl_cchar)(in[i].explicit_hash_key), in[i].explicit_hash_key_len),
-			Data:            payload,
-		})
+	for i := range count {
+		key, data, explicitHashKey := record(i)
+		outcome, err := w.put(entry.p, core.Record{Stream: streamName, PartitionKey: key, ExplicitHashKey: explicitHashKey, Data: data})
 		if err != nil {
 			return fail(err, errBuf, errCap)
 		}

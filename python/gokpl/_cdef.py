@@ -92,6 +92,13 @@ int32_t gokpl_producer_put_batch(gokpl_producer producer,
                                  int64_t timeout_ms, gokpl_outcome *outs,
                                  size_t *accepted, char *err, size_t err_cap);
 
+int32_t gokpl_producer_put_packed(gokpl_producer producer,
+                                  const char *stream, size_t stream_len,
+                                  const char *keys, const uint32_t *key_lens,
+                                  const uint8_t *data, const uint32_t *data_lens,
+                                  size_t count, int64_t timeout_ms, gokpl_outcome *outs,
+                                  size_t *accepted, char *err, size_t err_cap);
+
 int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
 
 int32_t gokpl_producer_flush_begin(gokpl_producer producer, uint64_t *flush);

@@ -6,7 +6,8 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Union
 
@@ -287,37 +288,22 @@ class SyncProducer:
             datas.append(data)
             data_lens.append(size)
         count = len(keys)
-        key_c = ffi.from_buffer(b"".join(keys))
-        data_c = ffi.from_buffer("uint8_t[]", b"".join(datas))
-        hash_c = ffi.from_buffer(b"".join(hashes.values()))
-        null = ffi.NULL
-        entries = []
-        key_at = data_at = hash_at = 0
-        for i in range(count):
-            key_len, data_len = len(keys[i]), data_lens[i]
-            hash_b = hashes.get(i) if hashes else None
-            if hash_b is None:
-                entries.append((key_c + key_at, key_len, null, 0, data_c + data_at, data_len))
-            else:
-                entries.append((key_c + key_at, key_len, hash_c + hash_at, len(hash_b), data_c + data_at, data_len))
-                hash_at += len(hash_b)
-            key_at += key_len
-            data_at += data_len
-        native = ffi.new("gokpl_record[]", entries or 1)
-        outs = ffi.new("gokpl_outcome[]", max(count, 1))
+        outs = array("Q", bytes(8 * max(count, 1)))
+        outs_c = ffi.from_buffer("gokpl_outcome[]", outs)
         accepted = ffi.new("size_t *")
         err = _native.error_buffer()
+        if hashes:
+            put_from = _struct_batch(ffi, lib, handle, stream_b, keys, datas, data_lens, hashes)
+        else:
+            put_from = _packed_batch(ffi, lib, handle, stream_b, keys, datas, data_lens)
         dispatcher = self._dispatcher
         outcomes: list[SyncOutcome] = []
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         done = 0
         while done < count:
-            status = lib.gokpl_producer_put_batch(
-                handle, stream_b, len(stream_b), native + done, count - done,
-                _slice_ms(deadline), outs + done, accepted, err, _native.ERROR_BUFFER_SIZE,
-            )  # fmt: skip
+            status = put_from(done, _slice_ms(deadline), outs_c + done, accepted, err)
             n = accepted[0]
-            outcomes += [SyncOutcome(outs[done + j], dispatcher) for j in range(n)]
+            outcomes += [SyncOutcome(h, dispatcher) for h in outs[done : done + n]]
             done += n
             if status == 0:
                 break
@@ -326,7 +312,6 @@ class SyncProducer:
                     _native.raise_for(status, _native.message(err))
                 except Exception as exc:
                     raise _batch_error(exc, done, outcomes) from None
-        del key_c, data_c, hash_c  # alive until the call has copied them
         if bad is not None:
             raise _batch_error(bad, count, outcomes)
         return outcomes
@@ -493,6 +478,78 @@ def _encode_hash_key(value: Any) -> bytes:
             f"invalid record: explicit_hash_key must be a decimal integer in [0, 2^128-1], got {value!r}"
         )
     return encoded
+
+
+# put_records' native call, from record `done` on: (done, slice_ms, outs,
+# accepted, err) -> status. The buffers it points into live as long as it.
+_BatchCall = Callable[[int, int, Any, Any, Any], int]
+
+
+def _packed_batch(
+    ffi: Any, lib: Any, handle: int, stream_b: bytes, keys: list[bytes], datas: list[Any], data_lens: list[int]
+) -> _BatchCall:
+    """Records without hash keys: keys and data packed into two buffers, with their lengths
+    (gokpl_producer_put_packed)."""
+    key_lens = array("I", map(len, keys))
+    data_lens_a = array("I", data_lens)
+    key_c = ffi.from_buffer(b"".join(keys))
+    data_c = ffi.from_buffer("uint8_t[]", b"".join(datas))
+    key_lens_c = ffi.from_buffer("uint32_t[]", key_lens)
+    data_lens_c = ffi.from_buffer("uint32_t[]", data_lens_a)
+
+    def put_from(done: int, slice_ms: int, outs: Any, accepted: Any, err: Any) -> int:
+        key_at = sum(key_lens[:done]) if done else 0
+        data_at = sum(data_lens_a[:done]) if done else 0
+        return int(
+            lib.gokpl_producer_put_packed(
+                handle, stream_b, len(stream_b), key_c + key_at, key_lens_c + done, data_c + data_at,
+                data_lens_c + done, len(keys) - done, slice_ms, outs, accepted, err, _native.ERROR_BUFFER_SIZE,
+            )
+        )  # fmt: skip
+
+    return put_from
+
+
+def _struct_batch(
+    ffi: Any,
+    lib: Any,
+    handle: int,
+    stream_b: bytes,
+    keys: list[bytes],
+    datas: list[Any],
+    data_lens: list[int],
+    hashes: dict[int, bytes],
+) -> _BatchCall:
+    """Records some of which have hash keys: an array of gokpl_record pointing into three
+    joined buffers (gokpl_producer_put_batch)."""
+    key_c = ffi.from_buffer(b"".join(keys))
+    data_c = ffi.from_buffer("uint8_t[]", b"".join(datas))
+    hash_c = ffi.from_buffer(b"".join(hashes.values()))
+    null = ffi.NULL
+    entries = []
+    key_at = data_at = hash_at = 0
+    for i, key in enumerate(keys):
+        key_len, data_len = len(key), data_lens[i]
+        hash_b = hashes.get(i)
+        if hash_b is None:
+            entries.append((key_c + key_at, key_len, null, 0, data_c + data_at, data_len))
+        else:
+            entries.append((key_c + key_at, key_len, hash_c + hash_at, len(hash_b), data_c + data_at, data_len))
+            hash_at += len(hash_b)
+        key_at += key_len
+        data_at += data_len
+    native = ffi.new("gokpl_record[]", entries or 1)
+
+    def put_from(done: int, slice_ms: int, outs: Any, accepted: Any, err: Any) -> int:
+        keep = (key_c, data_c, hash_c)  # alive until the call has copied them
+        status = lib.gokpl_producer_put_batch(
+            handle, stream_b, len(stream_b), native + done, len(keys) - done,
+            slice_ms, outs, accepted, err, _native.ERROR_BUFFER_SIZE,
+        )  # fmt: skip
+        del keep
+        return int(status)
+
+    return put_from
 
 
 def _batch_error(exc: Exception, index: int, outcomes: list[SyncOutcome]) -> Exception:
