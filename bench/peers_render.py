@@ -202,8 +202,8 @@ def plot(entries: list[Entry], field: str, xlabel: str, path: Path) -> None:
         ax.set_xlim(10 ** math.floor(math.log10(min(values))), max(values) * 4)  # bars from one base, room for text
         ax.set_title(title, fontsize=10)
         ax.grid(axis="x", which="both", alpha=0.3)
-        for y, m in enumerate(mids):
-            ax.text(m, y, f" {short(m)}", va="center", fontsize=7)
+        for y, (m, h) in enumerate(zip(mids, high)):
+            ax.text((m + h) * 1.08, y, short(m), va="center", fontsize=7)  # past the error bar
     axes[-1, 0].set_xlabel(xlabel)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
