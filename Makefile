@@ -126,6 +126,26 @@ bench-peers: bench-venv $(PKG_LIB) emulator
 demo: venv $(PKG_LIB) emulator
 	$(VPY) examples/demo.py
 
+## wheel: an sdist and a wheel built from it in dist/ (python -m build), the wheel retagged manylinux_2_N for the glibc it needs (auditwheel repair, Linux), then twine check; tools: pyproject's `wheel` dependency group, into .venv (docs/install.md)
+.PHONY: wheel
+wheel:
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet --group wheel
+	rm -f dist/gokpl-*
+	$(VPY) -m build --outdir dist .
+	@if [ "$$(uname -s)" = Linux ] && [ -x $(VENV)/bin/auditwheel ]; then \
+		set -e; export PATH="$(abspath $(VENV))/bin:$$PATH"; \
+		for whl in dist/gokpl-*-linux_*.whl; do \
+			echo "auditwheel show $$whl"; auditwheel show "$$whl"; \
+			auditwheel repair --wheel-dir dist "$$whl"; rm "$$whl"; \
+		done; \
+	else \
+		echo "wheel: no auditwheel on this platform; the wheel keeps the tag the build gave it"; \
+	fi
+	$(VPY) -m twine check --strict dist/gokpl-*
+	@ls -l dist/gokpl-*
+
 clean:
 	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/_gokpl_cffi.abi3.so python/gokpl/kinesistest python/gokpl/options.json
 

