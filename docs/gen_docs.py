@@ -311,6 +311,21 @@ def render_options() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_readme_options() -> str:
+    """The option table of README.md: name, default, range and KPL property, linking to options.md."""
+    lines = [
+        "| Option | Default | Range | Java KPL property |",
+        "|---|---|---|---|",
+    ]
+    for spec in load_options():
+        name = f'[`{spec["name"]}`](docs/options.md#{spec["name"]})'
+        if spec.get("python_only"):
+            name += " (Python only)"
+        row = [name, option_default(spec), option_range(spec), option_kpl(spec)]
+        lines.append("| " + " | ".join(cell(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
 def render_kpl_properties(options: list[dict[str, Any]]) -> list[str]:
     endpoints = _config._endpoint_properties()
     lines = [
@@ -913,6 +928,8 @@ def targets(aggregation: bool) -> dict[Path, Callable[[str], str]]:
         DOCS / "options.md": lambda _old: render_options(),
         DOCS / "api.md": lambda _old: render_api(),
     }
+    readme = REPO / "README.md"
+    out[readme] = lambda old: replace_block(old, "options", render_readme_options(), readme)
     operations = DOCS / "operations.md"
 
     def ops(old: str) -> str:
