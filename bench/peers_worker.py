@@ -200,15 +200,20 @@ def warm_up(producer: Any, stream: str) -> None:
 # gokpl
 
 
-def gokpl_config(spec: Spec) -> Any:
-    from gokpl import Config
-
+def producer_options(spec: Spec) -> dict[str, Any]:
+    """The options gokpl and aiokpl share, by the same names: endpoint, aggregation, raised rate limits."""
     options: dict[str, Any] = {"region": spec["region"], "endpoint_url": spec["endpoint_url"]}
     options["aggregation_enabled"] = spec["aggregation"]
     if spec.get("rate_limits"):
         options["rate_limit_records_per_sec_per_shard"] = spec["rate_limits"]["records"]
         options["rate_limit_bytes_per_sec_per_shard"] = spec["rate_limits"]["bytes"]
-    return Config(**options)
+    return options
+
+
+def gokpl_config(spec: Spec) -> Any:
+    from gokpl import Config
+
+    return Config(**producer_options(spec))
 
 
 def gokpl_batches(spec: Spec, producer: Any) -> tuple[int, Any, int | None]:
@@ -351,12 +356,7 @@ def run_gokpl(spec: Spec) -> Result:
 def aiokpl_config(spec: Spec) -> Any:
     import aiokpl
 
-    options: dict[str, Any] = {"region": spec["region"], "endpoint_url": spec["endpoint_url"]}
-    options["aggregation_enabled"] = spec["aggregation"]
-    if spec.get("rate_limits"):
-        options["rate_limit_records_per_sec_per_shard"] = spec["rate_limits"]["records"]
-        options["rate_limit_bytes_per_sec_per_shard"] = spec["rate_limits"]["bytes"]
-    return aiokpl.Config(**options)
+    return aiokpl.Config(**producer_options(spec))
 
 
 def aiokpl_latency(spec: Spec, producer: Any) -> tuple[int, Any, Result]:

@@ -815,14 +815,10 @@ def hexdump(data: bytes) -> list[str]:
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, pos
-        shift += 7
+    """The varint at pos and the position after it (gokpl.testing's reader)."""
+    from gokpl.testing import _read_varint
+
+    return _read_varint(buf, pos)
 
 
 FIELD_NAMES = {
