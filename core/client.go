@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -134,9 +135,16 @@ func newHTTPClient(cfg *Config) *awshttp.BuildableClient {
 type sdkLogger struct{ log *slog.Logger }
 
 func (l sdkLogger) Logf(classification logging.Classification, format string, v ...any) {
+	message := fmt.Sprintf(format, v...)
 	level := slog.LevelDebug
-	if classification == logging.Warn {
+	if classification == logging.Warn && !strings.HasPrefix(message, sdkDiscardWarning) {
 		level = slog.LevelWarn
 	}
-	l.log.Log(context.Background(), level, "gokpl: aws sdk: "+fmt.Sprintf(format, v...))
+	l.log.Log(context.Background(), level, "gokpl: aws sdk: "+message)
 }
+
+// sdkDiscardWarning starts the SDK's note that it could not read a response
+// to its end after the request returned, so the connection is not reused.
+// Closing a producer closes its idle connections while such a read may
+// still run; it says nothing about any record, so it is logged at debug.
+const sdkDiscardWarning = "failed to discard remaining HTTP response body"
