@@ -11,8 +11,9 @@ import (
 // thread that collects them (gokpl_producer_next_completions), so the host
 // runs its callbacks on a thread it owns and Go never calls into the host.
 //
-// A registration starts a goroutine that waits for its outcome and then
-// queues the caller's token. Every outcome resolves eventually (close
+// A registration hooks the outcome (core.Outcome.OnDone), so that the
+// goroutine that resolves it queues the caller's token; no goroutine waits
+// per registration. Every outcome resolves eventually (close
 // resolves the ones still open), so every registration delivers exactly once.
 // After the producer is closed and the last registered token is collected,
 // the queue reports closed. Safe for concurrent use.
@@ -44,10 +45,13 @@ func (q *completionQueue) register(o *core.Outcome, token uint64) bool {
 	q.pending++
 	q.used = true
 	q.mu.Unlock()
-	go func() {
-		<-o.Done()
-		q.deliver(token)
-	}()
+	if !o.OnDone(func() { q.deliver(token) }) {
+		q.mu.Lock()
+		q.pending-- // done meanwhile: the caller acts at once
+		q.mu.Unlock()
+		q.signal()
+		return false
+	}
 	return true
 }
 

@@ -303,8 +303,8 @@ int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
  * will be delivered: the caller acts at once). The token is the caller's
  * own value; registering twice delivers twice; freeing the outcome handle
  * does not stop the delivery. No Go thread ever calls into the caller: the
- * caller's collecting thread runs whatever the token stands for. Each
- * registration holds a goroutine (a few KiB) until its outcome completes.
+ * caller's collecting thread runs whatever the token stands for. A
+ * registration costs a few dozen bytes until its outcome completes.
  * Never blocks. Returns GOKPL_OK, GOKPL_ERR_INVALID_HANDLE,
  * GOKPL_ERR_INVALID_ARGUMENT (queued is NULL). */
 int32_t gokpl_outcome_notify(gokpl_outcome outcome, uint64_t token, int32_t *queued);

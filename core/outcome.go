@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -62,9 +63,16 @@ var closedChannel = func() chan struct{} {
 	return c
 }()
 
-// notifier carries the channel of a waiter; notified marks an outcome whose
-// waiters have been released.
-type notifier struct{ ch chan struct{} }
+// notifier carries the channel of a waiter and the functions to run when
+// the outcome is done; notified marks an outcome whose waiters have been
+// released.
+type notifier struct {
+	ch chan struct{}
+
+	mu    sync.Mutex
+	hooks []func()
+	fired bool
+}
 
 var notified = &notifier{ch: closedChannel}
 
@@ -97,10 +105,50 @@ func (o *Outcome) Done() <-chan struct{} {
 	}
 }
 
-// release wakes every waiter; a Done after it returns a closed channel.
+// OnDone arranges for f to run once, when the outcome is resolved or
+// cancelled, on the goroutine that resolves or cancels it: f must be quick
+// and must not block. It reports false, arranging nothing, when the outcome
+// is done already (the caller then acts at once). Unlike waiting on Done,
+// it costs no goroutine per outcome.
+func (o *Outcome) OnDone(f func()) bool {
+	for {
+		w := o.waiter.Load()
+		if w == nil {
+			if o.IsDone() {
+				return false
+			}
+			w = &notifier{ch: make(chan struct{})}
+			if !o.waiter.CompareAndSwap(nil, w) {
+				continue
+			}
+		}
+		if w == notified {
+			return false
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.fired {
+			return false
+		}
+		w.hooks = append(w.hooks, f)
+		return true
+	}
+}
+
+// release wakes every waiter and runs the OnDone functions; a Done after it
+// returns a closed channel.
 func (o *Outcome) release() {
-	if w := o.waiter.Swap(notified); w != nil && w != notified {
-		close(w.ch)
+	w := o.waiter.Swap(notified)
+	if w == nil || w == notified {
+		return
+	}
+	close(w.ch)
+	w.mu.Lock()
+	hooks := w.hooks
+	w.hooks, w.fired = nil, true
+	w.mu.Unlock()
+	for _, f := range hooks {
+		f()
 	}
 }
 
