@@ -133,7 +133,7 @@ wheel:
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet --group wheel
 	rm -f dist/gokpl-*
-	$(VPY) -m build --outdir dist .
+	GOKPL_STRIP=1 $(VPY) -m build --outdir dist .
 	@if [ "$$(uname -s)" = Linux ] && [ -x $(VENV)/bin/auditwheel ]; then \
 		set -e; export PATH="$(abspath $(VENV))/bin:$$PATH"; \
 		for whl in dist/gokpl-*-linux_*.whl; do \

@@ -9,6 +9,9 @@ install), and setup.py's build step for wheels and `pip install`:
   cffi's ABI mode); it uses CPython's stable ABI;
 - kinesistest, the fake Kinesis endpoint that gokpl.testing runs;
 - options.json, the option table.
+
+GOKPL_STRIP=1 (set by `make wheel`) leaves the symbol table and debug
+information out of the Go programs, which makes the wheel much smaller.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ def build_native(package_dir: Path) -> None:
 
 def go_build(go: str, args: list[str], output: Path, cgo: bool) -> None:
     cmd = [go, "build", "-trimpath", "-o", str(output), *args]
+    if os.environ.get("GOKPL_STRIP") == "1":  # release builds: no symbol table or DWARF (panics still name functions)
+        cmd[2:2] = ["-ldflags=-s -w"]
     print("gokpl:", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, CGO_ENABLED="1" if cgo else "0"), check=True)
 

@@ -511,9 +511,17 @@ func TestStats(t *testing.T) {
 	s, status := callStats(f.producer)
 	expect(t, "stats", status, statusOK)
 	if s.RecordsPut != n || s.RecordsSucceeded != n || s.RecordsFailed != 0 || s.Requests < 1 ||
-		s.KinesisRecordsSent < 1 || s.OutstandingRecords != 0 || s.OutstandingBytes != 0 {
+		s.KinesisRecordsSent < 1 || s.OutstandingRecords != 0 || s.OutstandingBytes != 0 || s.RequestsThrottled != 0 {
 		t.Fatalf("stats %+v", s)
 	}
+	// A throttled entry counts its request as throttled; the record is retried.
+	f.srv.InjectFault("PutRecords", kinesistest.Fault{RecordFailures: []kinesistest.RecordFailure{{Index: 0}}})
+	throttled := f.put("throttled", "0123456789")
+	expect(t, "flush", callFlush(f.producer, 10_000), statusOK)
+	if s, _ = callStats(f.producer); s.RequestsThrottled != 1 || s.RecordsSucceeded != n+1 || s.RecordsRetried != 1 {
+		t.Fatalf("after a throttled entry: stats %+v", s)
+	}
+	callOutcomeFree(throttled)
 	for _, h := range handles {
 		callOutcomeFree(h)
 	}

@@ -219,6 +219,7 @@ func callOutstanding(producer uint64) (int64, int32) {
 type abiStats struct {
 	RecordsPut, RecordsSucceeded, RecordsFailed, RecordsCancelled, RecordsRetried     int64
 	KinesisRecordsSent, Requests, RequestErrors, OutstandingRecords, OutstandingBytes int64
+	RequestsThrottled                                                                 int64
 }
 
 func callStats(producer uint64) (abiStats, int32) {
@@ -229,6 +230,7 @@ func callStats(producer uint64) (abiStats, int32) {
 		int64(out.records_put), int64(out.records_succeeded), int64(out.records_failed),
 		int64(out.records_cancelled), int64(out.records_retried), int64(out.kinesis_records_sent),
 		int64(out.requests), int64(out.request_errors), int64(out.outstanding_records), int64(out.outstanding_bytes),
+		int64(out.requests_throttled),
 	}, int32(status)
 }
 

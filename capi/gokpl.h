@@ -47,7 +47,7 @@ extern "C" {
 /* BEGIN CDEF */
 
 /* The version of this ABI; gokpl_abi_version returns it. */
-#define GOKPL_ABI_VERSION 1
+#define GOKPL_ABI_VERSION 2
 
 /* Status codes returned by every function. */
 typedef enum gokpl_status {
@@ -118,6 +118,7 @@ typedef struct gokpl_stats {
     int64_t request_errors;       /* PutRecords requests that failed as a whole */
     int64_t outstanding_records;  /* put and not yet resolved, now */
     int64_t outstanding_bytes;    /* data bytes put and not yet resolved, now */
+    int64_t requests_throttled;   /* PutRecords requests throttled as a whole or in an entry */
 } gokpl_stats;
 
 /* gokpl_abi_version returns GOKPL_ABI_VERSION as compiled into the library.

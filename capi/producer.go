@@ -290,6 +290,7 @@ func gokpl_producer_stats(producer C.gokpl_producer, out *C.gokpl_stats) (status
 		request_errors:       C.int64_t(s.RequestErrors),
 		outstanding_records:  C.int64_t(s.OutstandingRecords),
 		outstanding_bytes:    C.int64_t(s.OutstandingBytes),
+		requests_throttled:   C.int64_t(s.RequestsThrottled),
 	}
 	return C.GOKPL_OK
 }

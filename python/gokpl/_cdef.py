@@ -4,7 +4,7 @@ A test checks that this text and the header's block agree.
 """
 
 CDEF = """
-#define GOKPL_ABI_VERSION 1
+#define GOKPL_ABI_VERSION 2
 
 typedef enum gokpl_status {
     GOKPL_OK = 0,
@@ -64,6 +64,7 @@ typedef struct gokpl_stats {
     int64_t request_errors;
     int64_t outstanding_records;
     int64_t outstanding_bytes;
+    int64_t requests_throttled;
 } gokpl_stats;
 
 int32_t gokpl_abi_version(void);

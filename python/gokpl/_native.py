@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._version import __version__
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 ERROR_BUFFER_SIZE = 2048
 #: Room for a result's or an attempt's strings; a longer error message grows it.
 STRINGS_SIZE = 512

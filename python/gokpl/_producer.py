@@ -50,6 +50,7 @@ class ProducerStats:
     request_errors: int = 0  #: PutRecords requests that failed as a whole
     outstanding_records: int = 0  #: put and not yet resolved
     outstanding_bytes: int = 0  #: data bytes put and not yet resolved
+    requests_throttled: int = 0  #: PutRecords requests throttled as a whole or in at least one entry
 
 
 class SyncProducer:

@@ -223,11 +223,18 @@ def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
     )
     result = subprocess.run([str(python), "-c", check], cwd=elsewhere, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [gokpl_version(), "1"]
+    assert result.stdout.split() == [gokpl_version(), str(_native_abi_version())]
 
 
 def gokpl_version() -> str:
     return str(__import__("gokpl").__version__)
+
+
+def _native_abi_version() -> int:
+    """The ABI version the Python package expects (gokpl._native.ABI_VERSION)."""
+    from gokpl import _native
+
+    return _native.ABI_VERSION
 
 
 def wheel_file(wheel: Path) -> str:

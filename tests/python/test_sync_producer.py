@@ -295,3 +295,16 @@ def test_stats_count_what_happened(mock_config: ConfigFactory, stream: str) -> N
     assert stats.outstanding_records == 0 and stats.outstanding_bytes == 0
     with pytest.raises(ProducerClosedError):
         producer.stats()
+
+
+def test_stats_count_throttled_requests() -> None:
+    from gokpl.testing import FakeKinesis
+
+    with FakeKinesis({"s": 1}) as kinesis, SyncProducer(kinesis.config(aggregation_enabled=False)) as producer:
+        producer.put_record(stream="s", partition_key="warm", data=b"x").wait(timeout=10)
+        assert producer.stats().requests_throttled == 0
+        kinesis.throttle(1.0, times=1)
+        result = producer.put_record(stream="s", partition_key="k", data=b"x").wait(timeout=10)
+        stats = producer.stats()
+    assert result.success and result.attempts[0].error_code == "ProvisionedThroughputExceededException"
+    assert stats.requests_throttled == 1 and stats.records_retried == 1
