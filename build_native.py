@@ -63,9 +63,17 @@ def install(built: Path, package_dir: Path) -> None:
     os.replace(staged, package_dir / built.name)
 
 
+# Calls that never block and take about a microsecond: through them the
+# extension keeps the GIL. Releasing it for so short a call costs more than
+# the call, and with many Python threads putting, every release hands the
+# GIL to another thread and back (a convoy).
+KEEP_GIL = ("gokpl_producer_put_quick", "gokpl_outcome_state", "gokpl_outcomes_free")
+
+
 def build_extension(package_dir: Path) -> None:
     """Compile the cffi extension module _gokpl_cffi, linked to the libgokpl.so beside it."""
     import cffi
+    from cffi import ffiplatform
 
     sys.path.insert(0, str(ROOT / "python" / "gokpl"))
     try:
@@ -74,18 +82,48 @@ def build_extension(package_dir: Path) -> None:
         sys.path.pop(0)
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
-    ffi.set_source(
-        "_gokpl_cffi",
-        '#include "gokpl.h"',
-        include_dirs=[str(ROOT / "capi")],
-        library_dirs=[str(package_dir)],
-        libraries=["gokpl"],
-        extra_link_args=["-Wl,-rpath,$ORIGIN"],
-        py_limited_api=True,
-    )
+    ffi.set_source("_gokpl_cffi", '#include "gokpl.h"')
     with tempfile.TemporaryDirectory() as tmp:
-        built = Path(ffi.compile(tmpdir=tmp, verbose=False))
+        source = Path(tmp) / "_gokpl_cffi.c"
+        ffi.emit_c_code(str(source))
+        source.write_text(keep_gil(source.read_text(), KEEP_GIL))
+        extension = ffiplatform.get_extension(
+            str(source),
+            "_gokpl_cffi",
+            include_dirs=[str(ROOT / "capi")],
+            library_dirs=[str(package_dir)],
+            libraries=["gokpl"],
+            extra_link_args=["-Wl,-rpath,$ORIGIN"],
+            py_limited_api=True,
+        )
+        cwd = os.getcwd()
+        os.chdir(tmp)  # setuptools reads the configuration files of the current directory
+        try:
+            built = Path(ffiplatform.compile(tmp, extension))
+        finally:
+            os.chdir(cwd)
         install(built.rename(built.with_name(EXTENSION)), package_dir)
+
+
+def keep_gil(source: str, names: tuple[str, ...]) -> str:
+    """cffi's generated source with the GIL kept through calls to the named functions.
+
+    cffi releases the GIL around every call (Py_BEGIN_ALLOW_THREADS ...
+    Py_END_ALLOW_THREADS in each wrapper). Should a cffi version generate
+    wrappers of another shape, the source is left as it is, with a warning:
+    the calls then release the GIL, which is correct, only slower.
+    """
+    out = source
+    for name in names:
+        start = out.find(f"\n_cffi_f_{name}(PyObject")
+        end = out.find("\n}\n", start)
+        body = out[start:end]
+        release, reacquire = "  Py_BEGIN_ALLOW_THREADS\n", "  Py_END_ALLOW_THREADS\n"
+        if start < 0 or body.count(release) != 1 or body.count(reacquire) != 1:
+            print(f"gokpl: warning: cffi's wrapper of {name} has an unexpected shape; it releases the GIL")
+            return source
+        out = out[:start] + body.replace(release, "").replace(reacquire, "") + out[end:]
+    return out
 
 
 if __name__ == "__main__":
