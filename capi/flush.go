@@ -54,15 +54,7 @@ func (f *flushTable) forget(id uint64) {
 //export gokpl_producer_flush_begin
 func gokpl_producer_flush_begin(producer C.gokpl_producer, flush *C.uint64_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if flush == nil {
-		return C.GOKPL_ERR_INVALID_ARGUMENT
-	}
-	entry, ok := producers.get(uint64(producer))
-	if !ok {
-		return C.GOKPL_ERR_INVALID_HANDLE
-	}
-	*flush = C.uint64_t(entry.flushes.begin(entry.p))
-	return C.GOKPL_OK
+	return fillFromProducer(producer, flush, func(e *producerEntry) C.uint64_t { return C.uint64_t(e.flushes.begin(e.p)) })
 }
 
 //export gokpl_producer_flush_wait

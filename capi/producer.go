@@ -257,6 +257,13 @@ func gokpl_producer_flush(producer C.gokpl_producer, timeoutMS C.int64_t) (statu
 //export gokpl_producer_outstanding
 func gokpl_producer_outstanding(producer C.gokpl_producer, out *C.int64_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
+	return fillFromProducer(producer, out, func(e *producerEntry) C.int64_t { return C.int64_t(e.p.Outstanding()) })
+}
+
+// fillFromProducer is the body of the exports that fill one out-parameter
+// from a live producer: a NULL out is an invalid argument, an unknown
+// handle an invalid handle.
+func fillFromProducer[T any](producer C.gokpl_producer, out *T, fill func(*producerEntry) T) C.int32_t {
 	if out == nil {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
@@ -264,35 +271,29 @@ func gokpl_producer_outstanding(producer C.gokpl_producer, out *C.int64_t) (stat
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	*out = C.int64_t(entry.p.Outstanding())
+	*out = fill(entry)
 	return C.GOKPL_OK
 }
 
 //export gokpl_producer_stats
 func gokpl_producer_stats(producer C.gokpl_producer, out *C.gokpl_stats) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if out == nil {
-		return C.GOKPL_ERR_INVALID_ARGUMENT
-	}
-	entry, ok := producers.get(uint64(producer))
-	if !ok {
-		return C.GOKPL_ERR_INVALID_HANDLE
-	}
-	s := entry.p.Stats()
-	*out = C.gokpl_stats{
-		records_put:          C.int64_t(s.RecordsPut),
-		records_succeeded:    C.int64_t(s.RecordsSucceeded),
-		records_failed:       C.int64_t(s.RecordsFailed),
-		records_cancelled:    C.int64_t(s.RecordsCancelled),
-		records_retried:      C.int64_t(s.RecordsRetried),
-		kinesis_records_sent: C.int64_t(s.KinesisRecordsSent),
-		requests:             C.int64_t(s.Requests),
-		request_errors:       C.int64_t(s.RequestErrors),
-		outstanding_records:  C.int64_t(s.OutstandingRecords),
-		outstanding_bytes:    C.int64_t(s.OutstandingBytes),
-		requests_throttled:   C.int64_t(s.RequestsThrottled),
-	}
-	return C.GOKPL_OK
+	return fillFromProducer(producer, out, func(e *producerEntry) C.gokpl_stats {
+		s := e.p.Stats()
+		return C.gokpl_stats{
+			records_put:          C.int64_t(s.RecordsPut),
+			records_succeeded:    C.int64_t(s.RecordsSucceeded),
+			records_failed:       C.int64_t(s.RecordsFailed),
+			records_cancelled:    C.int64_t(s.RecordsCancelled),
+			records_retried:      C.int64_t(s.RecordsRetried),
+			kinesis_records_sent: C.int64_t(s.KinesisRecordsSent),
+			requests:             C.int64_t(s.Requests),
+			request_errors:       C.int64_t(s.RequestErrors),
+			outstanding_records:  C.int64_t(s.OutstandingRecords),
+			outstanding_bytes:    C.int64_t(s.OutstandingBytes),
+			requests_throttled:   C.int64_t(s.RequestsThrottled),
+		}
+	})
 }
 
 //export gokpl_producer_next_completions
