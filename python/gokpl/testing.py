@@ -552,11 +552,23 @@ class FakeKinesis:
             )
         return self._endpoint_url
 
-    def check(self) -> None:
-        """Raise FakeKinesisError if the endpoint is not running or its process died."""
+    def check(self, grace: float = 0.0) -> None:
+        """Raise FakeKinesisError if the endpoint is not running or its process died.
+
+        ``grace`` is how long to give a process that is still exiting to be
+        seen dead (a refused or reset connection can come before its exit
+        status does).
+        """
         url = self.endpoint_url
         process, stderr = self._process, self._stderr
-        if process is not None and stderr is not None and process.poll() is not None:
+        if process is None or stderr is None:
+            return
+        if process.poll() is None and grace > 0:
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                return
+        if process.poll() is not None:
             raise _died(str(self.binary), process, stderr, f"while serving {url}")
 
     # -- clients -------------------------------------------------------------
@@ -754,7 +766,7 @@ class FakeKinesis:
         except urllib.error.HTTPError as exc:
             raise FakeKinesisError(f"{method} {path}: {_error_message(exc)}") from None
         except OSError as exc:
-            self.check()
+            self.check(grace=1.0)
             raise FakeKinesisError(f"{method} {path}: cannot reach the fake Kinesis endpoint: {exc}") from exc
 
 
