@@ -282,7 +282,8 @@ func TestBatchPut(t *testing.T) {
 }
 
 func TestPackedBatchPut(t *testing.T) {
-	f := newFixture(t, nil)
+	// Unaggregated, so that the endpoint stores each record as put.
+	f := newFixture(t, map[string]any{"aggregation_enabled": false})
 	records := []abiRecord{{PartitionKey: "a", Data: []byte("first")}, {PartitionKey: "bb", Data: nil}, {PartitionKey: "ccc", Data: []byte("third")}}
 	handles, accepted, status, _ := callPutPacked(f.producer, stream, records, -1)
 	expect(t, "put_packed", status, statusOK)
