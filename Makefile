@@ -59,7 +59,7 @@ $(BUILD)/kinesistest: $(GO_SOURCES)
 test: test-go test-c test-python
 
 FUZZTIME ?= 5s
-FUZZ_TARGETS := core:FuzzParseConfigJSON core:FuzzAggregationRoundTrip core:FuzzDeaggregate core/kinesistest:FuzzPutRecordsDecode
+FUZZ_TARGETS := core:FuzzParseConfigJSON core:FuzzAggregationRoundTrip core:FuzzDeaggregate core:FuzzPutRecordsBody core/kinesistest:FuzzPutRecordsDecode
 
 test-go: emulator
 	$(GO) vet ./...

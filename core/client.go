@@ -42,6 +42,7 @@ func newKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*Kine
 		if cfg.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(cfg.EndpointURL)
 		}
+		o.Protocol = putRecordsProtocol{o.Protocol}
 	})
 	return &KinesisClient{Client: client, transport: transport}, nil
 }

@@ -1,0 +1,201 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// putRecordsProtocol is the Kinesis client's wire protocol with PutRecords
+// bodies written in one allocation of their exact size. The SDK's own
+// serializer grows its buffer as it goes and then copies it, about six times
+// the body's size in allocations for a 5 MiB request, which the Go garbage
+// collector then pays for. Everything else (other operations, every
+// response, the headers of PutRecords) is the SDK's protocol, which it wraps.
+//
+// The body is the same bytes the SDK would write: it takes this path only
+// for inputs whose strings need no JSON escaping (the stream name and every
+// partition and hash key printable ASCII without '"' or '\'), and leaves any
+// other input to the SDK. Stateless; safe for concurrent use.
+type putRecordsProtocol struct {
+	smithyhttp.ClientProtocol
+}
+
+// SerializeRequest serializes a PutRecords input itself where it can and
+// hands everything else to the wrapped protocol.
+func (p putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
+	input, ok := in.(*kinesis.PutRecordsInput)
+	if !ok {
+		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
+	}
+	body, ok := putRecordsBody(input)
+	if !ok {
+		return p.ClientProtocol.SerializeRequest(ctx, schema, in, req)
+	}
+	// The SDK sets the method, path and headers; its body for an input
+	// without records is replaced.
+	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &kinesis.PutRecordsInput{}, req); err != nil {
+		return err
+	}
+	sreq, err := req.SetStream(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	*req = *sreq
+	return nil
+}
+
+// putRecordsBody is the JSON body of in, as the SDK writes it, or false if
+// in has a field or a string this writer leaves to the SDK.
+func putRecordsBody(in *kinesis.PutRecordsInput) ([]byte, bool) {
+	if in.DryRun != nil || in.StreamId != nil || in.Records == nil {
+		return nil, false
+	}
+	size, ok := putRecordsBodySize(in)
+	if !ok {
+		return nil, false
+	}
+	w := jsonObjectWriter{buf: make([]byte, 0, size)}
+	w.open('{')
+	w.key("Records")
+	w.open('[')
+	for i := range in.Records {
+		e := &in.Records[i]
+		w.open('{')
+		if e.Data != nil {
+			w.key("Data")
+			w.blob(e.Data)
+		}
+		w.optionalString("ExplicitHashKey", e.ExplicitHashKey)
+		w.optionalString("PartitionKey", e.PartitionKey)
+		w.close('}')
+	}
+	w.close(']')
+	w.optionalString("StreamARN", in.StreamARN)
+	w.optionalString("StreamName", in.StreamName)
+	w.close('}')
+	return w.buf, true
+}
+
+// putRecordsBodySize is the length of in's body, or false if one of its
+// strings needs escaping.
+func putRecordsBodySize(in *kinesis.PutRecordsInput) (int, bool) {
+	size := len(`{"Records":[]}`) + max(len(in.Records)-1, 0) // the commas between entries
+	for i := range in.Records {
+		e := &in.Records[i]
+		members := 0
+		if e.Data != nil {
+			size += len(`"Data":""`) + base64.StdEncoding.EncodedLen(len(e.Data))
+			members++
+		}
+		for _, m := range [...]struct {
+			name  string
+			value *string
+		}{{"ExplicitHashKey", e.ExplicitHashKey}, {"PartitionKey", e.PartitionKey}} {
+			n, ok := stringMemberSize(m.name, m.value)
+			if !ok {
+				return 0, false
+			}
+			if n > 0 {
+				size += n
+				members++
+			}
+		}
+		size += len(`{}`) + max(members-1, 0)
+	}
+	for _, m := range [...]struct {
+		name  string
+		value *string
+	}{{"StreamARN", in.StreamARN}, {"StreamName", in.StreamName}} {
+		n, ok := stringMemberSize(m.name, m.value)
+		if !ok {
+			return 0, false
+		}
+		if n > 0 {
+			size += n + len(`,`)
+		}
+	}
+	return size, true
+}
+
+// stringMemberSize is the length of `"name":"value"`, 0 without a value, or
+// false if the value needs escaping.
+func stringMemberSize(name string, value *string) (int, bool) {
+	if value == nil {
+		return 0, true
+	}
+	if !plainJSONString(*value) {
+		return 0, false
+	}
+	return len(`"":""`) + len(name) + len(*value), true
+}
+
+// plainJSONString reports whether s is written in JSON as is, between quotes:
+// printable ASCII other than '"' and '\'.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonObjectWriter appends JSON to a buffer sized beforehand, with the
+// commas between members and elements.
+type jsonObjectWriter struct {
+	buf   []byte
+	comma bool // the next member or element follows another
+}
+
+func (w *jsonObjectWriter) open(bracket byte) {
+	w.separate()
+	w.buf = append(w.buf, bracket)
+	w.comma = false
+}
+
+func (w *jsonObjectWriter) close(bracket byte) {
+	w.buf = append(w.buf, bracket)
+	w.comma = true
+}
+
+// key writes a member's name; its value follows without a comma.
+func (w *jsonObjectWriter) key(name string) {
+	w.separate()
+	w.buf = append(w.buf, '"')
+	w.buf = append(w.buf, name...)
+	w.buf = append(w.buf, '"', ':')
+	w.comma = false
+}
+
+func (w *jsonObjectWriter) optionalString(name string, value *string) {
+	if value == nil {
+		return
+	}
+	w.key(name)
+	w.buf = append(w.buf, '"')
+	w.buf = append(w.buf, *value...)
+	w.buf = append(w.buf, '"')
+	w.comma = true
+}
+
+func (w *jsonObjectWriter) blob(data []byte) {
+	n := len(w.buf) + 1
+	w.buf = append(w.buf, '"')
+	w.buf = slices.Grow(w.buf, base64.StdEncoding.EncodedLen(len(data))+1)
+	w.buf = w.buf[:n+base64.StdEncoding.EncodedLen(len(data))]
+	base64.StdEncoding.Encode(w.buf[n:], data)
+	w.buf = append(w.buf, '"')
+	w.comma = true
+}
+
+func (w *jsonObjectWriter) separate() {
+	if w.comma {
+		w.buf = append(w.buf, ',')
+	}
+}
