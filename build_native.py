@@ -7,6 +7,9 @@ install), and setup.py's build step for wheels and `pip install`:
 - _gokpl_cffi.abi3.so, a cffi extension module compiled against gokpl.h and
   linked to the library beside it (calls through it cost a fraction of
   cffi's ABI mode); it uses CPython's stable ABI;
+- _outcome_base.abi3.so, the C half of SyncOutcome (python/gokpl/_outcome_base.c),
+  also on the stable ABI; it reaches the library through addresses handed
+  to it at load time, so it links to nothing;
 - kinesistest, the fake Kinesis endpoint that gokpl.testing runs;
 - options.json, the option table.
 
@@ -22,16 +25,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 LIBRARY = "libgokpl.so"
 FAKE_ENDPOINT = "kinesistest"
 EXTENSION = "_gokpl_cffi.abi3.so"
-GENERATED = ("options.json", LIBRARY, FAKE_ENDPOINT, EXTENSION)
+OUTCOME_EXTENSION = "_outcome_base.abi3.so"
+GENERATED = ("options.json", LIBRARY, FAKE_ENDPOINT, EXTENSION, OUTCOME_EXTENSION)
 
 
 def build_native(package_dir: Path) -> None:
-    """Build libgokpl.so, the cffi extension and the fake endpoint into package_dir, with options.json."""
+    """Build libgokpl.so, the two extension modules and the fake endpoint into package_dir, with options.json."""
     package_dir = package_dir.resolve()
     go = os.environ.get("GO", shutil.which("go") or "go")
     if shutil.which(go) is None and not Path(go).exists():
@@ -44,6 +49,7 @@ def build_native(package_dir: Path) -> None:
         install(Path(tmp) / LIBRARY, package_dir)
         install(Path(tmp) / FAKE_ENDPOINT, package_dir)
     build_extension(package_dir)
+    build_outcome_extension(package_dir)
 
 
 def go_build(go: str, args: list[str], output: Path, cgo: bool) -> None:
@@ -96,13 +102,34 @@ def build_extension(package_dir: Path) -> None:
             extra_link_args=["-Wl,-rpath,$ORIGIN"],
             py_limited_api=True,
         )
-        cwd = os.getcwd()
-        os.chdir(tmp)  # setuptools reads the configuration files of the current directory
-        try:
-            built = Path(ffiplatform.compile(tmp, extension))
-        finally:
-            os.chdir(cwd)
-        install(built.rename(built.with_name(EXTENSION)), package_dir)
+        compile_extension(tmp, extension, package_dir, EXTENSION)
+
+
+def build_outcome_extension(package_dir: Path) -> None:
+    """Compile the extension module _outcome_base, the C half of SyncOutcome."""
+    from setuptools import Extension
+
+    extension = Extension(
+        "_outcome_base",
+        sources=[str(ROOT / "python" / "gokpl" / "_outcome_base.c")],
+        extra_compile_args=["-O2", "-Wall", "-Werror"],
+        py_limited_api=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        compile_extension(tmp, extension, package_dir, OUTCOME_EXTENSION)
+
+
+def compile_extension(tmp: str, extension: Any, package_dir: Path, name: str) -> None:
+    """Compile extension in the directory tmp and install it into package_dir as name."""
+    from cffi import ffiplatform
+
+    cwd = os.getcwd()
+    os.chdir(tmp)  # setuptools reads the configuration files of the current directory
+    try:
+        built = Path(ffiplatform.compile(tmp, extension))
+    finally:
+        os.chdir(cwd)
+    install(built.rename(built.with_name(name)), package_dir)
 
 
 def keep_gil(source: str, names: tuple[str, ...]) -> str:

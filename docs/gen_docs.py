@@ -30,6 +30,7 @@ native code; only ``--aggregation`` does.
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import hashlib
 import inspect
@@ -390,9 +391,35 @@ class Section(NamedTuple):
 
 
 def public_members(cls: type, skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
-    """The class's own public attributes, in definition order."""
+    """The class's public attributes, in definition order: first the methods
+    it inherits from a base class written in C, then its own."""
     skipped = set(skip)
-    return [(n, v) for n, v in vars(cls).items() if not n.startswith("_") and n not in skipped]
+    members = [
+        (n, v)
+        for base in reversed(cls.__mro__[1:])
+        if native_stub(base) is not None
+        for n, v in vars(base).items()
+        if inspect.ismethoddescriptor(v)
+    ]
+    members += vars(cls).items()
+    return [(n, v) for n, v in members if not n.startswith("_") and n not in skipped]
+
+
+def native_stub(cls: type) -> type | None:
+    """The class as its type stub declares it, for a class of one of the
+    package's extension modules (whose methods have no signature of their
+    own); None for any other class."""
+    module = sys.modules.get(cls.__module__)
+    path = Path(getattr(module, "__file__", None) or "/")
+    if not cls.__module__.startswith("gokpl.") or path.suffix != ".so":
+        return None
+    stub = path.with_name(path.name.split(".")[0] + ".pyi")
+    tree = ast.parse(stub.read_text())
+    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
+    code = ast.Module(body=[*ast.parse("from __future__ import annotations").body, node], type_ignores=[])
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(stub), "exec"), {"Any": Any}, namespace)  # annotations stay strings
+    return namespace[cls.__name__]  # type: ignore[no-any-return]
 
 
 def member_lines(cls: type, owner: str, skip: Iterable[str] = ()) -> list[str]:
@@ -411,6 +438,11 @@ def member_lines(cls: type, owner: str, skip: Iterable[str] = ()) -> list[str]:
             doc = fn.__doc__
         elif inspect.isfunction(value):
             sig = signature(f"{owner}.{name}", value, drop_first=True)
+            kind = ""
+            doc = value.__doc__
+        elif inspect.ismethoddescriptor(value):
+            stub = native_stub(value.__objclass__)
+            sig = signature(f"{owner}.{name}", vars(stub)[name], drop_first=True)
             kind = ""
             doc = value.__doc__
         else:

@@ -27,7 +27,16 @@ from ._errors import (
     ProducerClosedError,
     SyncOutcomeCancelled,
 )
+from ._result import lazy_result
 from ._version import __version__
+
+try:
+    from . import _outcome_base
+except ImportError as exc:  # a source checkout that was never built
+    raise ImportError(
+        f"gokpl's extension module _outcome_base is not built ({exc}); "
+        "install with 'pip install .', or run 'make build' in a checkout"
+    ) from exc
 
 ABI_VERSION = 2
 ERROR_BUFFER_SIZE = 2048
@@ -79,7 +88,7 @@ def _after_fork_in_child() -> None:
     if _lib is not None:
         _forked_after_load = True
         _lib = _ForkedLibrary()
-    del _released[:]  # the parent's handles mean nothing here
+    _outcome_base.forget()  # the parent's functions and handles mean nothing here
 
 
 if hasattr(os, "register_at_fork"):
@@ -122,6 +131,7 @@ def _load() -> None:
                 "(pip install builds it with Go) or set GOKPL_LIBRARY."
             ) from exc
         _check_versions(ffi, lib, path)
+        _configure_outcomes(ffi, lib)
         _unpack = getattr(ffi, "_backend", ffi).unpack  # ABI mode wraps it in Python
         _ffi, _lib, _loaded_in_pid = ffi, lib, os.getpid()
 
@@ -161,6 +171,34 @@ def _check_versions(ffi: Any, lib: Any, path: Path) -> None:
         )
 
 
+#: SyncOutcome._state once cancel() won or a read found the outcome cancelled.
+CANCELLED: Any = type("Cancelled", (), {"__repr__": lambda self: "<cancelled>", "__slots__": ()})()
+
+
+def _configure_outcomes(ffi: Any, lib: Any) -> None:
+    """Hand the C half of SyncOutcome the two library functions it calls."""
+
+    def address(name: str) -> int:
+        try:
+            function = ffi.addressof(lib, name)  # the compiled extension's library
+        except (AttributeError, TypeError):
+            function = getattr(lib, name)  # ABI mode: already a function pointer
+        return int(ffi.cast("uintptr_t", function))
+
+    def unavailable() -> None:
+        raise _forked_error()
+
+    _outcome_base.configure(
+        address("gokpl_outcome_state"),
+        address("gokpl_outcomes_free"),
+        lazy_result,
+        raise_for,
+        unavailable,
+        SyncOutcomeCancelled,
+        CANCELLED,
+    )
+
+
 class Scratch:
     """Out-parameters and buffers for native calls, reused instead of allocated per call.
 
@@ -187,22 +225,20 @@ class Scratch:
 
 _scratches: list[Scratch] = []
 
-#: Outcome handles whose SyncOutcome was collected, freed RELEASE_BATCH at a
-#: time in one native call: a call per outcome would cost more than the rest
-#: of the outcome's end. At most RELEASE_BATCH - 1 handles (and their
-#: records, already resolved) wait here; free_released() frees them at once.
-RELEASE_BATCH = 256
-_released: list[int] = []
+#: Dropped outcomes' handles are freed this many at a time.
+RELEASE_BATCH: int = _outcome_base.RELEASE_BATCH
 
 
 def free_released() -> None:
-    """Free the outcome handles released so far (SyncOutcome finalizers, producer close)."""
-    n = len(_released)
-    if not n or _lib is None or _forked_after_load:
+    """Free the handles of collected outcomes now rather than with the next batch.
+
+    Dropping a SyncOutcome queues its handle; every 256th drop frees the
+    queue in one native call (gokpl/_outcome_base.c). A producer's close
+    frees what is queued.
+    """
+    if _lib is None or _forked_after_load:
         return
-    batch = _released[:n]
-    del _released[:n]  # handles released meanwhile (a finalizer in between) stay queued
-    _lib.gokpl_outcomes_free(_ffi.new("gokpl_outcome[]", batch), n)
+    _outcome_base.free_released()
 
 
 def take_scratch() -> Scratch:

@@ -6,15 +6,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _native
 from ._errors import SyncOutcomeCancelled
-from ._native import _released, _scratches
-from ._result import Attempt, RecordResult, lazy_result
-
-if TYPE_CHECKING:
-    from ._callbacks import CallbackDispatcher
+from ._native import _scratches
+from ._outcome_base import OutcomeBase
+from ._result import Attempt, RecordResult
 
 log = logging.getLogger("gokpl")
 
@@ -22,15 +20,13 @@ log = logging.getLogger("gokpl")
 WAIT_SLICE_S = 0.2
 _WAIT_SLICE_MS = 200
 
-# SyncOutcome._state once cancel() won or a read found the outcome cancelled.
-_CANCELLED: Any = object()
 # SyncOutcome._callbacks once the callbacks ran (or were handed to a thread to run).
 _FIRED: list[Callable[[SyncOutcome], object]] = []
 # Guards every outcome's _callbacks; callbacks are rare enough to share it.
 _callbacks_lock = threading.Lock()
 
 
-class SyncOutcome:
+class SyncOutcome(OutcomeBase):
     """The pending result of one ``put_record``.
 
     ``done()`` says whether it resolved, ``wait()`` blocks for the
@@ -39,56 +35,15 @@ class SyncOutcome:
     handle is released when the object is garbage collected (and freed with
     the next 255 others, or when a producer closes); a RecordResult that has
     not read all its fields yet keeps it alive.
+
+    ``done()``, ``wait()`` and the release are in C (gokpl/_outcome_base.c):
+    they run for every record.
     """
 
-    __slots__ = ("__weakref__", "_callbacks", "_dispatcher", "_handle", "_state")
+    __slots__ = ()
 
-    def __init__(self, handle: int, dispatcher: CallbackDispatcher) -> None:
-        self._handle = handle
-        self._dispatcher = dispatcher
-        # None while pending; then _CANCELLED, or the packed state of
-        # gokpl_outcome_state: success in bit 0, the attempt count above it.
-        # (Not the RecordResult: it refers back to its outcome.)
-        self._state: Any = None
-        self._callbacks: list[Callable[[SyncOutcome], object]] | None = None
-
-    def __del__(self) -> None:
-        try:
-            released = _released
-            released.append(self._handle)
-            if len(released) >= _native.RELEASE_BATCH:
-                _native.free_released()
-        except Exception:  # interpreter shutdown: modules half torn down
-            pass
-
-    def done(self) -> bool:
-        """True once the record is resolved (or cancelled). Never blocks."""
-        if self._state is not None:
-            return True
-        s = _native.take_scratch()
-        status = _native._lib.gokpl_outcome_done(self._handle, s.flag)
-        done = bool(s.flag[0])
-        _native.give_scratch(s)
-        _native.raise_for(status)
-        return done
-
-    def wait(self, timeout: float | None = None) -> RecordResult:
-        """Block until the record resolves and return its RecordResult.
-
-        ``timeout`` is in seconds; None waits without limit. Raises TimeoutError
-        when it passes first, and SyncOutcomeCancelled after cancel(). Waits in
-        native slices of at most 0.2 s, so KeyboardInterrupt arrives promptly.
-        """
-        state = self._state
-        if state is None:
-            state = self._read_state()
-            if state is None:
-                state = self._wait_slices(timeout)
-        if state is _CANCELLED:
-            raise SyncOutcomeCancelled("the outcome was cancelled (SyncOutcome.cancel)")
-        return lazy_result(state & 1 == 1, self)
-
-    def _wait_slices(self, timeout: float | None) -> Any:
+    def _wait_pending(self, timeout: float | None) -> RecordResult:
+        """wait() for an outcome not resolved yet: native waits of at most 0.2 s."""
         lib = _native._lib
         handle = self._handle
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
@@ -99,9 +54,8 @@ class SyncOutcome:
                 slice_ms = max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
             status = lib.gokpl_outcome_wait(handle, slice_ms)
             if status == _native.OK:
-                state = self._read_state()
-                if state is not None:
-                    return state
+                if self._read_state() is not None:
+                    return self._result()
             elif status != _native.TIMEOUT:
                 _native.raise_for(status)
             if deadline is not None and time.monotonic() >= deadline:
@@ -122,7 +76,7 @@ class SyncOutcome:
         _native.give_scratch(s)
         _native.raise_for(status)
         if cancelled:
-            self._state = _CANCELLED
+            self._mark_cancelled()
         return cancelled
 
     def add_done_callback(self, fn: Callable[[SyncOutcome], object]) -> None:
@@ -163,21 +117,6 @@ class SyncOutcome:
             return
         for fn in callbacks:
             _call(fn, self)
-
-    def _read_state(self) -> Any:
-        """The state once the outcome is done (see _state), or None, in one native call."""
-        state = self._state
-        if state is not None:
-            return state
-        state = _native._lib.gokpl_outcome_state(self._handle)
-        if state < 0:
-            if state == -_native.ERR_PENDING:
-                return None
-            if state != -_native.ERR_CANCELLED:
-                _native.raise_for(-state)
-            state = _CANCELLED
-        self._state = state
-        return state
 
     def _read_ids(self) -> tuple[str | None, str | None]:
         """The resolved outcome's shard id and sequence number (for RecordResult)."""

@@ -163,7 +163,10 @@ def test_the_python_layer_frees_every_handle(no_leaks: None, fake_config: Config
 
 def test_a_forked_child_gets_forked_process_error(fake_config: ConfigFactory, fake_stream: str) -> None:
     with SyncProducer(fake_config()) as producer:
-        assert producer.put_record(stream=fake_stream, partition_key="k", data=b"x").wait(timeout=10).success
+        waited = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        assert waited.wait(timeout=10).success
+        unread = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        producer.flush(timeout=10)  # resolved, but the parent never read its state
         pid = os.fork()
         if pid == 0:  # the child: never call into the Go runtime, never return into pytest
             code = 1
@@ -178,6 +181,22 @@ def test_a_forked_child_gets_forked_process_error(fake_config: ConfigFactory, fa
                 code = 4
             except ForkedProcessError:
                 pass
+            # An outcome from the parent: what is known in Python stays readable,
+            # anything that needs the library says why it cannot be had.
+            try:
+                result = waited.wait()
+                if not result.success:
+                    code = 5
+                for needs_library in (lambda: result.shard_id, unread.done, unread.wait):
+                    try:
+                        needs_library()
+                        code = 6
+                    except ForkedProcessError:
+                        pass
+                del waited, unread, result  # their handles are the parent's: dropped, not freed
+                gc.collect()
+            except BaseException:
+                code = 7
             os._exit(code)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 
 import pytest
@@ -147,3 +149,20 @@ def test_callback_threads_end_with_their_producer(fake_config: ConfigFactory, fa
         producer.put_record(stream=fake_stream, partition_key="k", data=b"x").add_done_callback(lambda _o: None)
         producer.flush()
     assert len(callback_threads()) == before
+
+
+def test_an_outcome_in_a_reference_cycle_is_collected(fake_config: ConfigFactory, fake_stream: str) -> None:
+    # The outcome refers to its callbacks, a callback to the outcome: only the
+    # cycle collector can free them, so the C half must take part in it.
+    with SyncProducer(fake_config(record_max_buffered_time_ms=5000)) as producer:
+        outcome = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        outcome.add_done_callback(lambda _o, me=[outcome]: me)  # pending: held by the outcome
+        alive = weakref.ref(outcome)
+        outcome.cancel()  # the callbacks ran and were dropped: no cycle left here
+        cyclic = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        cyclic._callbacks = [lambda _o, me=[cyclic]: me]  # as a callback that was never fired
+        collected = weakref.ref(cyclic)
+        del outcome, cyclic
+        gc.collect()
+        assert alive() is None
+        assert collected() is None

@@ -1,0 +1,368 @@
+/*
+ * gokpl._outcome_base: the C half of SyncOutcome.
+ *
+ * Every record put gets a SyncOutcome, and most are made, waited for once and
+ * dropped within microseconds, so those three steps are here, in C, and the
+ * rest of SyncOutcome (cancel, callbacks, repr, reading result fields) is
+ * Python in gokpl/_outcome.py, which subclasses OutcomeBase:
+ *
+ *  - OutcomeBase(handle, dispatcher) holds the native outcome handle, the
+ *    state once known, the producer's callback dispatcher and the callbacks;
+ *  - done() and wait() read the state with one direct call of
+ *    gokpl_outcome_state (no cffi wrapper) and make the RecordResult through
+ *    the factory gokpl._result.lazy_result; a wait that must block is left to
+ *    the subclass's _wait_pending;
+ *  - dropping an outcome queues its handle here, and every 256th drop frees
+ *    the queue with one gokpl_outcomes_free.
+ *
+ * The library's functions come as addresses from configure(), called once
+ * the library is loaded, so this module does not link to it and serves cffi's
+ * ABI mode (GOKPL_LIBRARY) as well. forget() drops them in a forked child,
+ * where the Go runtime is gone; calls then raise ForkedProcessError.
+ *
+ * Concurrency: every entry point runs with the GIL held, which guards the
+ * queue of released handles. The two library functions called here never
+ * block, so the GIL is kept through them.
+ *
+ * Built against CPython's stable ABI (3.9 and later).
+ */
+
+#define Py_LIMITED_API 0x03090000
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+
+#define RELEASE_BATCH 256
+#define STATE_PENDING (-1)   /* not known to be resolved yet */
+#define STATE_CANCELLED (-2) /* resolved locally by cancel() */
+#define STATUS_PENDING 8     /* GOKPL_ERR_PENDING */
+#define STATUS_CANCELLED 9   /* GOKPL_ERR_CANCELLED */
+
+typedef int64_t (*state_fn)(uint64_t outcome);
+typedef int32_t (*free_fn)(const uint64_t *outcomes, size_t count);
+
+/* What configure() hands over; NULL before it and after forget(). */
+static state_fn outcome_state;
+static free_fn outcomes_free;
+static PyObject *lazy_result;     /* lazy_result(success, outcome) -> RecordResult */
+static PyObject *raise_for;       /* raise_for(status): raises the status's exception */
+static PyObject *unavailable;     /* unavailable(): raises why the library cannot be used */
+static PyObject *cancelled_error; /* SyncOutcomeCancelled */
+static PyObject *cancelled_state; /* what _state reads after cancel() */
+
+/* Handles of dropped outcomes, freed together. */
+static uint64_t released[RELEASE_BATCH];
+static size_t released_count;
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t handle;
+    int64_t state; /* STATE_PENDING, STATE_CANCELLED, or (attempts << 1 | success) */
+    PyObject *dispatcher;
+    PyObject *callbacks;
+    PyObject *weakrefs;
+} Outcome;
+
+static void free_released_handles(void)
+{
+    if (released_count > 0 && outcomes_free != NULL)
+        outcomes_free(released, released_count);
+    released_count = 0;
+}
+
+static PyObject *Outcome_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (kwargs != NULL && PyDict_Size(kwargs) != 0) {
+        PyErr_SetString(PyExc_TypeError, "SyncOutcome takes no keyword arguments");
+        return NULL;
+    }
+    if (PyTuple_Size(args) != 2) {
+        PyErr_SetString(PyExc_TypeError, "SyncOutcome(handle, dispatcher)");
+        return NULL;
+    }
+    unsigned long long handle = PyLong_AsUnsignedLongLong(PyTuple_GetItem(args, 0));
+    if (handle == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+    Outcome *self = (Outcome *)alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->handle = handle;
+    self->state = STATE_PENDING;
+    self->dispatcher = PyTuple_GetItem(args, 1);
+    Py_INCREF(self->dispatcher);
+    return (PyObject *)self;
+}
+
+static int Outcome_traverse(Outcome *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->dispatcher);
+    Py_VISIT(self->callbacks);
+    return 0;
+}
+
+static int Outcome_clear(Outcome *self)
+{
+    Py_CLEAR(self->dispatcher);
+    Py_CLEAR(self->callbacks);
+    return 0;
+}
+
+static void Outcome_dealloc(Outcome *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    Outcome_clear(self);
+    if (outcomes_free != NULL && self->handle != 0) {
+        released[released_count++] = self->handle;
+        if (released_count == RELEASE_BATCH)
+            free_released_handles();
+    }
+    freefunc tp_free = (freefunc)PyType_GetSlot(type, Py_tp_free);
+    tp_free(self);
+    Py_DECREF(type);
+}
+
+/* Learn the state from the library unless known. Returns 1 once resolved or
+ * cancelled, 0 while pending, -1 with an exception set. */
+static int read_state(Outcome *self)
+{
+    if (self->state != STATE_PENDING)
+        return 1;
+    if (outcome_state == NULL) {
+        PyObject *r = PyObject_CallObject(unavailable, NULL);
+        Py_XDECREF(r);
+        return -1;
+    }
+    int64_t state = outcome_state(self->handle);
+    if (state >= 0) {
+        self->state = state;
+        return 1;
+    }
+    if (state == -STATUS_PENDING)
+        return 0;
+    if (state == -STATUS_CANCELLED) {
+        self->state = STATE_CANCELLED;
+        return 1;
+    }
+    PyObject *r = PyObject_CallFunction(raise_for, "L", (long long)-state);
+    Py_XDECREF(r);
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_RuntimeError, "gokpl: outcome state %lld", (long long)state);
+    return -1;
+}
+
+static PyObject *make_result(Outcome *self)
+{
+    if (self->state == STATE_CANCELLED) {
+        PyErr_SetString(cancelled_error, "the outcome was cancelled (SyncOutcome.cancel)");
+        return NULL;
+    }
+    PyObject *success = PyBool_FromLong(self->state & 1);
+    PyObject *result = PyObject_CallFunctionObjArgs(lazy_result, success, (PyObject *)self, NULL);
+    Py_DECREF(success);
+    return result;
+}
+
+static PyObject *Outcome_done(Outcome *self, PyObject *unused)
+{
+    int resolved = read_state(self);
+    if (resolved < 0)
+        return NULL;
+    return PyBool_FromLong(resolved);
+}
+
+static PyObject *Outcome_wait(Outcome *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *timeout = Py_None;
+    static char *keywords[] = {"timeout", NULL};
+    if ((PyTuple_Size(args) != 0 || kwargs != NULL) &&
+        !PyArg_ParseTupleAndKeywords(args, kwargs, "|O:wait", keywords, &timeout))
+        return NULL;
+    int resolved = read_state(self);
+    if (resolved < 0)
+        return NULL;
+    if (!resolved)
+        return PyObject_CallMethod((PyObject *)self, "_wait_pending", "O", timeout);
+    return make_result(self);
+}
+
+static PyObject *Outcome_read_state(Outcome *self, PyObject *unused)
+{
+    int resolved = read_state(self);
+    if (resolved < 0)
+        return NULL;
+    if (!resolved)
+        Py_RETURN_NONE;
+    if (self->state == STATE_CANCELLED) {
+        Py_INCREF(cancelled_state);
+        return cancelled_state;
+    }
+    return PyLong_FromLongLong(self->state);
+}
+
+static PyObject *Outcome_result(Outcome *self, PyObject *unused)
+{
+    if (self->state == STATE_PENDING) {
+        PyErr_SetString(PyExc_RuntimeError, "gokpl: the outcome is not resolved");
+        return NULL;
+    }
+    return make_result(self);
+}
+
+static PyObject *Outcome_mark_cancelled(Outcome *self, PyObject *unused)
+{
+    self->state = STATE_CANCELLED;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Outcome_get_state(Outcome *self, void *closure)
+{
+    if (self->state == STATE_PENDING)
+        Py_RETURN_NONE;
+    if (self->state == STATE_CANCELLED) {
+        Py_INCREF(cancelled_state);
+        return cancelled_state;
+    }
+    return PyLong_FromLongLong(self->state);
+}
+
+static PyMethodDef Outcome_methods[] = {
+    {"done", (PyCFunction)Outcome_done, METH_NOARGS,
+     "True once the record is resolved (or cancelled). Never blocks."},
+    {"wait", (PyCFunction)(void (*)(void))Outcome_wait, METH_VARARGS | METH_KEYWORDS,
+     "Block until the record resolves and return its RecordResult.\n\n"
+     "``timeout`` is in seconds; None waits without limit. Raises TimeoutError\n"
+     "when it passes first, and SyncOutcomeCancelled after cancel(). Waits in\n"
+     "native slices of at most 0.2 s, so KeyboardInterrupt arrives promptly."},
+    {"_read_state", (PyCFunction)Outcome_read_state, METH_NOARGS,
+     "The state, read from the library unless known: None while pending, the\n"
+     "cancelled marker, or the packed state (attempts << 1 | success)."},
+    {"_result", (PyCFunction)Outcome_result, METH_NOARGS,
+     "The RecordResult of a resolved outcome (raises SyncOutcomeCancelled)."},
+    {"_mark_cancelled", (PyCFunction)Outcome_mark_cancelled, METH_NOARGS,
+     "Record that cancel() resolved the outcome."},
+    {NULL},
+};
+
+static PyMemberDef Outcome_members[] = {
+    {"_handle", T_ULONGLONG, offsetof(Outcome, handle), READONLY, "the native outcome handle"},
+    {"_dispatcher", T_OBJECT, offsetof(Outcome, dispatcher), READONLY, "the producer's CallbackDispatcher"},
+    {"_callbacks", T_OBJECT, offsetof(Outcome, callbacks), 0, "None, the callbacks to run, or the fired marker"},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(Outcome, weakrefs), READONLY},
+    {NULL},
+};
+
+static PyGetSetDef Outcome_getset[] = {
+    {"_state", (getter)Outcome_get_state, NULL,
+     "None while not known to be resolved, the cancelled marker, or the packed state", NULL},
+    {NULL},
+};
+
+static PyType_Slot Outcome_slots[] = {
+    {Py_tp_doc, "The C half of SyncOutcome: handle, state, done(), wait() and release."},
+    {Py_tp_new, Outcome_new},
+    {Py_tp_dealloc, Outcome_dealloc},
+    {Py_tp_traverse, Outcome_traverse},
+    {Py_tp_clear, Outcome_clear},
+    {Py_tp_methods, Outcome_methods},
+    {Py_tp_members, Outcome_members},
+    {Py_tp_getset, Outcome_getset},
+    {0, NULL},
+};
+
+static PyType_Spec Outcome_spec = {
+    .name = "gokpl._outcome_base.OutcomeBase",
+    .basicsize = sizeof(Outcome),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = Outcome_slots,
+};
+
+static void *address(PyObject *value)
+{
+    return PyLong_AsVoidPtr(value);
+}
+
+static PyObject *configure(PyObject *module, PyObject *args)
+{
+    PyObject *state_address, *free_address, *factory, *raiser, *unusable, *cancelled, *marker;
+    if (!PyArg_ParseTuple(args, "OOOOOOO:configure", &state_address, &free_address, &factory, &raiser,
+                          &unusable, &cancelled, &marker))
+        return NULL;
+    state_fn state = (state_fn)address(state_address);
+    free_fn release = (free_fn)address(free_address);
+    if (PyErr_Occurred())
+        return NULL;
+    if (state == NULL || release == NULL) {
+        PyErr_SetString(PyExc_ValueError, "configure: NULL function address");
+        return NULL;
+    }
+    PyObject **refs[] = {&lazy_result, &raise_for, &unavailable, &cancelled_error, &cancelled_state};
+    PyObject *values[] = {factory, raiser, unusable, cancelled, marker};
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        PyObject *old = *refs[i];
+        Py_INCREF(values[i]);
+        *refs[i] = values[i];
+        Py_XDECREF(old);
+    }
+    outcome_state = state;
+    outcomes_free = release;
+    Py_RETURN_NONE;
+}
+
+static PyObject *forget(PyObject *module, PyObject *unused)
+{
+    outcome_state = NULL;
+    outcomes_free = NULL;
+    released_count = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *free_released(PyObject *module, PyObject *unused)
+{
+    free_released_handles();
+    Py_RETURN_NONE;
+}
+
+static PyObject *pending_releases(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromSize_t(released_count);
+}
+
+static PyMethodDef module_methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(state_address, free_address, lazy_result, raise_for, unavailable, cancelled_error, "
+     "cancelled_state): the library's gokpl_outcome_state and gokpl_outcomes_free, and the Python "
+     "helpers used to make results and raise errors."},
+    {"forget", forget, METH_NOARGS, "Drop the library's functions and the queued handles (a forked child)."},
+    {"free_released", free_released, METH_NOARGS, "Free the handles of dropped outcomes queued so far."},
+    {"pending_releases", pending_releases, METH_NOARGS, "How many dropped outcomes' handles wait to be freed."},
+    {NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "gokpl._outcome_base",
+    .m_doc = "The C half of SyncOutcome (see gokpl/_outcome_base.c).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__outcome_base(void)
+{
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    PyObject *type = PyType_FromSpec(&Outcome_spec);
+    if (type == NULL || PyModule_AddObject(module, "OutcomeBase", type) < 0) {
+        Py_XDECREF(type);
+        Py_DECREF(module);
+        return NULL;
+    }
+    PyModule_AddIntConstant(module, "RELEASE_BATCH", RELEASE_BATCH);
+    return module;
+}
