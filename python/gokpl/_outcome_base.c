@@ -92,6 +92,12 @@ static PyObject *Outcome_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     self->state = STATE_PENDING;
     self->dispatcher = PyTuple_GetItem(args, 1);
     Py_INCREF(self->dispatcher);
+    /* Nothing a new outcome refers to can lead back to it (the dispatcher
+     * refers to outcomes only while they have callbacks), so the cycle
+     * collector need not visit it, and would, in a long full collection
+     * with hundreds of thousands of outcomes outstanding, every time.
+     * Setting callbacks tracks it. */
+    PyObject_GC_UnTrack(self);
     return (PyObject *)self;
 }
 
@@ -220,6 +226,24 @@ static PyObject *Outcome_mark_cancelled(Outcome *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *Outcome_get_callbacks(Outcome *self, void *closure)
+{
+    PyObject *callbacks = self->callbacks != NULL ? self->callbacks : Py_None;
+    Py_INCREF(callbacks);
+    return callbacks;
+}
+
+static int Outcome_set_callbacks(Outcome *self, PyObject *value, void *closure)
+{
+    PyObject *old = self->callbacks;
+    self->callbacks = (value == NULL || value == Py_None) ? NULL : value;
+    Py_XINCREF(self->callbacks);
+    Py_XDECREF(old);
+    if (self->callbacks != NULL && !PyObject_GC_IsTracked((PyObject *)self))
+        PyObject_GC_Track(self); /* a callback may refer back to its outcome */
+    return 0;
+}
+
 static PyObject *Outcome_get_state(Outcome *self, void *closure)
 {
     if (self->state == STATE_PENDING)
@@ -252,12 +276,13 @@ static PyMethodDef Outcome_methods[] = {
 static PyMemberDef Outcome_members[] = {
     {"_handle", T_ULONGLONG, offsetof(Outcome, handle), READONLY, "the native outcome handle"},
     {"_dispatcher", T_OBJECT, offsetof(Outcome, dispatcher), READONLY, "the producer's CallbackDispatcher"},
-    {"_callbacks", T_OBJECT, offsetof(Outcome, callbacks), 0, "None, the callbacks to run, or the fired marker"},
     {"__weaklistoffset__", T_PYSSIZET, offsetof(Outcome, weakrefs), READONLY},
     {NULL},
 };
 
 static PyGetSetDef Outcome_getset[] = {
+    {"_callbacks", (getter)Outcome_get_callbacks, (setter)Outcome_set_callbacks,
+     "None, the callbacks to run, or the fired marker (tracked by the cycle collector once set)", NULL},
     {"_state", (getter)Outcome_get_state, NULL,
      "None while not known to be resolved, the cancelled marker, or the packed state", NULL},
     {NULL},

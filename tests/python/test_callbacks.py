@@ -160,7 +160,10 @@ def test_an_outcome_in_a_reference_cycle_is_collected(fake_config: ConfigFactory
         alive = weakref.ref(outcome)
         outcome.cancel()  # the callbacks ran and were dropped: no cycle left here
         cyclic = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        # Without callbacks an outcome cannot be in a cycle, and the collector skips it.
+        assert not gc.is_tracked(cyclic)
         cyclic._callbacks = [lambda _o, me=[cyclic]: me]  # as a callback that was never fired
+        assert gc.is_tracked(cyclic)
         collected = weakref.ref(cyclic)
         del outcome, cyclic
         gc.collect()
