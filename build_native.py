@@ -7,7 +7,7 @@ install), and setup.py's build step for wheels and `pip install`:
 - _gokpl_cffi.abi3.so, a cffi extension module compiled against gokpl.h and
   linked to the library beside it (calls through it cost a fraction of
   cffi's ABI mode); it uses CPython's stable ABI;
-- _outcome_base.abi3.so, the C half of SyncOutcome (python/gokpl/_outcome_base.c),
+- _fastpath.abi3.so, the C half of SyncOutcome (python/gokpl/_fastpath.c),
   also on the stable ABI; it reaches the library through addresses handed
   to it at load time, so it links to nothing;
 - kinesistest, the fake Kinesis endpoint that gokpl.testing runs;
@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent
 LIBRARY = "libgokpl.so"
 FAKE_ENDPOINT = "kinesistest"
 EXTENSION = "_gokpl_cffi.abi3.so"
-OUTCOME_EXTENSION = "_outcome_base.abi3.so"
-GENERATED = ("options.json", LIBRARY, FAKE_ENDPOINT, EXTENSION, OUTCOME_EXTENSION)
+FASTPATH_EXTENSION = "_fastpath.abi3.so"
+GENERATED = ("options.json", LIBRARY, FAKE_ENDPOINT, EXTENSION, FASTPATH_EXTENSION)
 
 
 def build_native(package_dir: Path) -> None:
@@ -49,7 +49,7 @@ def build_native(package_dir: Path) -> None:
         install(Path(tmp) / LIBRARY, package_dir)
         install(Path(tmp) / FAKE_ENDPOINT, package_dir)
     build_extension(package_dir)
-    build_outcome_extension(package_dir)
+    build_fastpath_extension(package_dir)
 
 
 def go_build(go: str, args: list[str], output: Path, cgo: bool) -> None:
@@ -105,18 +105,21 @@ def build_extension(package_dir: Path) -> None:
         compile_extension(tmp, extension, package_dir, EXTENSION)
 
 
-def build_outcome_extension(package_dir: Path) -> None:
-    """Compile the extension module _outcome_base, the C half of SyncOutcome."""
+def build_fastpath_extension(package_dir: Path) -> None:
+    """Compile the extension module _fastpath, the C half of SyncOutcome."""
     from setuptools import Extension
 
     extension = Extension(
-        "_outcome_base",
-        sources=[str(ROOT / "python" / "gokpl" / "_outcome_base.c")],
+        "_fastpath",
+        sources=[str(ROOT / "python" / "gokpl" / "_fastpath.c")],
         extra_compile_args=["-O2", "-Wall", "-Werror"],
+        # It calls nothing from libc, but auditwheel tells which libc a
+        # wheel needs from its extensions' needed libraries.
+        extra_link_args=["-Wl,--no-as-needed", "-lc"],
         py_limited_api=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        compile_extension(tmp, extension, package_dir, OUTCOME_EXTENSION)
+        compile_extension(tmp, extension, package_dir, FASTPATH_EXTENSION)
 
 
 def compile_extension(tmp: str, extension: Any, package_dir: Path, name: str) -> None:

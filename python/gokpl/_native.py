@@ -31,10 +31,10 @@ from ._result import lazy_result
 from ._version import __version__
 
 try:
-    from . import _outcome_base
+    from . import _fastpath
 except ImportError as exc:  # a source checkout that was never built
     raise ImportError(
-        f"gokpl's extension module _outcome_base is not built ({exc}); "
+        f"gokpl's extension module _fastpath is not built ({exc}); "
         "install with 'pip install .', or run 'make build' in a checkout"
     ) from exc
 
@@ -88,7 +88,7 @@ def _after_fork_in_child() -> None:
     if _lib is not None:
         _forked_after_load = True
         _lib = _ForkedLibrary()
-    _outcome_base.forget()  # the parent's functions and handles mean nothing here
+    _fastpath.forget()  # the parent's functions and handles mean nothing here
 
 
 if hasattr(os, "register_at_fork"):
@@ -176,7 +176,7 @@ CANCELLED: Any = type("Cancelled", (), {"__repr__": lambda self: "<cancelled>", 
 
 
 def _configure_outcomes(ffi: Any, lib: Any) -> None:
-    """Hand the C half of SyncOutcome the two library functions it calls."""
+    """Hand the C fast path (_fastpath.c) the three library functions it calls."""
 
     def address(name: str) -> int:
         try:
@@ -188,9 +188,10 @@ def _configure_outcomes(ffi: Any, lib: Any) -> None:
     def unavailable() -> None:
         raise _forked_error()
 
-    _outcome_base.configure(
+    _fastpath.configure(
         address("gokpl_outcome_state"),
         address("gokpl_outcomes_free"),
+        address("gokpl_producer_put_quick"),
         lazy_result,
         raise_for,
         unavailable,
@@ -226,19 +227,19 @@ class Scratch:
 _scratches: list[Scratch] = []
 
 #: Dropped outcomes' handles are freed this many at a time.
-RELEASE_BATCH: int = _outcome_base.RELEASE_BATCH
+RELEASE_BATCH: int = _fastpath.RELEASE_BATCH
 
 
 def free_released() -> None:
     """Free the handles of collected outcomes now rather than with the next batch.
 
     Dropping a SyncOutcome queues its handle; every 256th drop frees the
-    queue in one native call (gokpl/_outcome_base.c). A producer's close
+    queue in one native call (gokpl/_fastpath.c). A producer's close
     frees what is queued.
     """
     if _lib is None or _forked_after_load:
         return
-    _outcome_base.free_released()
+    _fastpath.free_released()
 
 
 def take_scratch() -> Scratch:

@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import _native
+from . import _fastpath, _native
 from ._errors import SyncOutcomeCancelled
+from ._fastpath import OutcomeBase
 from ._native import _scratches
-from ._outcome_base import OutcomeBase
 from ._result import Attempt, RecordResult
 
 log = logging.getLogger("gokpl")
@@ -36,7 +36,7 @@ class SyncOutcome(OutcomeBase):
     the next 255 others, or when a producer closes); a RecordResult that has
     not read all its fields yet keeps it alive.
 
-    ``done()``, ``wait()`` and the release are in C (gokpl/_outcome_base.c):
+    ``done()``, ``wait()`` and the release are in C (gokpl/_fastpath.c):
     they run for every record.
     """
 
@@ -151,6 +151,9 @@ class SyncOutcome(OutcomeBase):
         except Exception:
             return "<SyncOutcome (handle no longer valid)>"
         return "<SyncOutcome pending>"
+
+
+_fastpath.set_outcome_class(SyncOutcome)  # what quick_put makes
 
 
 def _call(fn: Callable[[SyncOutcome], object], outcome: SyncOutcome) -> None:

@@ -15,6 +15,7 @@ from . import _exit, _logs, _metrics, _native
 from ._callbacks import CallbackDispatcher
 from ._config import Config
 from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
+from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._native import _scratches
 from ._outcome import _WAIT_SLICE_MS, SyncOutcome
@@ -195,15 +196,22 @@ class SyncProducer:
             stream_b = self._streams[stream]
         except (KeyError, TypeError):  # not cached yet, or not even hashable
             stream_b = self._encode_stream(stream)
+        if explicit_hash_key is None and not tags:
+            # The common case, a str key and bytes data, in one C call
+            # (gokpl/_fastpath.c); anything else, a full producer or a bad
+            # record takes the path below, which converts, waits for room or
+            # says what is wrong.
+            outcome: SyncOutcome | None = _quick_put(handle, stream_b, partition_key, data, self._dispatcher)
+            if outcome is not None:
+                return outcome
         if type(partition_key) is not str:
             partition_key = _check_str("partition_key", partition_key)
         key_b = partition_key.encode()
         if type(data) is not bytes:
             data = _as_buffer(data, "data")
-        if explicit_hash_key is None and not tags:
-            # The common case in one short call; anything but success (a
-            # full producer, a bad record) takes the full call below, which
-            # waits for room or says what is wrong.
+        if explicit_hash_key is None and not tags and type(data) is not bytes:
+            # A bytearray or memoryview: the short call as well; anything but
+            # success takes the full call below.
             h = _native._lib.gokpl_producer_put_quick(
                 handle, stream_b, len(stream_b), key_b, len(key_b), data, len(data)
             )  # fmt: skip

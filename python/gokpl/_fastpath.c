@@ -1,14 +1,19 @@
 /*
- * gokpl._outcome_base: the C half of SyncOutcome.
+ * gokpl._fastpath: what every record goes through, in C.
  *
- * Every record put gets a SyncOutcome, and most are made, waited for once and
- * dropped within microseconds, so those three steps are here, in C, and the
- * rest of SyncOutcome (cancel, callbacks, repr, reading result fields) is
- * Python in gokpl/_outcome.py, which subclasses OutcomeBase:
+ * Most records are put, get a SyncOutcome, are waited for once and dropped
+ * within microseconds, so those steps are here, and the rest of the API
+ * (checking arguments, waiting for room, errors, cancel, callbacks, repr,
+ * reading result fields) is Python:
  *
- *  - OutcomeBase(handle, dispatcher) holds the native outcome handle, the
- *    state once known, the producer's callback dispatcher and the callbacks;
- *  - done() and wait() read the state with one direct call of
+ *  - quick_put() hands one record of str key and bytes data to
+ *    gokpl_producer_put_quick and makes its SyncOutcome, or returns None for
+ *    SyncProducer.put_record to take the full path (other types, a full
+ *    producer, a bad record);
+ *  - OutcomeBase(handle, dispatcher), the base of SyncOutcome in
+ *    gokpl/_outcome.py, holds the native outcome handle, the state once
+ *    known, the producer's callback dispatcher and the callbacks;
+ *  - its done() and wait() read the state with one direct call of
  *    gokpl_outcome_state (no cffi wrapper) and make the RecordResult through
  *    the factory gokpl._result.lazy_result; a wait that must block is left to
  *    the subclass's _wait_pending;
@@ -21,7 +26,7 @@
  * where the Go runtime is gone; calls then raise ForkedProcessError.
  *
  * Concurrency: every entry point runs with the GIL held, which guards the
- * queue of released handles. The two library functions called here never
+ * queue of released handles. The three library functions called here never
  * block, so the GIL is kept through them.
  *
  * Built against CPython's stable ABI (3.9 and later).
@@ -41,15 +46,21 @@
 
 typedef int64_t (*state_fn)(uint64_t outcome);
 typedef int32_t (*free_fn)(const uint64_t *outcomes, size_t count);
+typedef int64_t (*put_fn)(uint64_t producer, const char *stream, size_t stream_len, const char *key,
+                          size_t key_len, const char *data, size_t data_len);
 
 /* What configure() hands over; NULL before it and after forget(). */
 static state_fn outcome_state;
 static free_fn outcomes_free;
+static put_fn producer_put_quick;
+static PyTypeObject *outcome_class; /* SyncOutcome, from set_outcome_class() */
 static PyObject *lazy_result;     /* lazy_result(success, outcome) -> RecordResult */
 static PyObject *raise_for;       /* raise_for(status): raises the status's exception */
 static PyObject *unavailable;     /* unavailable(): raises why the library cannot be used */
 static PyObject *cancelled_error; /* SyncOutcomeCancelled */
 static PyObject *cancelled_state; /* what _state reads after cancel() */
+
+static PyTypeObject *outcome_base; /* OutcomeBase */
 
 /* Handles of dropped outcomes, freed together. */
 static uint64_t released[RELEASE_BATCH];
@@ -71,6 +82,8 @@ static void free_released_handles(void)
     released_count = 0;
 }
 
+static PyObject *new_outcome(PyTypeObject *type, uint64_t handle, PyObject *dispatcher);
+
 static PyObject *Outcome_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     if (kwargs != NULL && PyDict_Size(kwargs) != 0) {
@@ -84,13 +97,18 @@ static PyObject *Outcome_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     unsigned long long handle = PyLong_AsUnsignedLongLong(PyTuple_GetItem(args, 0));
     if (handle == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
+    return new_outcome(type, handle, PyTuple_GetItem(args, 1));
+}
+
+static PyObject *new_outcome(PyTypeObject *type, uint64_t handle, PyObject *dispatcher)
+{
     allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
     Outcome *self = (Outcome *)alloc(type, 0);
     if (self == NULL)
         return NULL;
     self->handle = handle;
     self->state = STATE_PENDING;
-    self->dispatcher = PyTuple_GetItem(args, 1);
+    self->dispatcher = dispatcher;
     Py_INCREF(self->dispatcher);
     /* Nothing a new outcome refers to can lead back to it (the dispatcher
      * refers to outcomes only while they have callbacks), so the cycle
@@ -301,7 +319,7 @@ static PyType_Slot Outcome_slots[] = {
 };
 
 static PyType_Spec Outcome_spec = {
-    .name = "gokpl._outcome_base.OutcomeBase",
+    .name = "gokpl._fastpath.OutcomeBase",
     .basicsize = sizeof(Outcome),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .slots = Outcome_slots,
@@ -314,15 +332,16 @@ static void *address(PyObject *value)
 
 static PyObject *configure(PyObject *module, PyObject *args)
 {
-    PyObject *state_address, *free_address, *factory, *raiser, *unusable, *cancelled, *marker;
-    if (!PyArg_ParseTuple(args, "OOOOOOO:configure", &state_address, &free_address, &factory, &raiser,
-                          &unusable, &cancelled, &marker))
+    PyObject *state_address, *free_address, *put_address, *factory, *raiser, *unusable, *cancelled, *marker;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO:configure", &state_address, &free_address, &put_address, &factory,
+                          &raiser, &unusable, &cancelled, &marker))
         return NULL;
     state_fn state = (state_fn)address(state_address);
     free_fn release = (free_fn)address(free_address);
+    put_fn put = (put_fn)address(put_address);
     if (PyErr_Occurred())
         return NULL;
-    if (state == NULL || release == NULL) {
+    if (state == NULL || release == NULL || put == NULL) {
         PyErr_SetString(PyExc_ValueError, "configure: NULL function address");
         return NULL;
     }
@@ -336,13 +355,64 @@ static PyObject *configure(PyObject *module, PyObject *args)
     }
     outcome_state = state;
     outcomes_free = release;
+    producer_put_quick = put;
     Py_RETURN_NONE;
+}
+
+static PyObject *set_outcome_class(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, outcome_base)) {
+        PyErr_SetString(PyExc_TypeError, "set_outcome_class: not a subclass of OutcomeBase");
+        return NULL;
+    }
+    Py_INCREF(cls);
+    Py_XDECREF(outcome_class);
+    outcome_class = (PyTypeObject *)cls;
+    Py_RETURN_NONE;
+}
+
+/* quick_put(producer, stream, partition_key, data, dispatcher): put one
+ * record without waiting and return its SyncOutcome, or None when the full
+ * path must decide (a key that is not exactly str, data that is not exactly
+ * bytes, a key that cannot be UTF-8, a full producer, a bad record). */
+static PyObject *quick_put(PyObject *module, PyObject *args)
+{
+    if (PyTuple_Size(args) != 5) {
+        PyErr_SetString(PyExc_TypeError, "quick_put(producer, stream, partition_key, data, dispatcher)");
+        return NULL;
+    }
+    PyObject *stream = PyTuple_GetItem(args, 1), *key = PyTuple_GetItem(args, 2), *data = PyTuple_GetItem(args, 3);
+    if (producer_put_quick == NULL || outcome_class == NULL || !PyBytes_CheckExact(stream) ||
+        !PyUnicode_CheckExact(key) || !PyBytes_CheckExact(data))
+        Py_RETURN_NONE;
+    unsigned long long producer = PyLong_AsUnsignedLongLong(PyTuple_GetItem(args, 0));
+    if (producer == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    PyObject *key_bytes = PyUnicode_AsUTF8String(key);
+    if (key_bytes == NULL) {
+        PyErr_Clear(); /* a lone surrogate: the full path says what is wrong */
+        Py_RETURN_NONE;
+    }
+    char *stream_p, *key_p, *data_p;
+    Py_ssize_t stream_n, key_n, data_n;
+    if (PyBytes_AsStringAndSize(stream, &stream_p, &stream_n) < 0 ||
+        PyBytes_AsStringAndSize(key_bytes, &key_p, &key_n) < 0 || PyBytes_AsStringAndSize(data, &data_p, &data_n) < 0) {
+        Py_DECREF(key_bytes);
+        return NULL;
+    }
+    int64_t handle = producer_put_quick(producer, stream_p, (size_t)stream_n, key_p, (size_t)key_n, data_p,
+                                        (size_t)data_n);
+    Py_DECREF(key_bytes);
+    if (handle <= 0)
+        Py_RETURN_NONE;
+    return new_outcome(outcome_class, (uint64_t)handle, PyTuple_GetItem(args, 4));
 }
 
 static PyObject *forget(PyObject *module, PyObject *unused)
 {
     outcome_state = NULL;
     outcomes_free = NULL;
+    producer_put_quick = NULL;
     released_count = 0;
     Py_RETURN_NONE;
 }
@@ -360,9 +430,13 @@ static PyObject *pending_releases(PyObject *module, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
-     "configure(state_address, free_address, lazy_result, raise_for, unavailable, cancelled_error, "
-     "cancelled_state): the library's gokpl_outcome_state and gokpl_outcomes_free, and the Python "
-     "helpers used to make results and raise errors."},
+     "configure(state_address, free_address, put_address, lazy_result, raise_for, unavailable, "
+     "cancelled_error, cancelled_state): the library's gokpl_outcome_state, gokpl_outcomes_free and "
+     "gokpl_producer_put_quick, and the Python helpers used to make results and raise errors."},
+    {"set_outcome_class", set_outcome_class, METH_O, "The OutcomeBase subclass quick_put makes (SyncOutcome)."},
+    {"quick_put", quick_put, METH_VARARGS,
+     "quick_put(producer, stream, partition_key, data, dispatcher): put one record (str key, bytes data)\n"
+     "without waiting and return its SyncOutcome, or None for the full path to decide."},
     {"forget", forget, METH_NOARGS, "Drop the library's functions and the queued handles (a forked child)."},
     {"free_released", free_released, METH_NOARGS, "Free the handles of dropped outcomes queued so far."},
     {"pending_releases", pending_releases, METH_NOARGS, "How many dropped outcomes' handles wait to be freed."},
@@ -371,20 +445,26 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "gokpl._outcome_base",
-    .m_doc = "The C half of SyncOutcome (see gokpl/_outcome_base.c).",
+    .m_name = "gokpl._fastpath",
+    .m_doc = "What every record goes through, in C (see gokpl/_fastpath.c).",
     .m_size = -1,
     .m_methods = module_methods,
 };
 
-PyMODINIT_FUNC PyInit__outcome_base(void)
+PyMODINIT_FUNC PyInit__fastpath(void)
 {
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
     PyObject *type = PyType_FromSpec(&Outcome_spec);
-    if (type == NULL || PyModule_AddObject(module, "OutcomeBase", type) < 0) {
-        Py_XDECREF(type);
+    if (type == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    outcome_base = (PyTypeObject *)type;
+    Py_INCREF(type); /* one reference here, one in the module */
+    if (PyModule_AddObject(module, "OutcomeBase", type) < 0) {
+        Py_DECREF(type);
         Py_DECREF(module);
         return NULL;
     }
