@@ -31,6 +31,11 @@ Endpoints:
   Config, the share of the byte limit it sustains after the first second
   and the share of PutRecords entries throttled.
 
+A control with no endpoint: a pure-Python stand-in producer (it hashes the
+key and returns a done result) driven from 1 and from 8 threads exactly as
+gokpl's put_record rows are, which shows what CPython's GIL costs that
+driver with 8 threads by itself.
+
 "Latency at half peak" rows pace put_record at half of the same run's
 confirmed single-thread peak for that producer, size and aggregation, and
 report put-to-result latency; gokpl's target is p99 <= its
@@ -132,14 +137,14 @@ QUICK = Profile(1, 0.25, {200: 40_000, 5000: 8_000}, 200, 0.5, 2.5, 120.0)
 class Row:
     """One benchmark row: a producer driven one way against one endpoint."""
 
-    endpoint: str  # fake, mock or fake-rate
+    endpoint: str  # fake, mock, fake-rate, or none (the GIL control)
     producer: str
     api: str
     threads: int
     delivery: str
     size: int
     aggregation: bool
-    kind: str = "throughput"  # throughput, latency or rate
+    kind: str = "throughput"  # throughput, latency, rate or gil-control
     records: int = 0  # cap
     seconds: float = 0.0  # time box (latency rows: how long they are paced)
     pace: int = 0  # latency rows: records/s
@@ -154,7 +159,8 @@ class Row:
     @property
     def label(self) -> str:
         names = {"gokpl": "gokpl", "aiokpl-sync": "aiokpl SyncProducer", "aiokpl-async": "aiokpl Producer (async)",
-                 "boto3": "boto3", "boto3-agg": "aws-kinesis-agg + boto3"}  # fmt: skip
+                 "boto3": "boto3", "boto3-agg": "aws-kinesis-agg + boto3",
+                 "python-stand-in": "pure-Python stand-in"}  # fmt: skip
         text = f"{names[self.producer]} {self.api}"
         if self.api == "put_records":
             text += " x500"
@@ -193,6 +199,15 @@ def rate_row(profile: Profile) -> Row:
     return Row(
         "fake-rate", "gokpl", "put_record", 1, "fire-and-forget", 200, True, "rate", seconds=profile.rate_seconds
     )
+
+
+def control_rows(profile: Profile) -> list[Row]:
+    """The GIL alone: a pure-Python stand-in producer driven from 1 and 8 threads as gokpl is."""
+    cap = profile.caps[200]
+    return [
+        Row("none", "python-stand-in", "put_record", t, "confirmed", 200, True, "gil-control", cap, profile.seconds)
+        for t in (1, 8)
+    ]
 
 
 def mock_rows(profile: Profile) -> list[Row]:
@@ -514,6 +529,7 @@ def run_all(args: argparse.Namespace, profile: Profile, setup: Setup) -> list[di
     latency = paced(latency, runner)
     runner.run(latency, lambda row: run_on_fake(row, setup))
     runner.run(selected([rate_row(profile)], args.only), lambda row: run_on_fake(row, setup))
+    runner.run(selected(control_rows(profile), args.only), lambda row: run_worker(row.spec("", ""), setup))
     if not args.no_mock:
         mock = selected(mock_rows(profile), args.only)
         if mock:

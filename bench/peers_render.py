@@ -149,6 +149,26 @@ def rate_table(entries: list[Entry]) -> list[str]:
     return table(header, lines)
 
 
+def gil_table(entries: list[Entry]) -> list[str]:
+    """records/s from 1 and 8 threads, and their ratio, for gokpl confirmed (200 B, aggregated) and the stand-in."""
+
+    def row(producer: str, endpoint: str, threads: int) -> Entry | None:
+        return next((e for e in entries if (e["producer"], e["endpoint"], e["threads"], e["api"], e["delivery"],
+                                            e["size"], e["aggregation"], e["kind"] in ("throughput", "gil-control"))
+                     == (producer, endpoint, threads, "put_record", "confirmed", 200, True, True)), None)  # fmt: skip
+
+    lines = []
+    for producer, endpoint, name in (("gokpl", "fake", "gokpl `put_record`, confirmed, 200 B, aggregated"),
+                                     ("python-stand-in", "none", "pure-Python stand-in (no library)")):  # fmt: skip
+        one, eight = row(producer, endpoint, 1), row(producer, endpoint, 8)
+        if one is None or eight is None:
+            continue
+        a, b = median(one, "records_per_s"), median(eight, "records_per_s")
+        ratio = f"{b / a:.2f}" if a and b else "-"
+        lines.append([name, with_range(one, "records_per_s"), with_range(eight, "records_per_s"), ratio])
+    return table(["Producer", "1 thread records/s", "8 threads records/s", "8 / 1"], lines) if lines else []
+
+
 def headline_table(report: dict[str, Any], entries: list[Entry]) -> list[str]:
     by_id = {e["id"]: e for e in entries}
     header = ["Records", "Aggregation", "gokpl records/s", "aiokpl SyncProducer records/s", "records/s ratio",
@@ -285,6 +305,19 @@ def section(report: dict[str, Any]) -> str:
         ]
         for title, rows in fast:
             out += [f"#### {title}", "", *throughput_table(rows), ""]
+    gil = gil_table(entries)
+    if gil:
+        out += [
+            "### 8 threads against 1, and the GIL alone",
+            "",
+            "The same driver (each thread puts its share, then waits for its own results) with a pure-Python "
+            "stand-in producer that sends nothing: a put hashes the key and returns a result that is already "
+            "done, about as much work with the GIL held as a gokpl put. What the stand-in loses with 8 threads "
+            "is CPython's GIL switching, with no library and no producer lock involved.",
+            "",
+            *gil,
+            "",
+        ]
     if latency:
         out += [
             "### Latency at half peak",

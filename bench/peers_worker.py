@@ -3,8 +3,9 @@
     python bench/peers_worker.py '<row spec as JSON>'
 
 The spec names a producer (gokpl, aiokpl-sync, aiokpl-async, boto3,
-boto3-agg), how it is driven (put_record or put_records, threads, confirmed
-or fire-and-forget, paced or flat out) and the endpoint. The worker makes
+boto3-agg, or python-stand-in, a control that sends nothing), how it is
+driven (put_record or put_records, threads, confirmed or fire-and-forget,
+paced or flat out) and the endpoint. The worker makes
 the producer, warms it up (one record put and confirmed, so the engine,
 connections and shard map exist), then measures:
 
@@ -27,6 +28,7 @@ to stderr, and the exit status is non-zero on failure.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import resource
@@ -523,12 +525,49 @@ def run_boto3_agg(spec: Spec) -> Result:
     return result
 
 
+# A control: the GIL alone
+
+
+class _Done:
+    """The result of a stand-in put: already done, successful."""
+
+    __slots__ = ()
+    success = True
+
+    def wait(self) -> _Done:
+        return self
+
+
+class StandIn:
+    """A producer in pure Python that sends nothing: a put hashes the
+    partition key and returns a result that is already done, about as much
+    work with the GIL held as a gokpl put. Driven like gokpl from 1 and from
+    8 threads, it shows what CPython's GIL costs this driver by itself, with
+    no library, no native call and no lock of a producer."""
+
+    done = _Done()
+
+    def put_record(self, *, stream: str, partition_key: str, data: bytes) -> _Done:
+        hashlib.md5(partition_key.encode() + data[:16]).digest()
+        return self.done
+
+    def flush(self) -> None:
+        pass
+
+
+def run_stand_in(spec: Spec) -> Result:
+    with Section() as section:
+        records, call_ns, failed = threaded(spec, StandIn())
+    return summary(spec, section, records, call_ns, failed)
+
+
 RUNNERS: dict[str, Callable[[Spec], Result]] = {
     "gokpl": run_gokpl,
     "aiokpl-sync": run_aiokpl_sync,
     "aiokpl-async": run_aiokpl_async,
     "boto3": run_boto3,
     "boto3-agg": run_boto3_agg,
+    "python-stand-in": run_stand_in,
 }
 
 
