@@ -312,8 +312,8 @@ def section(report: dict[str, Any]) -> str:
             "",
             "The same driver (each thread puts its share, then waits for its own results) with a pure-Python "
             "stand-in producer that sends nothing: a put hashes the key and returns a result that is already "
-            "done, about as much work with the GIL held as a gokpl put. What the stand-in loses with 8 threads "
-            "is CPython's GIL switching, with no library and no producer lock involved.",
+            "done, about as much work with the GIL held as a gokpl put. The stand-in's 8 / 1 is what the driver "
+            "gets from CPython's thread switching alone, with no library and no producer lock involved.",
             "",
             *gil,
             "",
