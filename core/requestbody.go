@@ -88,51 +88,43 @@ func putRecordsBodySize(in *kinesis.PutRecordsInput) (int, bool) {
 	size := len(`{"Records":[]}`) + max(len(in.Records)-1, 0) // the commas between entries
 	for i := range in.Records {
 		e := &in.Records[i]
-		members := 0
-		if e.Data != nil {
-			size += len(`"Data":""`) + base64.StdEncoding.EncodedLen(len(e.Data))
-			members++
-		}
-		for _, m := range [...]struct {
-			name  string
-			value *string
-		}{{"ExplicitHashKey", e.ExplicitHashKey}, {"PartitionKey", e.PartitionKey}} {
-			n, ok := stringMemberSize(m.name, m.value)
-			if !ok {
-				return 0, false
-			}
-			if n > 0 {
-				size += n
-				members++
-			}
-		}
-		size += len(`{}`) + max(members-1, 0)
-	}
-	for _, m := range [...]struct {
-		name  string
-		value *string
-	}{{"StreamARN", in.StreamARN}, {"StreamName", in.StreamName}} {
-		n, ok := stringMemberSize(m.name, m.value)
+		n, members, ok := stringMembersSize(stringMember{"ExplicitHashKey", e.ExplicitHashKey}, stringMember{"PartitionKey", e.PartitionKey})
 		if !ok {
 			return 0, false
 		}
-		if n > 0 {
-			size += n + len(`,`)
+		if e.Data != nil {
+			n += len(`"Data":""`) + base64.StdEncoding.EncodedLen(len(e.Data))
+			members++
 		}
+		size += n + len(`{}`) + max(members-1, 0)
 	}
-	return size, true
-}
-
-// stringMemberSize is the length of `"name":"value"`, 0 without a value, or
-// false if the value needs escaping.
-func stringMemberSize(name string, value *string) (int, bool) {
-	if value == nil {
-		return 0, true
-	}
-	if !plainJSONString(*value) {
+	n, members, ok := stringMembersSize(stringMember{"StreamARN", in.StreamARN}, stringMember{"StreamName", in.StreamName})
+	if !ok {
 		return 0, false
 	}
-	return len(`"":""`) + len(name) + len(*value), true
+	return size + n + members*len(`,`), true
+}
+
+// stringMember is an optional string member of a JSON object.
+type stringMember struct {
+	name  string
+	value *string
+}
+
+// stringMembersSize is the length of the members that have a value, each
+// `"name":"value"`, and how many they are; false if a value needs escaping.
+func stringMembersSize(members ...stringMember) (size, present int, ok bool) {
+	for _, m := range members {
+		if m.value == nil {
+			continue
+		}
+		if !plainJSONString(*m.value) {
+			return 0, 0, false
+		}
+		size += len(`"":""`) + len(m.name) + len(*m.value)
+		present++
+	}
+	return size, present, true
 }
 
 // plainJSONString reports whether s is written in JSON as is, between quotes:
