@@ -151,6 +151,17 @@ static void Outcome_dealloc(Outcome *self)
     Py_DECREF(type);
 }
 
+/* Whether configure() ran, so the helpers exist; an outcome made by hand
+ * before the library was loaded gets an error instead of a crash. */
+static int configured(void)
+{
+    if (lazy_result == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "gokpl: the library is not loaded");
+        return 0;
+    }
+    return 1;
+}
+
 /* Learn the state from the library unless known. Returns 1 once resolved or
  * cancelled, 0 while pending, -1 with an exception set. */
 static int read_state(Outcome *self)
@@ -158,6 +169,8 @@ static int read_state(Outcome *self)
     if (self->state != STATE_PENDING)
         return 1;
     if (outcome_state == NULL) {
+        if (!configured())
+            return -1;
         PyObject *r = PyObject_CallObject(unavailable, NULL);
         Py_XDECREF(r);
         return -1;
@@ -182,6 +195,8 @@ static int read_state(Outcome *self)
 
 static PyObject *make_result(Outcome *self)
 {
+    if (!configured())
+        return NULL;
     if (self->state == STATE_CANCELLED) {
         PyErr_SetString(cancelled_error, "the outcome was cancelled (SyncOutcome.cancel)");
         return NULL;
@@ -223,6 +238,8 @@ static PyObject *Outcome_read_state(Outcome *self, PyObject *unused)
     if (!resolved)
         Py_RETURN_NONE;
     if (self->state == STATE_CANCELLED) {
+        if (!configured())
+            return NULL;
         Py_INCREF(cancelled_state);
         return cancelled_state;
     }
@@ -267,6 +284,8 @@ static PyObject *Outcome_get_state(Outcome *self, void *closure)
     if (self->state == STATE_PENDING)
         Py_RETURN_NONE;
     if (self->state == STATE_CANCELLED) {
+        if (!configured())
+            return NULL;
         Py_INCREF(cancelled_state);
         return cancelled_state;
     }

@@ -55,3 +55,24 @@ def test_first_put_loads_the_library() -> None:
         """
     )
     assert out == "True"
+
+
+def test_an_outcome_made_before_the_library_loads_raises_instead_of_crashing() -> None:
+    # SyncOutcome's C half reaches the library through addresses it gets at
+    # load time; without them every call must raise, not crash or return
+    # without an exception.
+    out = run(
+        """
+        from gokpl._outcome import SyncOutcome
+        pending, cancelled = SyncOutcome(5, None), SyncOutcome(6, None)
+        cancelled._mark_cancelled()
+        for call in (pending.wait, pending.done, cancelled.wait, lambda: cancelled._state):
+            try:
+                call()
+                print("no error")
+            except RuntimeError as exc:
+                print(exc)
+        print(cancelled.done())
+        """
+    )
+    assert out.splitlines() == ["gokpl: the library is not loaded"] * 4 + ["True"]
