@@ -2,6 +2,7 @@ package core
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,7 +31,8 @@ type aggregator struct {
 	lead     time.Duration // how long before its earliest deadline a buffer leaves
 	emit     func(k *kinesisRecord, reason flushReason)
 
-	shards sync.Map // int64 shard number → *shardBuffer
+	shards sync.Map     // int64 shard number → *shardBuffer
+	held   atomic.Int32 // hold calls running: deadline timers leave buffers to them
 
 	mu     sync.Mutex // orders creating a shard's buffer with close
 	closed bool
@@ -51,6 +53,20 @@ func newAggregator(cfg *Config, lead time.Duration, emit func(k *kinesisRecord, 
 // put buffers u for the shard the shard map predicts for it (the number in
 // "shardId-000000000123"), emitting whatever leaves because of it.
 func (a *aggregator) put(u *userRecord, shard int64) { a.buffer(shard).put(u) }
+
+// hold runs add with the buffers' deadline timers held back, so that records
+// added together (the records of one failed aggregate, back for a retry,
+// whose deadlines may be due at once) are not split by a timer firing
+// between them; buffers that fell due meanwhile leave when add returns.
+func (a *aggregator) hold(add func()) {
+	a.held.Add(1)
+	add()
+	a.held.Add(-1)
+	a.shards.Range(func(_, s any) bool {
+		s.(*shardBuffer).emitIfDue()
+		return true
+	})
+}
 
 // flush emits everything buffered now.
 func (a *aggregator) flush() {
@@ -208,6 +224,14 @@ func (s *shardBuffer) armLocked(deadline time.Time) {
 }
 
 func (s *shardBuffer) onDeadline() {
+	if s.a.held.Load() > 0 {
+		return // the hold emits the buffer if it is due when it ends
+	}
+	s.emitIfDue()
+}
+
+// emitIfDue emits the buffer if its deadline has come.
+func (s *shardBuffer) emitIfDue() {
 	s.mu.Lock()
 	if s.deadline.IsZero() || time.Now().Before(s.deadline) {
 		s.mu.Unlock() // a stale firing: the buffer left, and any refill is not due yet

@@ -157,6 +157,38 @@ func TestAggregatorOversizeRecordGoesAloneRaw(t *testing.T) {
 	a.close()
 }
 
+func TestAggregatorHoldKeepsRecordsDueAtOnceTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, out := newTestAggregator(100, 1<<20)
+		due := func(key string) *userRecord {
+			u := aggRecord(t, key, "", []byte("x"))
+			u.deadline = time.Now() // due already, as retried records often are
+			return u
+		}
+		a.hold(func() {
+			for i := range 5 {
+				a.put(due(fmt.Sprint(i)), 3)
+				synctest.Wait() // the deadline timer gets every chance to fire
+			}
+			if out.count() != 0 {
+				t.Fatalf("a timer emitted %d records during the hold", out.count())
+			}
+		})
+		if out.count() != 1 || keysOf(out.records[0]) != "[0 1 2 3 4]" || out.reasons[0] != flushDeadline {
+			t.Fatalf("emitted %v, reasons %v; want the five together when the hold ends", out.records, out.reasons)
+		}
+		// Without a hold, the same records leave as the timer finds them.
+		a.put(due("a"), 3)
+		synctest.Wait()
+		a.put(due("b"), 3)
+		synctest.Wait()
+		if out.count() != 3 {
+			t.Fatalf("emitted %d Kinesis records in all, want 3", out.count())
+		}
+		a.close()
+	})
+}
+
 func TestAggregatorFlushesAtTheEarliestDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a, out := newTestAggregator(100, 1<<20)

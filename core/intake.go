@@ -11,17 +11,19 @@ import (
 // is far more than the record's own work.
 const intakePause = 500 * time.Microsecond
 
-// intake hands a stream's new records, and its flushes, from the goroutines
-// that put them to the pipeline's own goroutine, which takes them through the
-// stages in batches, in order. A put then only validates, copies and queues:
+// intake hands a stream's new records, the records back from a failed
+// attempt, and its flushes, from the goroutines that put, send or flush them
+// to the pipeline's own goroutine, which takes them through the stages in
+// batches, in order. A put then only validates, copies and queues:
 // the aggregation, hashing and encoding run beside the caller rather than on
 // its thread, which matters most when the caller is a Python thread calling
 // in through cgo. A flush queued behind records reaches the stages after
 // them, so it pushes them out together. Safe for concurrent use: add and
 // flush from any goroutine; one goroutine runs the batches until close.
 type intake struct {
-	next    func(*userRecord) // the first stage
-	flushTo func(*epoch)      // push every stage for a flush
+	next    func(*userRecord)   // the first stage
+	again   func([]*userRecord) // the first stage, for the records of a failed attempt
+	flushTo func(*epoch)        // push every stage for a flush
 
 	mu      sync.Mutex
 	queue   []intakeItem
@@ -32,15 +34,17 @@ type intake struct {
 	stopped chan struct{}
 }
 
-// intakeItem is a record, or a flush marker.
+// intakeItem is a record, the records of a failed attempt, or a flush marker.
 type intakeItem struct {
 	u     *userRecord
+	retry []*userRecord
 	flush *epoch
 }
 
-func newIntake(next func(*userRecord), flushTo func(*epoch)) *intake {
+func newIntake(next func(*userRecord), again func([]*userRecord), flushTo func(*epoch)) *intake {
 	in := &intake{
 		next:    next,
+		again:   again,
 		flushTo: flushTo,
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -53,15 +57,20 @@ func newIntake(next func(*userRecord), flushTo func(*epoch)) *intake {
 // add queues u for the pipeline's goroutine. It never waits for the stages.
 func (in *intake) add(u *userRecord) { in.push(intakeItem{u: u}) }
 
+// retry queues the records of a failed attempt as one item; false, queueing
+// nothing, once the intake is closed.
+func (in *intake) retry(records []*userRecord) bool { return in.push(intakeItem{retry: records}) }
+
 // flush queues a push of every stage, for the flush whose epoch is sealed,
 // behind the records queued so far. Ignored once the intake is closed.
 func (in *intake) flush(sealed *epoch) { in.push(intakeItem{flush: sealed}) }
 
-func (in *intake) push(item intakeItem) {
+// push queues item; false once the intake is closed.
+func (in *intake) push(item intakeItem) bool {
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
-		return
+		return false
 	}
 	in.queue = append(in.queue, item)
 	first := len(in.queue) == 1
@@ -72,6 +81,7 @@ func (in *intake) push(item intakeItem) {
 		default:
 		}
 	}
+	return true
 }
 
 // run takes batches through the stages until close, then the last ones.
@@ -117,9 +127,12 @@ func (in *intake) drain() bool {
 		return false
 	}
 	for i, item := range batch {
-		if item.u != nil {
+		switch {
+		case item.u != nil:
 			in.next(item.u)
-		} else {
+		case item.retry != nil:
+			in.again(item.retry)
+		default:
 			in.flushTo(item.flush)
 		}
 		batch[i] = intakeItem{}

@@ -44,7 +44,7 @@ type pipeline struct {
 func newPipeline(p *Producer, stream string) *pipeline {
 	pl := &pipeline{stream: stream, p: p}
 	pl.collector = newCollector(&p.cfg, pl.send)
-	defer func() { pl.intake = newIntake(pl.put, pl.flushStages) }()
+	defer func() { pl.intake = newIntake(pl.put, pl.retryNow, pl.flushStages) }()
 	if !p.cfg.AggregationEnabled {
 		return pl
 	}
@@ -77,11 +77,28 @@ func (pl *pipeline) put(u *userRecord) {
 	}
 }
 
-// retry takes back records after a failed attempt. During a flush it is
-// pushed through at once: the flush waits for it.
+// retry takes back records after a failed attempt, through the intake, so
+// that a flush's push cannot land between them and split the records of one
+// failed aggregate into two; once the intake is closed, at once.
 func (pl *pipeline) retry(records []*userRecord) {
-	for _, u := range records {
-		pl.put(u)
+	if !pl.intake.retry(records) {
+		pl.retryNow(records)
+	}
+}
+
+// retryNow takes retried records through the stages, together: no
+// aggregator deadline splits them (their retry deadline may already be due).
+// During a flush they are pushed through at once: the flush waits for them.
+func (pl *pipeline) retryNow(records []*userRecord) {
+	put := func() {
+		for _, u := range records {
+			pl.put(u)
+		}
+	}
+	if pl.aggregator != nil {
+		pl.aggregator.hold(put)
+	} else {
+		put()
 	}
 	pl.pushIfFlushing()
 }
