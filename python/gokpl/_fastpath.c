@@ -230,12 +230,11 @@ static PyObject *Outcome_wait(Outcome *self, PyObject *args, PyObject *kwargs)
     return make_result(self);
 }
 
-static PyObject *Outcome_read_state(Outcome *self, PyObject *unused)
+/* The known state as _state shows it: None while pending, the cancelled
+ * marker, or the packed state. */
+static PyObject *state_object(Outcome *self)
 {
-    int resolved = read_state(self);
-    if (resolved < 0)
-        return NULL;
-    if (!resolved)
+    if (self->state == STATE_PENDING)
         Py_RETURN_NONE;
     if (self->state == STATE_CANCELLED) {
         if (!configured())
@@ -244,6 +243,13 @@ static PyObject *Outcome_read_state(Outcome *self, PyObject *unused)
         return cancelled_state;
     }
     return PyLong_FromLongLong(self->state);
+}
+
+static PyObject *Outcome_read_state(Outcome *self, PyObject *unused)
+{
+    if (read_state(self) < 0)
+        return NULL;
+    return state_object(self);
 }
 
 static PyObject *Outcome_result(Outcome *self, PyObject *unused)
@@ -281,15 +287,7 @@ static int Outcome_set_callbacks(Outcome *self, PyObject *value, void *closure)
 
 static PyObject *Outcome_get_state(Outcome *self, void *closure)
 {
-    if (self->state == STATE_PENDING)
-        Py_RETURN_NONE;
-    if (self->state == STATE_CANCELLED) {
-        if (!configured())
-            return NULL;
-        Py_INCREF(cancelled_state);
-        return cancelled_state;
-    }
-    return PyLong_FromLongLong(self->state);
+    return state_object(self);
 }
 
 static PyMethodDef Outcome_methods[] = {
