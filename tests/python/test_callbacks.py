@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
@@ -155,17 +156,28 @@ def test_an_outcome_in_a_reference_cycle_is_collected(fake_config: ConfigFactory
     # The outcome refers to its callbacks, a callback to the outcome: only the
     # cycle collector can free them, so the C half must take part in it.
     with SyncProducer(fake_config(record_max_buffered_time_ms=5000)) as producer:
-        outcome = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
-        outcome.add_done_callback(lambda _o, me=[outcome]: me)  # pending: held by the outcome
-        alive = weakref.ref(outcome)
-        outcome.cancel()  # the callbacks ran and were dropped: no cycle left here
         cyclic = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
         # Without callbacks an outcome cannot be in a cycle, and the collector skips it.
         assert not gc.is_tracked(cyclic)
-        cyclic._callbacks = [lambda _o, me=[cyclic]: me]  # as a callback that was never fired
+        cyclic._callbacks = [lambda _o, me=[cyclic]: me]  # as a callback not fired yet
         assert gc.is_tracked(cyclic)
         collected = weakref.ref(cyclic)
-        del outcome, cyclic
+        del cyclic
         gc.collect()
-        assert alive() is None
         assert collected() is None
+
+        # A registered callback that refers to its outcome: once it has run
+        # (on the callback thread) and the thread let go of the outcome,
+        # nothing keeps it.
+        ran = threading.Event()
+        outcome = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        outcome.add_done_callback(lambda _o, me=[outcome]: ran.set())
+        alive = weakref.ref(outcome)
+        outcome.cancel()
+        del outcome
+        assert ran.wait(10)
+        deadline = time.monotonic() + 10
+        while alive() is not None and time.monotonic() < deadline:
+            gc.collect()
+            time.sleep(0.01)
+        assert alive() is None
