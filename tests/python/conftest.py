@@ -3,15 +3,13 @@
 Two endpoints are available: ``kinesis_mock`` is the real emulator
 (kinesis-mock, started once per session over plain HTTP and TLS), and
 ``fake_kinesis`` is gokpl's own fake endpoint (core/kinesistest) run as a
-process, fast and scriptable. Under CI=true a missing emulator or binary fails
+process through ``gokpl.testing.FakeKinesis``, fast and scriptable. Under CI=true a missing emulator or binary fails
 the run; elsewhere it skips with a loud reason.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from emulator import EmulatorNotInstalled, KinesisApiError, KinesisMock
 from gokpl import Config
+from gokpl.testing import FakeKinesis
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
@@ -52,41 +51,21 @@ def kinesis_mock() -> Iterator[KinesisMock]:
         yield mock
 
 
-class FakeKinesis:
-    """The kinesistest fake endpoint as a child process."""
-
-    def __init__(self, streams: dict[str, int], extra_args: tuple[str, ...] = ()) -> None:
-        binary = Path(os.environ.get("GOKPL_KINESISTEST_BIN", REPO / "build" / "kinesistest"))
-        if not binary.exists():
-            missing(f"{binary} not built")
-        args = [str(binary), "--addr", "127.0.0.1:0", *extra_args]
-        for name, shards in streams.items():
-            args += ["--stream", f"{name}:{shards}"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.close()
-            raise RuntimeError("kinesistest exited before reporting its address")
-        self.endpoint_url: str = json.loads(line)["endpoint_url"]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def fake_endpoint(streams: dict[str, int], discard: bool = False) -> FakeKinesis:
+    """gokpl.testing.FakeKinesis, started, on the fake endpoint `make tools` builds
+    (build/kinesistest; GOKPL_KINESISTEST_BIN names another)."""
+    binary = Path(os.environ.get("GOKPL_KINESISTEST_BIN", REPO / "build" / "kinesistest"))
+    if not binary.exists():
+        missing(f"{binary} not built")
+    return FakeKinesis(streams, discard=discard, binary=binary).start()
 
 
 @pytest.fixture(scope="session")
 def fake_kinesis() -> Iterator[FakeKinesis]:
     """The fake endpoint with streams 'fake-1' (1 shard) and 'fake-4' (4 shards)."""
-    fake = FakeKinesis({"fake-1": 1, "fake-4": 4})
+    fake = fake_endpoint({"fake-1": 1, "fake-4": 4})
     yield fake
-    fake.close()
+    fake.stop()
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import FakeKinesis
 from gokpl import BackpressureTimeoutError, Config, GokplError, SyncProducer
+from gokpl.testing import FakeKinesis
 from support import inject_fault
 
 ConfigFactory = Callable[..., Config]

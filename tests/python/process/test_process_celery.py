@@ -12,7 +12,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from conftest import FakeKinesis
+from conftest import fake_endpoint
+from gokpl.testing import FakeKinesis
 from proc_support import BIN, HERE, child_env, children_of, library_loaded, server, stop
 from support import read_back
 
@@ -21,11 +22,11 @@ TASKS = 30
 
 
 def test_celery_prefork_pool_publishes_and_flushes_at_shutdown(tmp_path: Path) -> None:
-    fake = FakeKinesis({"events": 2})
+    fake = fake_endpoint({"events": 2})
     try:
         run_celery(tmp_path, fake)
     finally:
-        fake.close()
+        fake.stop()
 
 
 def run_celery(data: Path, fake: FakeKinesis) -> None:

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import FakeKinesis
+from conftest import fake_endpoint
+from gokpl.testing import FakeKinesis
 from proc_support import BIN, HERE, child_env, children_of, free_port, http, library_loaded, server, stop, wait_http
 from support import read_back
 
@@ -24,11 +25,11 @@ REQUESTS = 40
 
 @pytest.mark.parametrize("worker_class", ["sync", "gthread"])
 def test_gunicorn_preload_workers_publish_and_flush_at_shutdown(worker_class: str) -> None:
-    fake = FakeKinesis({"events": 2})
+    fake = fake_endpoint({"events": 2})
     try:
         run_gunicorn(worker_class, fake)
     finally:
-        fake.close()
+        fake.stop()
 
 
 def run_gunicorn(worker_class: str, fake: FakeKinesis) -> None:

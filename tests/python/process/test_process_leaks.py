@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 
-from conftest import FakeKinesis
+from conftest import fake_endpoint
 from proc_support import HERE, child_env
 
 CYCLES = 1_000_000
@@ -22,7 +22,7 @@ RSS_GROWTH_LIMIT_KIB = 32 * 1024
 
 
 def test_handles_and_rss_are_flat_after_put_wait_cycles() -> None:
-    fake = FakeKinesis({"leaks": 8}, extra_args=("--discard",))
+    fake = fake_endpoint({"leaks": 8}, discard=True)
     try:
         proc = subprocess.run(
             [sys.executable, str(HERE / "scripts" / "leak_cycles.py"), fake.endpoint_url, "leaks", str(CYCLES)],
@@ -32,7 +32,7 @@ def test_handles_and_rss_are_flat_after_put_wait_cycles() -> None:
             timeout=300,
         )
     finally:
-        fake.close()
+        fake.stop()
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.splitlines()[-1])
     assert report["before"]["handles"] == [1, 0], report

@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 
-from conftest import FakeKinesis
+from conftest import fake_endpoint
 from proc_support import HERE, child_env
 
 SECONDS = 4
@@ -29,7 +29,7 @@ RSS_LIMIT_KIB = 8 * BUDGET_KIB + 32 * 1024
 
 
 def test_rss_stays_bounded_while_every_request_is_throttled() -> None:
-    fake = FakeKinesis({"overload": 4}, extra_args=("--discard",))
+    fake = fake_endpoint({"overload": 4}, discard=True)
     try:
         args = [str(HERE / "scripts" / "overload.py"), fake.endpoint_url, "overload", str(SECONDS)]
         proc = subprocess.run(
@@ -40,7 +40,7 @@ def test_rss_stays_bounded_while_every_request_is_throttled() -> None:
             timeout=60,
         )
     finally:
-        fake.close()
+        fake.stop()
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.splitlines()[-1])
     samples = report.pop("samples")
