@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -12,16 +13,23 @@ import (
 	"github.com/gokpl/gokpl/core"
 )
 
-// sendTimes is a discardClient that notes when each PutRecords call starts.
+// sendTimes is a discardClient that notes when each PutRecords call starts,
+// and how many bytes of data it carries.
 type sendTimes struct {
 	*discardClient
 	mu    sync.Mutex
 	times []time.Time
+	bytes []int
 }
 
 func (c *sendTimes) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, opts ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	n := 0
+	for _, e := range in.Records {
+		n += len(e.Data)
+	}
 	c.mu.Lock()
 	c.times = append(c.times, time.Now())
+	c.bytes = append(c.bytes, n)
 	c.mu.Unlock()
 	return c.discardClient.PutRecords(ctx, in, opts...)
 }
@@ -76,4 +84,69 @@ func TestRecordsLeaveWithinTheirBufferingTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Aggregated records whose deadline came wait in the collector only to share
+// a request with other shards' records; once they fill a request's worth
+// (256 KiB) it leaves at once, and only the rest waits for the deadline.
+// Here 2,400 records of 200 bytes, over 16 shards, all fall due together:
+// the aggregator lets them go a fifth of the buffering time before their
+// deadline (20 ms), and every full request must start then, not 15 ms later
+// with the rest. Virtual time, so the times are exact.
+func TestDueRecordsLeaveOnceTheyFillARequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := benchConfig()
+		cfg.RecordMaxBufferedTime = 100 * time.Millisecond
+		client := &sendTimes{discardClient: newDiscardClient(16)}
+		p, err := core.New(context.Background(), cfg, core.WithClient(client), core.WithoutMetrics())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		warm, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "warm-up", Data: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := warm.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		client.mu.Lock()
+		client.times, client.bytes = nil, nil
+		client.mu.Unlock()
+
+		put := time.Now()
+		data := make([]byte, 200)
+		outcomes := make([]*core.Outcome, 2400)
+		for i := range outcomes {
+			outcomes[i], err = p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: fmt.Sprint("key-", i), Data: data})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, o := range outcomes {
+			if r, err := o.Wait(context.Background()); err != nil || !r.Success {
+				t.Fatalf("result %+v, %v", r, err)
+			}
+		}
+		client.mu.Lock()
+		defer client.mu.Unlock()
+		graced := cfg.RecordMaxBufferedTime - cfg.RecordMaxBufferedTime/5
+		margined := cfg.RecordMaxBufferedTime - 5*time.Millisecond
+		full, rest := 0, 0
+		for i, at := range client.times {
+			waited := at.Sub(put)
+			switch {
+			case client.bytes[i] >= 256<<10 && waited == graced:
+				full++
+			case client.bytes[i] < 256<<10 && waited == margined:
+				rest++
+			default:
+				t.Errorf("request of %d bytes sent %v after the puts", client.bytes[i], waited)
+			}
+		}
+		if full < 1 || rest != 1 {
+			t.Errorf("%d full requests at %v and %d others at %v; want at least one, and one", full, graced, rest, margined)
+		}
+	})
 }

@@ -9,11 +9,18 @@ const perShardBytesCap = 256 << 10
 
 // collector batches a stream's Kinesis records into PutRecords requests of at
 // most collection_max_count entries and collection_max_size bytes, sent by the
-// earliest deadline among them less sendMargin, or once one predicted shard
-// has perShardBytesCap bytes in the batch. Safe for concurrent use.
+// earliest deadline among them less sendMargin, once one predicted shard
+// has perShardBytesCap bytes in the batch, or once the batch holds
+// dueRequestBytes of due records: records whose deadline falls within the
+// collector's grace wait only to share a request with other shards' records,
+// and once they fill one, more waiting delays them without saving a request
+// worth having. Safe for concurrent use.
 type collector struct {
-	batch      *batcher[*kinesisRecord]
-	shardBytes map[int64]int64 // guarded by batch's lock (used only from its hooks)
+	batch *batcher[*kinesisRecord]
+
+	// Guarded by batch's lock (used only from its hooks).
+	shardBytes map[int64]int64
+	dueBytes   int64
 }
 
 func newCollector(cfg *Config, send func([]*kinesisRecord, flushReason)) *collector {
@@ -26,8 +33,11 @@ func newCollector(cfg *Config, send func([]*kinesisRecord, flushReason)) *collec
 		func(k *kinesisRecord) time.Time { return k.deadline.Add(-margin) },
 		send,
 	)
-	c.batch.full = c.shardFull
-	c.batch.reset = func() { clear(c.shardBytes) }
+	c.batch.full = c.full
+	c.batch.reset = func() {
+		clear(c.shardBytes)
+		c.dueBytes = 0
+	}
 	return c
 }
 
@@ -41,7 +51,14 @@ func sendMargin(buffered time.Duration) time.Duration {
 	return min(5*time.Millisecond, buffered/20)
 }
 
-func (c *collector) shardFull(k *kinesisRecord) bool {
+// full reports whether the batch should leave now that k is in it.
+func (c *collector) full(k *kinesisRecord) bool {
+	if k.due {
+		c.dueBytes += k.wireSize()
+		if c.dueBytes >= dueRequestBytes {
+			return true
+		}
+	}
 	if k.predictedShardID == "" {
 		return false
 	}

@@ -18,6 +18,10 @@ type kinesisRecord struct {
 	// its number (the digits of the id).
 	predictedShardID string
 	shard            int64
+
+	// due marks an aggregated record whose deadline came within the
+	// collector's grace: it waits in the collector only to share a request.
+	due bool
 }
 
 // wireSize is how the service counts the entry against the 5 MiB request limit.

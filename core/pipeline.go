@@ -165,8 +165,8 @@ func (pl *pipeline) collectorGrace() time.Duration {
 func (pl *pipeline) collect(k *kinesisRecord) {
 	if k.predictedShardID != "" {
 		graced := earlier(addTime(time.Now(), pl.collectorGrace()), k.expiration)
-		if graced.After(k.deadline) {
-			k.deadline = graced
+		if !graced.Before(k.deadline) {
+			k.deadline, k.due = graced, true
 		}
 	}
 	pl.collector.put(k)
