@@ -127,12 +127,29 @@ def compile_extension(tmp: str, extension: Any, package_dir: Path, name: str) ->
     from cffi import ffiplatform
 
     cwd = os.getcwd()
+    saved = os.environ.get("LDSHARED")
+    os.environ["LDSHARED"] = link_command()
     os.chdir(tmp)  # setuptools reads the configuration files of the current directory
     try:
         built = Path(ffiplatform.compile(tmp, extension))
     finally:
         os.chdir(cwd)
+        if saved is None:
+            del os.environ["LDSHARED"]
+        else:
+            os.environ["LDSHARED"] = saved
     install(built.rename(built.with_name(name)), package_dir)
+
+
+def link_command() -> str:
+    """The interpreter's command for linking extension modules ($LDSHARED, else its build's), without
+    the run paths it was built with: an interpreter built into its own prefix (pyenv's) names its lib
+    directory there, which an extension module does not need and a wheel should not carry."""
+    import shlex
+    import sysconfig
+
+    command = os.environ.get("LDSHARED") or sysconfig.get_config_var("LDSHARED") or "cc -shared"
+    return shlex.join(arg for arg in shlex.split(command) if not arg.startswith(("-Wl,-rpath,", "-Wl,-R")))
 
 
 def keep_gil(source: str, names: tuple[str, ...]) -> str:

@@ -125,6 +125,28 @@ def test_release_build_leaves_out_the_go_symbol_tables(dist: tuple[Path, Path], 
         assert ".dynsym" in sections or name == "kinesistest", name  # the library keeps what the linker needs
 
 
+def test_extension_modules_carry_no_run_path_of_the_build_machine(dist: tuple[Path, Path], tmp_path: Path) -> None:
+    # The interpreter's link command may name its own lib directory as a run
+    # path (pyenv's does); the wheel's modules find libgokpl.so beside them.
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    _, wheel = dist
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    expected = {"_gokpl_cffi.abi3.so": ["$ORIGIN"], "_fastpath.abi3.so": []}
+    for name, paths in expected.items():
+        with (tmp_path / "gokpl" / name).open("rb") as f:
+            found = [
+                path
+                for section in ELFFile(f).iter_sections()
+                if isinstance(section, DynamicSection)
+                for tag in section.iter_tags()
+                if tag.entry.d_tag in ("DT_RUNPATH", "DT_RPATH")
+                for path in (tag.runpath if tag.entry.d_tag == "DT_RUNPATH" else tag.rpath).split(":")
+            ]
+        assert found == paths, (name, found)
+
+
 def test_sdist_carries_the_go_sources(dist: tuple[Path, Path]) -> None:
     sdist, _ = dist
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
