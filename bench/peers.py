@@ -17,6 +17,12 @@ aggregation on and off where it has the option. Every row runs in its own
 process (bench/peers_worker.py, which says exactly what is measured) with a
 timeout, so a broken peer is reported as failed without stopping the run.
 A row puts until its record cap or its time box, whichever comes first.
+Before that, every throughput row (and the control) drives its own
+workload for a warm-up (0.5 s) that is not measured, so that rows measure
+a process in its steady state, as a long-running service is. One extra
+row, gokpl's single-thread confirmed put_record with 200-byte aggregated
+records, runs without the warm-up ("cold"): it shows what a fresh process
+pays on top, mostly for growing its heap.
 
 Endpoints:
 
@@ -127,10 +133,11 @@ class Profile:
     latency_seconds: float
     rate_seconds: float
     timeout: float
+    warm_up: float  # seconds of a throughput row's own workload before its measured section
 
 
-FULL = Profile(3, 1.25, {200: 400_000, 5000: 80_000}, 1000, 1.5, 6.0, 180.0)
-QUICK = Profile(1, 0.25, {200: 40_000, 5000: 8_000}, 200, 0.5, 2.5, 120.0)
+FULL = Profile(3, 1.25, {200: 400_000, 5000: 80_000}, 1000, 1.5, 6.0, 180.0, 0.5)
+QUICK = Profile(1, 0.25, {200: 40_000, 5000: 8_000}, 200, 0.5, 2.5, 120.0, 0.1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,10 +151,11 @@ class Row:
     delivery: str
     size: int
     aggregation: bool
-    kind: str = "throughput"  # throughput, latency, rate or gil-control
+    kind: str = "throughput"  # throughput, cold (throughput without the warm-up), latency, rate or gil-control
     records: int = 0  # cap
     seconds: float = 0.0  # time box (latency rows: how long they are paced)
     pace: int = 0  # latency rows: records/s
+    warm_up: float = 0.0  # seconds of the same workload, unmeasured, before the measured section
 
     @property
     def id(self) -> str:
@@ -178,12 +186,29 @@ class Row:
 
 def fast_rows(profile: Profile) -> list[Row]:
     return [
-        Row("fake", producer, api, threads, delivery, size, agg, records=profile.caps[size], seconds=profile.seconds)
+        Row(
+            "fake",
+            producer,
+            api,
+            threads,
+            delivery,
+            size,
+            agg,
+            records=profile.caps[size],
+            seconds=profile.seconds,
+            warm_up=profile.warm_up,
+        )
         for size in SIZES
         for agg in (True, False)
         for producer, api, threads, delivery, aggs in FAST_MODES
         if agg in aggs
     ]
+
+
+def cold_row(profile: Profile) -> Row:
+    """gokpl's headline row in a fresh process: without the warm-up."""
+    cap = profile.caps[200]
+    return Row("fake", "gokpl", "put_record", 1, "confirmed", 200, True, "cold", cap, profile.seconds)
 
 
 def latency_rows(profile: Profile) -> list[Row]:
@@ -205,7 +230,19 @@ def control_rows(profile: Profile) -> list[Row]:
     """The GIL alone: a pure-Python stand-in producer driven from 1 and 8 threads as gokpl is."""
     cap = profile.caps[200]
     return [
-        Row("none", "python-stand-in", "put_record", t, "confirmed", 200, True, "gil-control", cap, profile.seconds)
+        Row(
+            "none",
+            "python-stand-in",
+            "put_record",
+            t,
+            "confirmed",
+            200,
+            True,
+            "gil-control",
+            cap,
+            profile.seconds,
+            warm_up=profile.warm_up,
+        )
         for t in (1, 8)
     ]
 
@@ -517,6 +554,15 @@ def profile_of(args: argparse.Namespace) -> Profile:
     return profile
 
 
+def with_cold_row(rows: list[Row], cold: list[Row]) -> list[Row]:
+    """rows with the cold row (if selected) right after its warm twin, so that both run at about the same time."""
+    out = list(rows)
+    for row in cold:
+        twin = next((i for i, r in enumerate(out) if r.kind == "throughput" and same_setup(r, row)), len(out) - 1)
+        out.insert(twin + 1, row)
+    return out
+
+
 def selected(rows: list[Row], only: str | None) -> list[Row]:
     return [row for row in rows if only is None or only in row.id]
 
@@ -525,7 +571,7 @@ def run_all(args: argparse.Namespace, profile: Profile, setup: Setup) -> list[di
     runner = Runner(profile.reps)
     latency = selected(latency_rows(profile), args.only)
     fast = [r for r in fast_rows(profile) if r in selected([r], args.only) or any(same_setup(r, x) for x in latency)]
-    runner.run(fast, lambda row: run_on_fake(row, setup))
+    runner.run(with_cold_row(fast, selected([cold_row(profile)], args.only)), lambda row: run_on_fake(row, setup))
     latency = paced(latency, runner)
     runner.run(latency, lambda row: run_on_fake(row, setup))
     runner.run(selected([rate_row(profile)], args.only), lambda row: run_on_fake(row, setup))

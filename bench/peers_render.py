@@ -169,6 +169,35 @@ def gil_table(entries: list[Entry]) -> list[str]:
     return table(["Producer", "1 thread records/s", "8 threads records/s", "8 / 1"], lines) if lines else []
 
 
+def warm_up_text(settings: dict[str, Any]) -> str:
+    seconds = settings.get("warm_up")
+    if not seconds:
+        return ""
+    return (
+        f" Before its measured section, every row on the fast endpoint (and the control) drives its own "
+        f"workload for {seconds:g} s, unmeasured, so that rows measure a process in its steady state, as a "
+        'long-running service is; the latency and limit rows do not ("A fresh process" below shows what '
+        "the warm-up changes)."
+    )
+
+
+def cold_table(entries: list[Entry]) -> list[str]:
+    """The cold row beside its warm twin."""
+    lines = []
+    for cold in (e for e in entries if e["kind"] == "cold"):
+        warm = next((e for e in entries if e["kind"] == "throughput" and all(
+            e[k] == cold[k] for k in ("endpoint", "producer", "api", "threads", "delivery", "size", "aggregation"))),
+            None)  # fmt: skip
+        for e, name in ((warm, "after the warm-up"), (cold, "fresh process")):
+            if e is None or e["status"] == "failed":
+                continue
+            lines.append([f"{label(e)}, {e['delivery']}, {size_text(e['size'])}, aggregation {agg_text(e)}", name,
+                          with_range(e, "records_per_s"), pair(e, "call_us.p50", "call_us.p99"),
+                          with_range(e, "cpu_s_per_million"), short(_mib(median(e, "max_rss_kib")))])  # fmt: skip
+    header = ["Row", "Process", "records/s", "call µs p50 / p99", "CPU s per M records", "peak RSS MiB"]
+    return table(header, lines) if lines else []
+
+
 def headline_table(report: dict[str, Any], entries: list[Entry]) -> list[str]:
     by_id = {e["id"]: e for e in entries}
     header = ["Records", "Aggregation", "gokpl records/s", "aiokpl SyncProducer records/s", "records/s ratio",
@@ -278,7 +307,7 @@ def section(report: dict[str, Any]) -> str:
         "- **records/s** and **MB/s**: records (of user data) over the measured section: puts until "
         f"the record cap or a {s['seconds']:g} s time box, then the wait for every result (*confirmed*) or "
         "one flush (*fire-and-forget*). aws-kinesis-agg gives no result per record, only per request "
-        "(*per request*).",
+        "(*per request*)." + warm_up_text(s),
         "- **call µs**: one put call: `put_record`, a `put_records` of 500, or `add_user_record` "
         "(with the request it sometimes makes).",
         "- **CPU s per M records**: process CPU time (user + system, every thread) over the section, per "
@@ -305,6 +334,18 @@ def section(report: dict[str, Any]) -> str:
         ]
         for title, rows in fast:
             out += [f"#### {title}", "", *throughput_table(rows), ""]
+    cold = cold_table(entries)
+    if cold:
+        out += [
+            "### A fresh process",
+            "",
+            "The headline row again, in a process that has not run the warm-up: its measured section starts "
+            "right after the first record. The difference is what a fresh process pays once: page faults "
+            "while the Go and Python heaps grow to hold the records and outcomes outstanding, and first calls.",
+            "",
+            *cold,
+            "",
+        ]
     gil = gil_table(entries)
     if gil:
         out += [

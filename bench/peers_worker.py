@@ -7,7 +7,11 @@ boto3-agg, or python-stand-in, a control that sends nothing), how it is
 driven (put_record or put_records, threads, confirmed or fire-and-forget,
 paced or flat out) and the endpoint. The worker makes
 the producer, warms it up (one record put and confirmed, so the engine,
-connections and shard map exist), then measures:
+connections and shard map exist; then, where the spec has warm_up seconds,
+the row's own workload for that long, unmeasured, so that the section
+measures a process in its steady state, as a long-running service is,
+rather than its first moments: a fresh process also pays for growing its
+heap), then measures:
 
 - records and seconds of the measured section: puts until the record cap or
   the time box, then, confirmed, a wait for every result or, fire-and-forget,
@@ -94,6 +98,12 @@ def summary(spec: Spec, section: Section, records: int, call_ns: Any, failed: in
 
 def deadline_ns(spec: Spec) -> int:
     return time.perf_counter_ns() + int(spec["seconds"] * 1e9)
+
+
+def warmed_up(spec: Spec, drive: Callable[[Spec], Any]) -> None:
+    """Drive the row's workload for its warm_up seconds, unmeasured: every record confirmed or flushed."""
+    if spec.get("warm_up"):
+        drive({**spec, "seconds": spec["warm_up"]})
 
 
 # Sync put_record producers (gokpl and aiokpl's SyncProducer share the call).
@@ -337,14 +347,15 @@ def run_gokpl(spec: Spec) -> Result:
             producer.close(timeout=1.0)  # the backlog left behind is not measured
             return result
         latency: Result = {}
+        drive = gokpl_batches if spec["api"] == "put_records" else threaded
+        if spec["kind"] != "latency":
+            warmed_up(spec, lambda s: drive(s, producer))
         with Section() as section:
             if spec["kind"] == "latency":
                 records, call_ns, latency = gokpl_latency(spec, producer)
                 failed = producer.stats().records_failed
-            elif spec["api"] == "put_records":
-                records, call_ns, failed = gokpl_batches(spec, producer)
             else:
-                records, call_ns, failed = threaded(spec, producer)
+                records, call_ns, failed = drive(spec, producer)
         if failed is None:
             failed = producer.stats().records_failed
         result = summary(spec, section, records, call_ns, failed)
@@ -378,6 +389,8 @@ def run_aiokpl_sync(spec: Spec) -> Result:
     with aiokpl.SyncProducer(aiokpl_config(spec)) as producer:
         warm_up(producer, spec["stream"])
         latency: Result = {}
+        if spec["kind"] != "latency":
+            warmed_up(spec, lambda s: threaded(s, producer))
         with Section() as section:
             if spec["kind"] == "latency":
                 records, call_ns, latency = aiokpl_latency(spec, producer)
@@ -389,38 +402,43 @@ def run_aiokpl_sync(spec: Spec) -> Result:
     return result
 
 
-async def aiokpl_async_rows(spec: Spec) -> Result:
-    import aiokpl
-
+async def aiokpl_async_puts(spec: Spec, producer: Any) -> tuple[int, Any, int | None]:
+    """await put_record until the cap or the time box, then every result (confirmed) or a flush."""
     confirmed = spec["delivery"] == "confirmed"
     data = os.urandom(spec["size"])
     stream = spec["stream"]
+    until = deadline_ns(spec)
+    times = array("q")
+    outcomes = []
+    clock = time.perf_counter_ns
+    for i in range(spec["records"]):
+        t0 = clock()
+        outcome = await producer.put_record(stream=stream, partition_key=KEYS[i % len(KEYS)], data=data)
+        t1 = clock()
+        times.append(t1 - t0)
+        if confirmed:
+            outcomes.append(outcome)
+        if t1 >= until:
+            break
+    if confirmed:
+        return len(times), times, sum([not (await o.wait()).success for o in outcomes])
+    await producer.flush()  # sends what is buffered; the records resolve after it
+    while producer.outstanding_records > 0:
+        await asyncio.sleep(0.005)
+    return len(times), times, None
+
+
+async def aiokpl_async_rows(spec: Spec) -> Result:
+    import aiokpl
+
     async with aiokpl.Producer(aiokpl_config(spec)) as producer:
-        outcome = await producer.put_record(stream=stream, partition_key="warm-up", data=b"warm-up")
+        outcome = await producer.put_record(stream=spec["stream"], partition_key="warm-up", data=b"warm-up")
         if not (await outcome.wait()).success:
             raise RuntimeError("warm-up record failed")
-        until = deadline_ns(spec)
-        times = array("q")
-        outcomes = []
-        clock = time.perf_counter_ns
+        if spec.get("warm_up"):
+            await aiokpl_async_puts({**spec, "seconds": spec["warm_up"]}, producer)
         with Section() as section:
-            for i in range(spec["records"]):
-                t0 = clock()
-                outcome = await producer.put_record(stream=stream, partition_key=KEYS[i % len(KEYS)], data=data)
-                t1 = clock()
-                times.append(t1 - t0)
-                if confirmed:
-                    outcomes.append(outcome)
-                if t1 >= until:
-                    break
-            records = len(times)
-            failed = None
-            if confirmed:
-                failed = sum([not (await o.wait()).success for o in outcomes])
-            else:  # Producer.flush sends what is buffered; the records resolve after it
-                await producer.flush()
-                while producer.outstanding_records > 0:
-                    await asyncio.sleep(0.005)
+            records, times, failed = await aiokpl_async_puts(spec, producer)
         return summary(spec, section, records, times, failed)
 
 
@@ -453,23 +471,30 @@ def send(client: Any, stream: str, entries: list[dict[str, Any]], times: Any) ->
     return retries
 
 
-def run_boto3(spec: Spec) -> Result:
-    """put_records of 500 entries, each response checked and its failed entries sent again."""
-    client = boto3_client(spec)
+def boto3_batches(spec: Spec, client: Any) -> tuple[int, Any, int]:
+    """put_records of 500 entries until the cap or the time box: records, request times, retried requests."""
     stream = spec["stream"]
     data = os.urandom(spec["size"])
-    client.put_records(StreamName=stream, Records=[{"PartitionKey": "warm-up", "Data": b"warm-up"}])
     pool = [{"PartitionKey": key, "Data": data} for key in KEYS]
     pool += pool[:BATCH]
     until = deadline_ns(spec)
     times = array("q")
     records = retries = 0
+    while records < spec["records"] and time.perf_counter_ns() < until:
+        offset = records % len(KEYS)
+        batch = pool[offset : offset + min(BATCH, spec["records"] - records)]
+        retries += send(client, stream, batch, times)
+        records += len(batch)
+    return records, times, retries
+
+
+def run_boto3(spec: Spec) -> Result:
+    """put_records of 500 entries, each response checked and its failed entries sent again."""
+    client = boto3_client(spec)
+    client.put_records(StreamName=spec["stream"], Records=[{"PartitionKey": "warm-up", "Data": b"warm-up"}])
+    warmed_up(spec, lambda s: boto3_batches(s, client))
     with Section() as section:
-        while records < spec["records"] and time.perf_counter_ns() < until:
-            offset = records % len(KEYS)
-            batch = pool[offset : offset + min(BATCH, spec["records"] - records)]
-            retries += send(client, stream, batch, times)
-            records += len(batch)
+        records, times, retries = boto3_batches(spec, client)
     result = summary(spec, section, records, times, 0)
     result["retried_requests"] = retries
     return result
@@ -494,31 +519,38 @@ def aggregated(spec: Spec, aggregator: Any, until: int, times: Any) -> Iterator[
         yield rest
 
 
+def aggregated_batches(spec: Spec, client: Any, aggregator: Any) -> tuple[Any, Any]:
+    """Aggregate until the cap or the time box, sending put_records as they fill: call and request times."""
+    stream = spec["stream"]
+    times = array("q")
+    request_ns = array("q")
+    entries: list[dict[str, Any]] = []
+    size = 0
+    for record in aggregated(spec, aggregator, deadline_ns(spec), times):
+        key, hash_key, blob = record.get_contents()
+        if len(entries) == BATCH or size + len(blob) + len(key) > MAX_REQUEST_BYTES:
+            send(client, stream, entries, request_ns)
+            entries, size = [], 0
+        entry = {"PartitionKey": key, "Data": blob}
+        if hash_key:
+            entry["ExplicitHashKey"] = hash_key
+        entries.append(entry)
+        size += len(blob) + len(key)
+    if entries:
+        send(client, stream, entries, request_ns)
+    return times, request_ns
+
+
 def run_boto3_agg(spec: Spec) -> Result:
     """aws-kinesis-agg's RecordAggregator (50 KiB records, as the KPL's default) and boto3 put_records."""
     from aws_kinesis_agg.aggregator import RecordAggregator
 
     client = boto3_client(spec)
-    stream = spec["stream"]
-    client.put_records(StreamName=stream, Records=[{"PartitionKey": "warm-up", "Data": b"warm-up"}])
+    client.put_records(StreamName=spec["stream"], Records=[{"PartitionKey": "warm-up", "Data": b"warm-up"}])
     aggregator = RecordAggregator(max_size=51200)
-    times = array("q")
-    request_ns = array("q")
-    entries: list[dict[str, Any]] = []
-    size = 0
+    warmed_up(spec, lambda s: aggregated_batches(s, client, aggregator))
     with Section() as section:
-        for record in aggregated(spec, aggregator, deadline_ns(spec), times):
-            key, hash_key, blob = record.get_contents()
-            if len(entries) == BATCH or size + len(blob) + len(key) > MAX_REQUEST_BYTES:
-                send(client, stream, entries, request_ns)
-                entries, size = [], 0
-            entry = {"PartitionKey": key, "Data": blob}
-            if hash_key:
-                entry["ExplicitHashKey"] = hash_key
-            entries.append(entry)
-            size += len(blob) + len(key)
-        if entries:
-            send(client, stream, entries, request_ns)
+        times, request_ns = aggregated_batches(spec, client, aggregator)
     result = summary(spec, section, len(times), times, 0)
     result["requests"] = len(request_ns)
     result["request_us"] = percentiles(request_ns, 1e-3)
@@ -556,8 +588,10 @@ class StandIn:
 
 
 def run_stand_in(spec: Spec) -> Result:
+    producer = StandIn()
+    warmed_up(spec, lambda s: threaded(s, producer))
     with Section() as section:
-        records, call_ns, failed = threaded(spec, StandIn())
+        records, call_ns, failed = threaded(spec, producer)
     return summary(spec, section, records, call_ns, failed)
 
 
