@@ -2,6 +2,7 @@ package main
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/gokpl/gokpl/core"
 )
@@ -166,7 +167,9 @@ type producerEntry struct {
 	p       *core.Producer
 	q       *completionQueue
 	flushes flushTable
-	streams sync.Map // stream name → the same name, copied out of C memory once
+	streams sync.Map // stream name → *string: the same name, copied out of C memory once
+
+	lastStream atomic.Pointer[string] // the name the latest put found, checked before streams
 }
 
 // outcomeEntry is what an outcome handle names: the outcome and the

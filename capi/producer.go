@@ -111,17 +111,24 @@ func gokpl_producer_put_quick(producer C.gokpl_producer,
 }
 
 // streamName is the stream name in C memory as a Go string, copied on the
-// stream's first put only: later puts find the copy without allocating.
+// stream's first put only: later puts find the copy without allocating, and
+// a put to the same stream as the one before compares the name instead of
+// hashing it.
 func (e *producerEntry) streamName(p *C.gokpl_cchar, n C.size_t) string {
 	if p == nil || n == 0 {
 		return ""
 	}
-	if name, ok := e.streams.Load(unsafe.String((*byte)(unsafe.Pointer(p)), int(n))); ok {
-		return name.(string)
+	wanted := unsafe.String((*byte)(unsafe.Pointer(p)), int(n))
+	if last := e.lastStream.Load(); last != nil && *last == wanted {
+		return *last
 	}
-	name := goString(p, n)
-	e.streams.Store(name, name)
-	return name
+	name, ok := e.streams.Load(wanted)
+	if !ok {
+		copied := goString(p, n)
+		name, _ = e.streams.LoadOrStore(copied, &copied)
+	}
+	e.lastStream.Store(name.(*string))
+	return *name.(*string)
 }
 
 // noWait is an already-ended context: a put with it takes room in the

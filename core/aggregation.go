@@ -47,6 +47,10 @@ type aggregation struct {
 	hashKeys      []HashKey       // the explicit hash key table, written in decimal
 	pbSize        int             // bytes of the protobuf encoding
 
+	// The earliest deadline and expiration among the records, kept as they
+	// are added (while each record is at hand) rather than found afterwards.
+	deadline, expiration time.Time
+
 	// Table lookups, present only while records are being added.
 	partitionKeyIndex map[string]uint32
 	hashKeyIndex      map[HashKey]uint32
@@ -110,6 +114,11 @@ func (g *aggregation) add(u *userRecord, a addition) {
 		g.hashKeyIndex[u.hash] = a.indexes.hashKey - 1
 		g.hashKeys = append(g.hashKeys, u.hash)
 	}
+	if len(g.records) == 0 {
+		g.deadline, g.expiration = u.deadline, u.expiration
+	} else {
+		g.deadline, g.expiration = earlier(g.deadline, u.deadline), earlier(g.expiration, u.expiration)
+	}
 	g.records = append(g.records, u)
 	g.indexes = append(g.indexes, a.indexes)
 	g.pbSize += a.grow
@@ -170,16 +179,16 @@ func (g *aggregation) kinesisRecord() *kinesisRecord {
 		return singleKinesisRecord(g.records)
 	}
 	first := g.records[0]
-	k := &kinesisRecord{
+	return &kinesisRecord{
 		records:          g.records,
 		partitionKey:     aggregatedPartitionKey,
 		explicitHashKey:  hashKeyString(first.hash),
 		data:             g.appendEncoded(make([]byte, 0, g.size())),
+		deadline:         g.deadline,
+		expiration:       g.expiration,
 		predictedShardID: first.predictedShardID,
 		shard:            first.shard,
 	}
-	k.deadline, k.expiration = earliestTimes(g.records)
-	return k
 }
 
 // recycle empties a taken aggregation, whose records went to a Kinesis
@@ -191,6 +200,7 @@ func (g *aggregation) recycle() {
 	g.partitionKeys = g.partitionKeys[:0]
 	g.hashKeys = g.hashKeys[:0]
 	g.pbSize = 0
+	g.deadline, g.expiration = time.Time{}, time.Time{}
 }
 
 // newKinesisRecord packs user records into one Kinesis record, as the KPL
@@ -224,17 +234,6 @@ func singleKinesisRecord(records []*userRecord) *kinesisRecord {
 		predictedShardID: u.predictedShardID,
 		shard:            u.shard,
 	}
-}
-
-// earliestTimes returns the earliest deadline and the earliest expiration
-// among records.
-func earliestTimes(records []*userRecord) (deadline, expiration time.Time) {
-	deadline, expiration = records[0].deadline, records[0].expiration
-	for _, u := range records[1:] {
-		deadline = earlier(deadline, u.deadline)
-		expiration = earlier(expiration, u.expiration)
-	}
-	return deadline, expiration
 }
 
 // appendHashKey appends h in decimal, as HashKey.String renders it, without

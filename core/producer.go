@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,8 @@ type Producer struct {
 	closeOnce sync.Once
 	pipelines sync.Map // stream name → *pipeline
 	newPipe   sync.Mutex
+
+	lastPipeline atomic.Pointer[pipeline] // the one the latest put found, checked before pipelines
 }
 
 // Option adjusts how a Producer is built.
@@ -290,7 +293,11 @@ func (p *Producer) isClosed() bool {
 }
 
 func (p *Producer) pipeline(stream string) *pipeline {
+	if pl := p.lastPipeline.Load(); pl != nil && pl.stream == stream {
+		return pl // most puts go to the stream of the put before
+	}
 	if pl, ok := p.pipelines.Load(stream); ok {
+		p.lastPipeline.Store(pl.(*pipeline))
 		return pl.(*pipeline)
 	}
 	p.newPipe.Lock()

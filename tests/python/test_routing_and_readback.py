@@ -12,6 +12,7 @@ from collections.abc import Callable
 from aws_kinesis_agg.aggregator import RecordAggregator
 from emulator import KinesisMock
 from gokpl import Config, SyncProducer
+from gokpl.testing import FakeKinesis
 from support import boto3_client, deaggregate, read_back, shard_for, shard_ranges
 
 ConfigFactory = Callable[..., Config]
@@ -119,3 +120,25 @@ def test_the_read_back_helper_deaggregates_kpl_records(kinesis_mock: KinesisMock
         ],
     )
     assert [(r.partition_key, r.data, r.sub_sequence_number) for r in plain] == [("p", b"\xf3\x89", None)]
+
+
+def test_puts_that_alternate_between_streams_land_each_in_its_own(
+    fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
+) -> None:
+    # The put path remembers the stream of the put before it; a put to
+    # another stream, or back to the first, must not be sent to that one.
+    other = f"{fake_stream}-b"
+    fake_kinesis.create_stream(other, 1)
+    try:
+        streams = [other if i % 3 == 0 else fake_stream for i in range(90)]
+        with SyncProducer(fake_config()) as producer:
+            outcomes = [
+                producer.put_record(stream=s, partition_key=f"key-{i}", data=str(i).encode())
+                for i, s in enumerate(streams)
+            ]
+            assert all(o.wait(timeout=30).success for o in outcomes)
+        for name in (fake_stream, other):
+            expected = sorted(str(i).encode() for i, s in enumerate(streams) if s == name)
+            assert sorted(r.data for r in fake_kinesis.records(name)) == expected, name
+    finally:
+        fake_kinesis.delete_stream(other)
