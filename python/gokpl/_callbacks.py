@@ -58,6 +58,8 @@ class CallbackDispatcher:
         return True
 
     def _run(self) -> None:
+        from ._outcome import run_callbacks_of
+
         ffi, lib = _native.ffi_lib()
         tokens = ffi.new("uint64_t[]", _BATCH)
         n = ffi.new("size_t *")
@@ -65,12 +67,9 @@ class CallbackDispatcher:
             status = lib.gokpl_producer_next_completions(self._producer, tokens, _BATCH, _SLICE_MS, n)
             if status == _native.OK:
                 with self._lock:
-                    ready = [self._waiting.pop(tokens[i], None) for i in range(n[0])]
-                for outcome in ready:
-                    if outcome is not None:
-                        outcome._run_callbacks()
-                # Not kept alive (with their native handles) while the next wait blocks.
-                del ready, outcome
+                    ready = [self._waiting.pop(token, None) for token in ffi.unpack(tokens, n[0])]
+                run_callbacks_of(ready)
+                del ready  # not kept alive (with their native handles) while the next wait blocks
             elif status != _native.TIMEOUT:
                 return  # closed and drained (or freed): nothing more will come
 

@@ -156,6 +156,22 @@ class SyncOutcome(OutcomeBase):
 _fastpath.set_outcome_class(SyncOutcome)  # what quick_put makes
 
 
+def run_callbacks_of(outcomes: list[SyncOutcome | None]) -> None:
+    """Run the registered callbacks of each outcome (None: none), once: what
+    SyncOutcome._run_callbacks does for one, with the lock taken once for all."""
+    taken = []
+    with _callbacks_lock:
+        for outcome in outcomes:
+            if outcome is not None:
+                callbacks = outcome._callbacks
+                outcome._callbacks = _FIRED
+                if callbacks:  # not None, and not _FIRED (empty)
+                    taken.append((outcome, callbacks))
+    for outcome, callbacks in taken:
+        for fn in callbacks:
+            _call(fn, outcome)
+
+
 def _call(fn: Callable[[SyncOutcome], object], outcome: SyncOutcome) -> None:
     try:
         fn(outcome)
