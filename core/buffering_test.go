@@ -34,6 +34,29 @@ func (c *sendTimes) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput,
 	return c.discardClient.PutRecords(ctx, in, opts...)
 }
 
+// warmedUpProducer makes a producer on client whose shard map is loaded
+// (one record put and confirmed), with client's notes cleared a second
+// later; it is closed when the test ends.
+func warmedUpProducer(t *testing.T, cfg core.Config, client *sendTimes) *core.Producer {
+	p, err := core.New(context.Background(), cfg, core.WithClient(client), core.WithoutMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	warm, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "warm-up", Data: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := warm.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	client.mu.Lock()
+	client.times, client.bytes = nil, nil
+	client.mu.Unlock()
+	return p
+}
+
 // A record is sent within record_max_buffered_time_ms of its put, less the
 // collector's send margin: the collector's grace (a fifth of the buffering
 // time here) comes out of that time instead of adding to it. Virtual time,
@@ -45,22 +68,7 @@ func TestRecordsLeaveWithinTheirBufferingTime(t *testing.T) {
 			cfg.RecordMaxBufferedTime = 100 * time.Millisecond
 			cfg.AggregationEnabled = aggregation
 			client := &sendTimes{discardClient: newDiscardClient(4)}
-			p, err := core.New(context.Background(), cfg, core.WithClient(client), core.WithoutMetrics())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close(context.Background())
-			warm, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "warm-up", Data: []byte("x")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := warm.Wait(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(time.Second)
-			client.mu.Lock()
-			client.times = nil
-			client.mu.Unlock()
+			p := warmedUpProducer(t, cfg, client)
 
 			put := time.Now()
 			o, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "k", Data: []byte("data")})
@@ -98,25 +106,11 @@ func TestDueRecordsLeaveOnceTheyFillARequest(t *testing.T) {
 		cfg := benchConfig()
 		cfg.RecordMaxBufferedTime = 100 * time.Millisecond
 		client := &sendTimes{discardClient: newDiscardClient(16)}
-		p, err := core.New(context.Background(), cfg, core.WithClient(client), core.WithoutMetrics())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close(context.Background())
-		warm, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "warm-up", Data: []byte("x")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := warm.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Second)
-		client.mu.Lock()
-		client.times, client.bytes = nil, nil
-		client.mu.Unlock()
+		p := warmedUpProducer(t, cfg, client)
 
 		put := time.Now()
 		data := make([]byte, 200)
+		var err error
 		outcomes := make([]*core.Outcome, 2400)
 		for i := range outcomes {
 			outcomes[i], err = p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: fmt.Sprint("key-", i), Data: data})
