@@ -224,18 +224,42 @@ print(result.shard_id, gokpl._native.library_path())
 """
 
 
-def test_wheel_installs_and_runs_without_go(release_wheel: Path, tmp_path: Path) -> None:
-    """What a user without Go does: install the wheel, run the quick start against the fake endpoint it ships."""
+def other_interpreters() -> list[Path]:
+    """CPython 3.9 and 3.13, the ends of the range the abi3 wheel claims, where this machine has them
+    (on PATH, or in pyenv's versions), other than the interpreter running the tests."""
+    found = []
+    for minor in (9, 13):
+        if sys.version_info[:2] == (3, minor):
+            continue
+        name = f"python3.{minor}"
+        candidates = [shutil.which(name)]
+        pyenv = shutil.which("pyenv")
+        if pyenv:
+            root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
+            candidates += sorted(Path(root).glob(f"versions/3.{minor}.*/bin/{name}")) if root else []
+        for candidate in candidates:
+            if candidate and subprocess.run([str(candidate), "-c", "pass"], capture_output=True).returncode == 0:
+                found.append(Path(candidate))
+                break
+    return found
+
+
+def run_quick_start_from_wheel(base_python: Path, wheel: Path, tmp_path: Path) -> None:
+    """What a user without Go does: make a virtualenv with base_python, install the wheel, run the quick
+    start against the fake endpoint it ships."""
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+    if base_python == Path(sys.executable):
+        venv.create(env_dir, with_pip=True)
+    else:
+        run(base_python, "-m", "venv", env_dir)
     python = env_dir / "bin" / "python"
     no_go = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "go").exists()]
     path = os.pathsep.join([str(env_dir / "bin"), *no_go])
     assert shutil.which("go", path=path) is None, path
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "PYTHON", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "PYTHON", "VIRTUAL_ENV", "PYENV"))}
     env.update(PATH=path, PIP_DISABLE_PIP_VERSION_CHECK="1")
     assert shutil.which("go", path=env["PATH"]) is None and "GO" not in env and "GOKPL_LIBRARY" not in env
-    pip(python, "install", "--quiet", "--only-binary", ":all:", str(release_wheel), cwd=tmp_path, env=env)
+    pip(python, "install", "--quiet", "--only-binary", ":all:", str(wheel), cwd=tmp_path, env=env)
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -246,6 +270,18 @@ def test_wheel_installs_and_runs_without_go(release_wheel: Path, tmp_path: Path)
     shard_id, library = result.stdout.split()
     assert shard_id.startswith("shardId-")
     assert Path(library).is_relative_to(env_dir), library
+
+
+def test_wheel_installs_and_runs_without_go(release_wheel: Path, tmp_path: Path) -> None:
+    # The wheel is built once, on the stable ABI, for CPython 3.9 and later:
+    # it must install and work on the interpreter that built it, and on the
+    # oldest and the newest this machine has besides.
+    for n, python in enumerate([Path(sys.executable), *other_interpreters()]):
+        version = subprocess.run([str(python), "--version"], capture_output=True, text=True).stdout.strip()
+        try:
+            run_quick_start_from_wheel(python, release_wheel, tmp_path / str(n))
+        except AssertionError as error:
+            raise AssertionError(f"{version} ({python}): {error}") from None
 
 
 def test_pip_install_into_a_fresh_virtualenv(tmp_path: Path) -> None:
