@@ -34,9 +34,15 @@ type intake struct {
 	stopped chan struct{}
 }
 
-// intakeItem is a record, the records of a failed attempt, or a flush marker.
+// intakeItem is a record or, when u is nil, the records of a failed attempt
+// or a flush marker: kept apart, so that the queue of records, which is
+// copied as it grows on the putting thread, holds two words an item.
 type intakeItem struct {
 	u     *userRecord
+	other *intakeOther
+}
+
+type intakeOther struct {
 	retry []*userRecord
 	flush *epoch
 }
@@ -59,11 +65,13 @@ func (in *intake) add(u *userRecord) { in.push(intakeItem{u: u}) }
 
 // retry queues the records of a failed attempt as one item; false, queueing
 // nothing, once the intake is closed.
-func (in *intake) retry(records []*userRecord) bool { return in.push(intakeItem{retry: records}) }
+func (in *intake) retry(records []*userRecord) bool {
+	return in.push(intakeItem{other: &intakeOther{retry: records}})
+}
 
 // flush queues a push of every stage, for the flush whose epoch is sealed,
 // behind the records queued so far. Ignored once the intake is closed.
-func (in *intake) flush(sealed *epoch) { in.push(intakeItem{flush: sealed}) }
+func (in *intake) flush(sealed *epoch) { in.push(intakeItem{other: &intakeOther{flush: sealed}}) }
 
 // push queues item; false once the intake is closed.
 func (in *intake) push(item intakeItem) bool {
@@ -130,10 +138,10 @@ func (in *intake) drain() bool {
 		switch {
 		case item.u != nil:
 			in.next(item.u)
-		case item.retry != nil:
-			in.again(item.retry)
+		case item.other.retry != nil:
+			in.again(item.other.retry)
 		default:
-			in.flushTo(item.flush)
+			in.flushTo(item.other.flush)
 		}
 		batch[i] = intakeItem{}
 	}
