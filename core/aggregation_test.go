@@ -499,3 +499,38 @@ func BenchmarkEncodeProtoMarshal(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(records)), "ns/record")
 }
+
+// An aggregated record's data buffer goes back to its pool once released:
+// the record keeps its size (for the collector and the metrics) but no
+// longer its bytes, and buffers come in power-of-two capacities so that
+// records of nearby sizes share them.
+func TestAggregatedDataBuffersAreReleasedKeepingTheSize(t *testing.T) {
+	a := &userRecord{Record: Record{PartitionKey: "a", Data: bytes.Repeat([]byte("x"), 3000)}}
+	b := &userRecord{Record: Record{PartitionKey: "b", Data: bytes.Repeat([]byte("y"), 3000)}}
+	k := newKinesisRecord([]*userRecord{a, b})
+	if !k.pooled || cap(k.data) != 8192 {
+		t.Fatalf("pooled %v, capacity %d: want a pooled buffer of 8192", k.pooled, cap(k.data))
+	}
+	size, dataLen := k.wireSize(), len(k.data)
+	k.releaseData()
+	if k.data != nil || k.wireSize() != size || k.dataLen() != dataLen {
+		t.Fatalf("after release: data %v, wire size %d (was %d), data length %d (was %d)", k.data != nil, k.wireSize(), size, k.dataLen(), dataLen)
+	}
+	k.releaseData() // a second release changes nothing
+	if k.dataLen() != dataLen {
+		t.Fatalf("data length %d after a second release, want %d", k.dataLen(), dataLen)
+	}
+	single := newKinesisRecord([]*userRecord{a})
+	single.releaseData() // the caller's own data is never pooled
+	if single.pooled || len(single.data) != 3000 {
+		t.Fatalf("a single record's data was released: pooled %v, %d bytes", single.pooled, len(single.data))
+	}
+	for size, class := range map[int]int{0: 0, 1: 0, 2: 1, 4096: 12, 4097: 13, 51200: 16, 1 << 20: 20} {
+		if got := aggregatedBufferClass(size); got != class {
+			t.Errorf("class of %d bytes is %d, want %d", size, got, class)
+		}
+		if buf := newAggregatedBuffer(size); len(buf) != 0 || cap(buf) < size {
+			t.Errorf("buffer for %d bytes: length %d, capacity %d", size, len(buf), cap(buf))
+		}
+	}
+}

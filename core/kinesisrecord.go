@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"math/bits"
+	"sync"
+	"time"
+)
 
 // kinesisRecord is one PutRecords entry: a single user record sent as it is,
 // or several packed in the KPL aggregated format. Its deadline and
@@ -22,10 +26,57 @@ type kinesisRecord struct {
 	// due marks an aggregated record whose deadline came within the
 	// collector's grace: it waits in the collector only to share a request.
 	due bool
+
+	// pooled marks data as a buffer of aggregatedBuffers; released is the
+	// length data had when it went back there (and data is nil).
+	pooled   bool
+	released int
 }
 
 // wireSize is how the service counts the entry against the 5 MiB request limit.
-func (k *kinesisRecord) wireSize() int64 { return int64(len(k.partitionKey) + len(k.data)) }
+func (k *kinesisRecord) wireSize() int64 { return int64(len(k.partitionKey) + k.dataLen()) }
+
+// dataLen is the length of the record's data, also once its buffer is released.
+func (k *kinesisRecord) dataLen() int { return len(k.data) + k.released }
+
+// releaseData hands a pooled data buffer back for another aggregated record,
+// once the request that carried it is serialized; only the length is kept.
+func (k *kinesisRecord) releaseData() {
+	if !k.pooled || k.data == nil {
+		return
+	}
+	k.released = len(k.data)
+	putAggregatedBuffer(k.data)
+	k.data = nil
+}
+
+// aggregatedBuffers recycle the data buffers of aggregated Kinesis records,
+// one pool per power-of-two capacity, so that a busy producer does not
+// allocate, zero and collect a buffer of up to aggregation_max_size for every
+// aggregated record. Only the sender of the SDK client returns buffers
+// (sender.recycle): a client of the caller's (WithClient) may keep the data.
+var aggregatedBuffers [22]sync.Pool // of *[]byte; class c holds capacity 1<<c
+
+func aggregatedBufferClass(size int) int { return bits.Len(uint(max(size, 1) - 1)) }
+
+// newAggregatedBuffer returns an empty buffer with room for size bytes.
+func newAggregatedBuffer(size int) []byte {
+	class := aggregatedBufferClass(size)
+	if class >= len(aggregatedBuffers) {
+		return make([]byte, 0, size)
+	}
+	if p, ok := aggregatedBuffers[class].Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 1<<class)
+}
+
+func putAggregatedBuffer(b []byte) {
+	class := aggregatedBufferClass(cap(b))
+	if class < len(aggregatedBuffers) && cap(b) == 1<<class {
+		aggregatedBuffers[class].Put(&b)
+	}
+}
 
 // nonNil returns b, or an empty slice for nil: the service requires the
 // Data field even when it is empty.

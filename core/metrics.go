@@ -320,7 +320,7 @@ func (m *metrics) kinesisRecordPut(now time.Time, stream string, k *kinesisRecor
 	m.record(now, MetricUserRecordsPerKinesisRecord, "", stream, k.predictedShardID, sample(float64(len(k.records))))
 	if code == "" {
 		m.record(now, MetricKinesisRecordsPut, "", stream, shard, sample(1))
-		m.record(now, MetricKinesisRecordsDataPut, "", stream, shard, sample(float64(len(k.data))))
+		m.record(now, MetricKinesisRecordsDataPut, "", stream, shard, sample(float64(k.dataLen())))
 		m.record(now, MetricAllErrors, "", stream, shard, sample(0))
 		return
 	}

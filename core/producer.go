@@ -83,7 +83,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	for _, opt := range opts {
 		opt(p)
 	}
-	if p.client == nil {
+	sdkClient := p.client == nil
+	if sdkClient {
 		client, err := newKinesisClient(ctx, &cfg, p.log)
 		if err != nil {
 			return nil, err
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	if !p.metricsOff {
 		p.retrier.metrics = &p.metrics
 	}
-	p.sender = newSender(p.ctx, p.client, &p.cfg, p.completed, p.closeRequest)
+	p.sender = newSender(p.ctx, p.client, sdkClient, &p.cfg, p.completed, p.closeRequest)
 	p.background.Add(2)
 	go p.sampleMetrics()
 	go p.logProcessingStatistics()

@@ -35,6 +35,7 @@ type putRequest struct {
 // to done on the goroutine that sent it. Safe for concurrent use.
 type sender struct {
 	client  Client
+	recycle bool // hand aggregated data buffers back once a request is serialized
 	timeout time.Duration
 	done    func(*putRequest)
 	closed  func(*putRequest) // resolves a request that will never be sent
@@ -48,9 +49,10 @@ type sender struct {
 	stopped bool
 }
 
-func newSender(ctx context.Context, client Client, cfg *Config, done, closed func(*putRequest)) *sender {
+func newSender(ctx context.Context, client Client, recycle bool, cfg *Config, done, closed func(*putRequest)) *sender {
 	s := &sender{
 		client:  client,
+		recycle: recycle,
 		timeout: cfg.RequestTimeout,
 		done:    done,
 		closed:  closed,
@@ -147,6 +149,11 @@ func (s *sender) do(r *putRequest) {
 	r.start = time.Now()
 	r.output, r.err = s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(r.stream), Records: entries})
 	r.end = time.Now()
+	if s.recycle {
+		for _, k := range r.records {
+			k.releaseData()
+		}
+	}
 }
 
 // throttled reports whether the service throttled the request as a whole or
