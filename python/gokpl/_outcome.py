@@ -110,13 +110,7 @@ class SyncOutcome(OutcomeBase):
 
     def _run_callbacks(self) -> None:
         """Run the registered callbacks, once."""
-        with _callbacks_lock:
-            callbacks = self._callbacks
-            self._callbacks = _FIRED
-        if callbacks is None:
-            return
-        for fn in callbacks:
-            _call(fn, self)
+        run_callbacks_of([self])
 
     def _read_ids(self) -> tuple[str | None, str | None]:
         """The resolved outcome's shard id and sequence number (for RecordResult)."""
@@ -157,8 +151,8 @@ _fastpath.set_outcome_class(SyncOutcome)  # what quick_put makes
 
 
 def run_callbacks_of(outcomes: list[SyncOutcome | None]) -> None:
-    """Run the registered callbacks of each outcome (None: none), once: what
-    SyncOutcome._run_callbacks does for one, with the lock taken once for all."""
+    """Run the registered callbacks of each outcome (None: none), once, with
+    the lock taken once for all of them."""
     taken = []
     with _callbacks_lock:
         for outcome in outcomes:
