@@ -27,7 +27,7 @@ import (
 // reach it out of order.
 type aggregator struct {
 	maxCount int64
-	maxSize  int
+	maxSize  int // of an aggregated record's data: aggregation_max_size less its partition key
 	lead     time.Duration // how long before its earliest deadline a buffer leaves
 	emit     func(k *kinesisRecord, reason flushReason)
 
@@ -44,7 +44,7 @@ type aggregator struct {
 func newAggregator(cfg *Config, lead time.Duration, emit func(k *kinesisRecord, reason flushReason)) *aggregator {
 	return &aggregator{
 		maxCount: cfg.AggregationMaxCount,
-		maxSize:  int(cfg.AggregationMaxSize),
+		maxSize:  aggregatedMaxDataSize(cfg.AggregationMaxSize),
 		lead:     lead,
 		emit:     emit,
 	}

@@ -95,14 +95,15 @@ func TestAggregatorSizeLimitIsExactAndNeverExceeded(t *testing.T) {
 	a.flush()
 	var got []*userRecord
 	for i, k := range out.records {
-		if len(k.data) > maxSize {
-			t.Fatalf("Kinesis record %d is %d bytes", i, len(k.data))
+		// The service counts the partition key too, so the limit does.
+		if k.wireSize() > maxSize {
+			t.Fatalf("Kinesis record %d is %d bytes with its partition key", i, k.wireSize())
 		}
 		// Exact: each buffer left because the next record did not fit.
 		if i+1 < len(out.records) && out.reasons[i] == flushSize {
 			next := append(append([]*userRecord(nil), k.records...), out.records[i+1].records[0])
-			if n := len(newKinesisRecord(next).data); n <= maxSize {
-				t.Fatalf("Kinesis record %d left at %d bytes, but the next record fitted (%d)", i, len(k.data), n)
+			if n := newKinesisRecord(next).wireSize(); n <= maxSize {
+				t.Fatalf("Kinesis record %d left at %d bytes, but the next record fitted (%d)", i, k.wireSize(), n)
 			}
 		}
 		got = append(got, k.records...)
@@ -120,15 +121,15 @@ func TestAggregatorSizeLimitIsExactAndNeverExceeded(t *testing.T) {
 func TestAggregatorSizeLimitFlushesAtEquality(t *testing.T) {
 	first := pendingRecord(t, "k", make([]byte, 10))
 	second := pendingRecord(t, "k", make([]byte, 10))
-	exact := int64(len(newKinesisRecord([]*userRecord{first, second}).data))
+	exact := newKinesisRecord([]*userRecord{first, second}).wireSize() // data and partition key "a"
 	a, out := newTestAggregator(100, exact)
 	a.put(first, 0)
 	a.put(second, 0)
 	if out.count() != 1 || len(out.records[0].records) != 2 || out.reasons[0] != flushSize {
 		t.Fatalf("emitted %d, reasons %v", out.count(), out.reasons)
 	}
-	if int64(len(out.records[0].data)) != exact {
-		t.Fatalf("%d bytes, want %d", len(out.records[0].data), exact)
+	if out.records[0].wireSize() != exact {
+		t.Fatalf("%d bytes, want %d", out.records[0].wireSize(), exact)
 	}
 }
 

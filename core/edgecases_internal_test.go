@@ -40,7 +40,7 @@ func ecShardList(n, first int) []types.Shard {
 // ecStartMap starts the map of stream "s" over c. Every test must call the
 // returned stop before it ends; stop waits for the map's goroutine.
 func ecStartMap(c *fakeShards, pageSize int32) (*shardMap, func()) {
-	m := newShardMap(c, "s", nil)
+	m := newShardMap(c, streamID{key: "s", name: "s"}, nil)
 	if pageSize > 0 {
 		m.pageSize = pageSize
 	}
@@ -340,7 +340,7 @@ func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration)
 
 // ecLanded is a completed request whose entries all landed in shardID.
 func ecLanded(oracle shardOracle, shardID string, ks ...*kinesisRecord) *putRequest {
-	r := &putRequest{stream: "s", records: ks, shards: oracle, start: time.Now(), end: time.Now(), output: &kinesis.PutRecordsOutput{}}
+	r := &putRequest{stream: streamID{key: "s", name: "s"}, records: ks, shards: oracle, start: time.Now(), end: time.Now(), output: &kinesis.PutRecordsOutput{}}
 	for i := range ks {
 		r.output.Records = append(r.output.Records, types.PutRecordsResultEntry{ShardId: aws.String(shardID), SequenceNumber: aws.String(fmt.Sprint(i + 1))})
 	}

@@ -576,7 +576,8 @@ func TestEdgeCase06AggregationSizeAndCountLimits(t *testing.T) {
 	})
 
 	t.Run("size equal to the limit sends at once", func(t *testing.T) {
-		limit := ecAggregateSize(t, 3, 1, 100)
+		// The aggregate's partition key, "a", counts against the limit too.
+		limit := ecAggregateSize(t, 3, 1, 100) + 1
 		p, srv := ecProducer(t, map[string]int{"s": 1}, func(c *core.Config) { sendAtOnce(c); c.AggregationMaxSize = int64(limit) })
 		ecAwaitShardMap(t, p, srv, "s")
 		var outcomes []*core.Outcome
@@ -587,8 +588,8 @@ func TestEdgeCase06AggregationSizeAndCountLimits(t *testing.T) {
 			t.Fatalf("an aggregate of exactly aggregation_max_size (%d bytes) did not leave at once", limit)
 		}
 		entries := ecEntries(t, srv, "s")
-		if len(entries) != 1 || len(entries[0].Data) != limit {
-			t.Fatalf("%d entries; want one of exactly %d bytes", len(entries), limit)
+		if len(entries) != 1 || len(entries[0].Data)+len(entries[0].PartitionKey) != limit {
+			t.Fatalf("%d entries; want one of exactly %d bytes with its partition key", len(entries), limit)
 		}
 	})
 
@@ -621,8 +622,8 @@ func TestEdgeCase06AggregationSizeAndCountLimits(t *testing.T) {
 				}
 				continue
 			}
-			if !core.IsAggregated(k.Data) || len(k.Data) > limit {
-				t.Errorf("entry of %d bytes (aggregated %v) over the %d-byte limit", len(k.Data), core.IsAggregated(k.Data), limit)
+			if !core.IsAggregated(k.Data) || len(k.Data)+len(k.PartitionKey) > limit {
+				t.Errorf("entry of %d bytes and key %q (aggregated %v) over the %d-byte limit", len(k.Data), k.PartitionKey, core.IsAggregated(k.Data), limit)
 			}
 			sizes = append(sizes, len(k.Data))
 		}

@@ -142,7 +142,7 @@ func TestLimiterRefillsAtTheConfiguredRates(t *testing.T) {
 func TestLimiterByteCapacityFitsTheLargestEntry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, sink := newTestLimiter(func(c *Config) { c.RateLimitBytesPerSecPerShard = 1000 })
-		big := &kinesisRecord{partitionKey: string(make([]byte, 4*MaxPartitionKeyChars)), data: make([]byte, MaxRecordDataBytes)}
+		big := &kinesisRecord{partitionKey: string(make([]byte, 4*MaxPartitionKeyChars)), data: make([]byte, MaxRecordSizeLimit)}
 		l.put(big, 0)
 		if n, _ := sink.counts(); n != 1 {
 			t.Fatal("a maximal entry does not pass a full bucket at a low byte rate")

@@ -339,12 +339,12 @@ func (m *metrics) request(r *putRequest, code string) {
 	for _, k := range r.records {
 		users += len(k.records)
 	}
-	m.record(r.end, MetricRequestTime, "", r.stream, "", sample(milliseconds(r.end.Sub(r.start))))
-	m.record(r.end, MetricKinesisRecordsPerPutRecordsRequest, "", r.stream, "", sample(float64(len(r.records))))
-	m.record(r.end, MetricUserRecordsPerPutRecordsRequest, "", r.stream, "", sample(float64(users)))
+	m.record(r.end, MetricRequestTime, "", r.stream.name, "", sample(milliseconds(r.end.Sub(r.start))))
+	m.record(r.end, MetricKinesisRecordsPerPutRecordsRequest, "", r.stream.name, "", sample(float64(len(r.records))))
+	m.record(r.end, MetricUserRecordsPerPutRecordsRequest, "", r.stream.name, "", sample(float64(users)))
 	if code != "" {
-		m.record(r.end, MetricAllErrors, "", r.stream, "", sample(1))
-		m.record(r.end, MetricErrorsByCode, code, r.stream, "", sample(1))
+		m.record(r.end, MetricAllErrors, "", r.stream.name, "", sample(1))
+		m.record(r.end, MetricErrorsByCode, code, r.stream.name, "", sample(1))
 	}
 }
 
@@ -373,7 +373,7 @@ func (p *Producer) sampleMetrics() {
 // (each a sample of 1) and how many it holds now.
 func (pl *pipeline) sampleMetrics(now time.Time, m *metrics) {
 	if n := pl.received.Swap(0); n > 0 {
-		m.record(now, MetricUserRecordsReceived, "", pl.stream, "", stat{count: n, sum: float64(n), min: 1, max: 1})
+		m.record(now, MetricUserRecordsReceived, "", pl.id.name, "", stat{count: n, sum: float64(n), min: 1, max: 1})
 	}
-	m.record(now, MetricUserRecordsPending, "", pl.stream, "", sample(float64(pl.pending.Load())))
+	m.record(now, MetricUserRecordsPending, "", pl.id.name, "", sample(float64(pl.pending.Load())))
 }

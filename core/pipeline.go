@@ -18,8 +18,10 @@ import (
 // stream's first put and lives as long as the producer. Safe for concurrent
 // use.
 type pipeline struct {
-	stream string
-	p      *Producer
+	stream  string // as the records name it: id.key
+	id      streamID
+	p       *Producer
+	maxSize recordLimit
 
 	intake     *intake
 	shards     *shardMap // nil without aggregation
@@ -41,14 +43,15 @@ type pipeline struct {
 	flushing atomic.Pointer[epoch]
 }
 
-func newPipeline(p *Producer, stream string) *pipeline {
-	pl := &pipeline{stream: stream, p: p}
+func newPipeline(p *Producer, id streamID) *pipeline {
+	pl := &pipeline{stream: id.key, id: id, p: p}
+	pl.maxSize.pl = pl
 	pl.collector = newCollector(&p.cfg, pl.send)
 	defer func() { pl.intake = newIntake(pl.put, pl.retryNow, pl.flushStages) }()
 	if !p.cfg.AggregationEnabled {
 		return pl
 	}
-	pl.shards = newShardMap(p.client, stream, p.log)
+	pl.shards = newShardMap(p.client, id, p.log)
 	pl.limiter = newLimiter(&p.cfg, pl.collect, pl.expiredInLimiter)
 	pl.aggregator = newAggregator(&p.cfg, pl.collectorGrace(), pl.limit)
 	pl.waiting = newWaitingRoom(pl.route, pl.unaggregated)
@@ -64,12 +67,14 @@ func (pl *pipeline) add(u *userRecord) { pl.intake.add(u) }
 
 // put takes a validated user record through the stages, first (from the
 // intake) or again after a failed attempt. The partition key's MD5 is
-// computed here, on the pipeline's goroutine, not on the putting thread.
+// computed here, on the pipeline's goroutine, not on the putting thread. A
+// record larger than every stream takes waits for its stream's limit.
 func (pl *pipeline) put(u *userRecord) {
 	u.ensureHash()
 	switch {
 	case u.outcome.cancelled():
 		pl.p.finish(u, Result{}) // withdrawn before it was sent
+	case u.size() > DefaultMaxRecordSize && !pl.maxSize.admit(u):
 	case pl.aggregator == nil:
 		pl.unaggregated(u)
 	default:
@@ -107,9 +112,24 @@ func (pl *pipeline) retryNow(records []*userRecord) {
 // records that reached them after the flush pushed the stages are its too.
 func (pl *pipeline) pushIfFlushing() {
 	if pl.aggregator != nil && pl.flushPending() {
-		pl.waiting.evacuate()
+		pl.flushWaitingRoom()
 		pl.aggregator.flush()
 	}
+}
+
+// firstMapFlushWait is how long a flush lets records wait for a first shard
+// map that is loading (a listing takes milliseconds), so that they are
+// aggregated instead of sent one by one.
+const firstMapFlushWait = 2 * time.Second
+
+// flushWaitingRoom sends the waiting room's records on for a flush: once the
+// first map is ready if it is loading (within firstMapFlushWait), else now.
+func (pl *pipeline) flushWaitingRoom() {
+	if pl.shards.loadingFirst() {
+		pl.waiting.flushWithin(firstMapFlushWait)
+		return
+	}
+	pl.waiting.evacuate()
 }
 
 // flushPending reports whether a flush is waiting for its records.
@@ -123,6 +143,7 @@ func (pl *pipeline) awaitShardMap() {
 	select {
 	case <-pl.shards.ready():
 		pl.waiting.release()
+		pl.pushIfFlushing() // a flush that waited for the map sends what it routed
 	case <-pl.p.ctx.Done():
 	}
 }
@@ -193,7 +214,7 @@ func (pl *pipeline) send(batch []*kinesisRecord, reason flushReason) {
 		}
 	}
 	for _, part := range requestParts(live, reason) {
-		pl.p.sender.send(&putRequest{stream: pl.stream, records: part, shards: pl.shardOracle()})
+		pl.p.sender.send(&putRequest{stream: pl.id, records: part, shards: pl.shardOracle()})
 	}
 }
 
@@ -266,7 +287,7 @@ func (pl *pipeline) flush(sealed *epoch) { pl.intake.flush(sealed) }
 // limiter, or retried) goes out at once while the flush is unresolved.
 func (pl *pipeline) flushStages(sealed *epoch) {
 	if pl.aggregator != nil {
-		pl.waiting.evacuate()
+		pl.flushWaitingRoom()
 		pl.aggregator.flush()
 		pl.limiter.flush()
 	}
@@ -278,6 +299,7 @@ func (pl *pipeline) flushStages(sealed *epoch) {
 // records as ProducerClosed.
 func (pl *pipeline) close() {
 	pl.intake.close()
+	pl.maxSize.close()
 	if pl.aggregator != nil {
 		pl.waiting.evacuate()
 		pl.aggregator.close()

@@ -51,15 +51,15 @@ func (p *Producer) logProcessingStatistics() {
 
 func (pl *pipeline) logProcessingStatistics(from int64, now time.Time) {
 	m, to := &pl.p.metrics, now.Unix()
-	received := pl.p.metrics.accumulator(seriesKey{name: MetricUserRecordsReceived, stream: pl.stream}).between(from, to)
-	put := m.accumulator(seriesKey{name: MetricUserRecordsPut, stream: pl.stream}).between(from, to)
-	requests := m.accumulator(seriesKey{name: MetricRequestTime, stream: pl.stream}).between(from, to)
-	buffering := m.accumulator(seriesKey{name: MetricBufferingTime, stream: pl.stream}).between(from, to)
+	received := pl.p.metrics.accumulator(seriesKey{name: MetricUserRecordsReceived, stream: pl.id.name}).between(from, to)
+	put := m.accumulator(seriesKey{name: MetricUserRecordsPut, stream: pl.id.name}).between(from, to)
+	requests := m.accumulator(seriesKey{name: MetricRequestTime, stream: pl.id.name}).between(from, to)
+	buffering := m.accumulator(seriesKey{name: MetricBufferingTime, stream: pl.id.name}).between(from, to)
 	if received.count == 0 && put.count == 0 && requests.count == 0 {
 		return
 	}
 	pl.p.log.Info("gokpl: processing statistics",
-		"stream", pl.stream,
+		"stream", pl.id.name,
 		"records_in", int64(received.sum),
 		"records_out", put.count,
 		"records_succeeded", int64(put.sum),
@@ -72,7 +72,7 @@ func (pl *pipeline) logProcessingStatistics(from int64, now time.Time) {
 	limit := milliseconds(pl.p.cfg.RecordMaxBufferedTime)
 	if buffering.count > 0 && mean(buffering) > 5*limit && limit > 0 {
 		pl.p.log.Warn("gokpl: records wait far longer than record_max_buffered_time_ms",
-			"stream", pl.stream, "mean_buffering_ms", mean(buffering), "record_max_buffered_time_ms", limit,
+			"stream", pl.id.name, "mean_buffering_ms", mean(buffering), "record_max_buffered_time_ms", limit,
 			"hint", fmt.Sprintf("the stream may be under-provisioned (throttling) or the host overloaded; %d requests in the interval", requests.count))
 	}
 }

@@ -98,6 +98,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 		p.retrier.metrics = &p.metrics
 	}
 	p.sender = newSender(p.ctx, p.client, sdkClient, &p.cfg, p.completed, p.closeRequest)
+	p.retrier.resend = p.sender.send
 	p.background.Add(2)
 	go p.sampleMetrics()
 	go p.logProcessingStatistics()
@@ -143,6 +144,9 @@ func (p *Producer) startUploader(ctx context.Context) error {
 func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	hash, err := r.validate()
 	if err != nil {
+		return nil, err
+	}
+	if err := p.validateForStream(&r); err != nil {
 		return nil, err
 	}
 	if p.isClosed() {
@@ -293,7 +297,24 @@ func (p *Producer) isClosed() bool {
 	return p.closed
 }
 
-func (p *Producer) pipeline(stream string) *pipeline {
+// validateForStream checks what depends on the record's stream: the stream
+// name or ARN itself, the first time the stream is seen (a stream with a
+// pipeline was checked), and a record larger than every stream takes
+// against the stream's own limit, once that is known.
+func (p *Producer) validateForStream(r *Record) error {
+	pl := p.existingPipeline(r.Stream)
+	if pl == nil {
+		_, err := parseStream(r.Stream)
+		return err
+	}
+	if size := recordSize(r.PartitionKey, r.Data); size > DefaultMaxRecordSize {
+		return pl.maxSize.check(size)
+	}
+	return nil
+}
+
+// existingPipeline returns the stream's pipeline, or nil before its first put.
+func (p *Producer) existingPipeline(stream string) *pipeline {
 	if pl := p.lastPipeline.Load(); pl != nil && pl.stream == stream {
 		return pl // most puts go to the stream of the put before
 	}
@@ -301,12 +322,25 @@ func (p *Producer) pipeline(stream string) *pipeline {
 		p.lastPipeline.Store(pl.(*pipeline))
 		return pl.(*pipeline)
 	}
+	return nil
+}
+
+// pipeline returns the stream's pipeline, making it on the stream's first
+// put (the stream was validated by then).
+func (p *Producer) pipeline(stream string) *pipeline {
+	if pl := p.existingPipeline(stream); pl != nil {
+		return pl
+	}
 	p.newPipe.Lock()
 	defer p.newPipe.Unlock()
 	if pl, ok := p.pipelines.Load(stream); ok {
 		return pl.(*pipeline)
 	}
-	pl := newPipeline(p, stream)
+	id, err := parseStream(stream)
+	if err != nil {
+		panic("gokpl: pipeline for an unvalidated stream: " + err.Error())
+	}
+	pl := newPipeline(p, id)
 	p.pipelines.Store(stream, pl)
 	return pl
 }
@@ -340,7 +374,7 @@ func (p *Producer) finish(u *userRecord, r Result) {
 		// Kinesis record by the retrier.)
 		var stats recordStats
 		stats.add(u, false)
-		p.metrics.recordStats(time.Now(), u.Stream, u.predictedShardID, &stats)
+		p.metrics.recordStats(time.Now(), u.pipeline.id.name, u.predictedShardID, &stats)
 	}
 	// Count before resolving, so that Stats includes the record by the time
 	// its outcome wakes a waiter; a Cancel winning in between moves it.

@@ -7,12 +7,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
-)
-
-// Limits the service puts on one user record.
-const (
-	MaxPartitionKeyChars = 256
-	MaxRecordDataBytes   = 1 << 20
+	"unicode/utf8"
 )
 
 // Record is one user record as the caller hands it to Producer.Put. The
@@ -65,19 +60,22 @@ func ParseHashKey(s string) (HashKey, error) {
 	return HashKey{Hi: binary.BigEndian.Uint64(b[:8]), Lo: binary.BigEndian.Uint64(b[8:])}, nil
 }
 
-// utf16Length counts s in UTF-16 code units, as the service and the KPL
-// (Java characters) count a partition key: a character outside the Basic
-// Multilingual Plane, such as an emoji, counts twice.
-func utf16Length(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
+// partitionKeyLength counts s in UTF-16 code units, as the service and the
+// KPL (Java characters) count a partition key: a character outside the Basic
+// Multilingual Plane, such as an emoji, counts twice. ok is false when s is
+// not valid UTF-8 (a key the service could only receive altered).
+func partitionKeyLength(s string) (n int, ok bool) {
+	for i, r := range s {
+		switch {
+		case r >= 0x10000:
 			n += 2
-		} else {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			return n, false
+		default:
 			n++
 		}
 	}
-	return n
+	return n, true
 }
 
 // PartitionKeyHash is MD5(partition key) read as a big-endian 128-bit integer.
@@ -86,22 +84,31 @@ func PartitionKeyHash(partitionKey string) HashKey {
 	return HashKey{Hi: binary.BigEndian.Uint64(sum[:8]), Lo: binary.BigEndian.Uint64(sum[8:])}
 }
 
-// validate checks the record against the service's limits and returns its
-// explicit hash key, parsed (zero without one: see userRecord.ensureHash).
+// validate checks the record against the service's limits that hold on
+// every stream (the stream itself is checked once, when its pipeline is
+// made) and returns its explicit hash key, parsed (zero without one: see
+// userRecord.ensureHash).
 func (r *Record) validate() (HashKey, error) {
-	if r.Stream == "" {
-		return HashKey{}, &InvalidRecordError{Field: "stream", Reason: "must not be empty"}
+	n, ok := partitionKeyLength(r.PartitionKey)
+	if !ok {
+		return HashKey{}, &InvalidRecordError{Field: "partition_key", Reason: "must be valid UTF-8"}
 	}
-	if n := utf16Length(r.PartitionKey); n < 1 || n > MaxPartitionKeyChars {
+	if n < 1 || n > MaxPartitionKeyChars {
 		return HashKey{}, &InvalidRecordError{Field: "partition_key", Reason: fmt.Sprintf("must be 1 to %d characters, got %d", MaxPartitionKeyChars, n)}
 	}
-	if len(r.Data) > MaxRecordDataBytes {
-		return HashKey{}, &InvalidRecordError{Field: "data", Reason: fmt.Sprintf("must be at most %d bytes, got %d", MaxRecordDataBytes, len(r.Data))}
+	if size := recordSize(r.PartitionKey, r.Data); size > MaxRecordSizeLimit {
+		return HashKey{}, tooLarge(size, MaxRecordSizeLimit, "on any stream")
 	}
 	if r.ExplicitHashKey != "" {
 		return ParseHashKey(r.ExplicitHashKey)
 	}
 	return HashKey{}, nil
+}
+
+// tooLarge is the error of a record whose data and partition key together
+// exceed limit.
+func tooLarge(size, limit int, where string) error {
+	return &InvalidRecordError{Field: "data", Reason: fmt.Sprintf("and partition_key together must be at most %d bytes %s, got %d", limit, where, size)}
 }
 
 // userRecord is a Record on its way through the pipeline, with its hash key,
@@ -130,6 +137,10 @@ type userRecord struct {
 }
 
 func (u *userRecord) addAttempt(a Attempt) { u.attempts = append(u.attempts, a) }
+
+// size is the record's size as the service counts it against the stream's
+// maximum record size.
+func (u *userRecord) size() int { return recordSize(u.PartitionKey, u.Data) }
 
 // ensureHash sets the hash key from the partition key's MD5 unless it is
 // known (an explicit hash key, or computed before). The pipeline calls it on

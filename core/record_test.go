@@ -37,10 +37,10 @@ func TestRecordValidationNamesTheField(t *testing.T) {
 		record Record
 		field  string
 	}{
-		{Record{Stream: "", PartitionKey: "k"}, "stream"},
 		{Record{Stream: "s", PartitionKey: ""}, "partition_key"},
 		{Record{Stream: "s", PartitionKey: strings.Repeat("k", 257)}, "partition_key"},
-		{Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordDataBytes+1)}, "data"},
+		{Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordSizeLimit)}, "data"},
+		{Record{Stream: "s", PartitionKey: "k\xff"}, "partition_key"},
 		{Record{Stream: "s", PartitionKey: "k", ExplicitHashKey: "-1"}, "explicit_hash_key"},
 	}
 	for _, c := range cases {
@@ -66,8 +66,8 @@ func TestPartitionKeyLengthCountsCharactersNotBytes(t *testing.T) {
 	if _, err := (&Record{Stream: "s", PartitionKey: emoji + "😀"}).validate(); err == nil {
 		t.Fatal("258 UTF-16 units accepted: the service counts an emoji twice")
 	}
-	full := Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordDataBytes)}
+	full := Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordSizeLimit-1)}
 	if _, err := full.validate(); err != nil {
-		t.Fatalf("1 MiB of data rejected: %v", err)
+		t.Fatalf("10 MiB of data and key rejected: %v", err)
 	}
 }

@@ -38,6 +38,7 @@ type retrier struct {
 	finish          func(u *userRecord, r Result)
 	metrics         *metrics
 	again           func(records []*userRecord) // back into their (one) stream's pipeline
+	resend          func(r *putRequest)         // straight to the sender
 
 	mu      sync.Mutex
 	waiting map[*retryWait]struct{}
@@ -65,6 +66,9 @@ func (rt *retrier) handle(r *putRequest) {
 	if r.err != nil {
 		code, message := requestErrorCode(r.err)
 		rt.metrics.request(r, code)
+		if refusedWhole(code) && rt.isolate(r, code, message) {
+			return
+		}
 		if code == "ResourceNotFoundException" && r.shards != nil {
 			// The stream may come back re-created with other shard ranges.
 			r.shards.invalidate(r.start, "")
@@ -83,13 +87,13 @@ func (rt *retrier) handle(r *putRequest) {
 	for i, k := range r.records {
 		entry := results[i]
 		if entry.ErrorCode != nil && *entry.ErrorCode != "" {
-			rt.metrics.kinesisRecordPut(r.end, r.stream, k, "", *entry.ErrorCode)
+			rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, "", *entry.ErrorCode)
 			a := classifyCode(*entry.ErrorCode)
 			retry = append(retry, rt.failKinesisRecord(r, k, *entry.ErrorCode, aws.ToString(entry.ErrorMessage), a)...)
 			retryAction = max(retryAction, a)
 			continue
 		}
-		rt.metrics.kinesisRecordPut(r.end, r.stream, k, aws.ToString(entry.ShardId), "")
+		rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, aws.ToString(entry.ShardId), "")
 		retry = append(retry, rt.landed(r, k, aws.ToString(entry.ShardId), aws.ToString(entry.SequenceNumber))...)
 	}
 	rt.schedule(retry, retryAction)
@@ -133,6 +137,68 @@ func (rt *retrier) landed(r *putRequest, k *kinesisRecord, shardID, sequenceNumb
 	return retry
 }
 
+// refusedWhole reports whether a request failed with an error the service
+// gives a whole PutRecords for one bad entry (too large, say), which the
+// other entries need not share.
+func refusedWhole(code string) bool {
+	return code == "ValidationException" || code == "InvalidArgumentException"
+}
+
+// isolate sends again, at once, the halves of a request the service refused
+// whole, so that only the entries it refuses on their own fail; an
+// aggregated entry refused alone is sent again as its user records, each
+// raw. Every record gets the refusal in its attempts. It reports false for
+// a request of one raw entry, whose record fails with the refusal.
+func (rt *retrier) isolate(r *putRequest, code, message string) bool {
+	parts := splitRefused(r.records)
+	if parts == nil {
+		return false
+	}
+	message += " (the request was split to find the entries the service refuses)"
+	for _, k := range r.records {
+		for _, u := range k.records {
+			u.addAttempt(Attempt{Start: r.start, End: r.end, ErrorCode: code, ErrorMessage: message})
+		}
+	}
+	for _, part := range parts {
+		rt.resend(&putRequest{stream: r.stream, records: part, shards: r.shards})
+	}
+	return true
+}
+
+// splitRefused divides the entries of a refused request in two, or an
+// aggregated entry alone into raw entries of its user records; nil for one
+// raw entry. Aggregated entries are encoded afresh: the data of the ones
+// sent was handed back to the buffer pools once the request was written.
+func splitRefused(records []*kinesisRecord) [][]*kinesisRecord {
+	switch {
+	case len(records) > 1:
+		half := len(records) / 2
+		return [][]*kinesisRecord{reencoded(records[:half]), reencoded(records[half:])}
+	case len(records[0].records) > 1:
+		raw := make([]*kinesisRecord, len(records[0].records))
+		for i, u := range records[0].records {
+			u.predictedShardID, u.shard = "", -1
+			raw[i] = newKinesisRecord([]*userRecord{u})
+		}
+		return [][]*kinesisRecord{raw}
+	}
+	return nil
+}
+
+func reencoded(records []*kinesisRecord) []*kinesisRecord {
+	out := make([]*kinesisRecord, len(records))
+	for i, k := range records {
+		if len(k.records) == 1 {
+			out[i] = k // raw: its data is the user record's own
+			continue
+		}
+		out[i] = newKinesisRecord(k.records)
+		out[i].predictedShardID, out[i].shard = k.predictedShardID, k.shard
+	}
+	return out
+}
+
 func classifyRequest(code string) action {
 	if code == CodeProducerClosed {
 		return actionFail
@@ -148,7 +214,7 @@ func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequen
 		u.addAttempt(Attempt{Start: r.start, End: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
 		stats.add(u, true)
 	}
-	rt.metrics.recordStats(r.end, r.stream, shardID, &stats)
+	rt.metrics.recordStats(r.end, r.stream.name, shardID, &stats)
 	for _, u := range records {
 		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
 	}

@@ -19,7 +19,7 @@ type Client interface {
 
 // putRequest is one PutRecords call and what came of it.
 type putRequest struct {
-	stream     string
+	stream     streamID
 	records    []*kinesisRecord
 	shards     shardOracle // the stream's shard map; nil without predictions
 	start, end time.Time
@@ -147,7 +147,9 @@ func (s *sender) do(r *putRequest) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 	defer cancel()
 	r.start = time.Now()
-	r.output, r.err = s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(r.stream), Records: entries})
+	in := &kinesis.PutRecordsInput{Records: entries}
+	r.stream.address(&in.StreamName, &in.StreamARN)
+	r.output, r.err = s.client.PutRecords(ctx, in)
 	r.end = time.Now()
 	if s.recycle {
 		for _, k := range r.records {

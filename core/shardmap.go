@@ -62,7 +62,7 @@ const (
 // other methods. The background goroutine ends when start's context does.
 type shardMap struct {
 	client   Client
-	stream   string
+	stream   streamID
 	log      *slog.Logger
 	pageSize int32
 
@@ -99,7 +99,7 @@ type shardRange struct {
 
 // newShardMap returns the map of stream's shards, listed through client once
 // start is called. A nil log discards.
-func newShardMap(client Client, stream string, log *slog.Logger) *shardMap {
+func newShardMap(client Client, stream streamID, log *slog.Logger) *shardMap {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -125,6 +125,14 @@ func (m *shardMap) start(ctx context.Context) {
 
 // ready is closed once the first listing has succeeded.
 func (m *shardMap) ready() <-chan struct{} { return m.loaded }
+
+// loadingFirst reports whether the first listing is under way: none has
+// succeeded yet, and none failed since the current try began.
+func (m *shardMap) loadingFirst() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.table.Load() == nil && m.state == shardMapUpdating
+}
 
 // stopped is closed once the background goroutine has returned.
 func (m *shardMap) stopped() <-chan struct{} { return m.done }
@@ -204,7 +212,7 @@ func (m *shardMap) run(ctx context.Context) {
 		}
 		if err != nil {
 			delay := backoff/2 + rand.N(backoff/2+1)
-			m.log.Warn("gokpl: listing shards failed", "stream", m.stream, "error", err, "retry_in", delay)
+			m.log.Warn("gokpl: listing shards failed", "stream", m.stream.name, "error", err, "retry_in", delay)
 			m.setState(shardMapInvalid)
 			if !sleepContext(ctx, delay) {
 				return
@@ -215,7 +223,7 @@ func (m *shardMap) run(ctx context.Context) {
 		}
 		backoff = shardMapMinBackoff
 		m.publish(t, started)
-		m.log.Debug("gokpl: shard map updated", "stream", m.stream, "open_shards", len(t.open))
+		m.log.Debug("gokpl: shard map updated", "stream", m.stream.name, "open_shards", len(t.open))
 		select {
 		case <-m.kick:
 		case <-ctx.Done():
@@ -263,10 +271,10 @@ func (m *shardMap) publish(t *shardTable, started time.Time) {
 func (m *shardMap) list(ctx context.Context) (*shardTable, error) {
 	t := &shardTable{ranges: make(map[string]shardRange)}
 	in := &kinesis.ListShardsInput{
-		StreamName:  aws.String(m.stream),
 		ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest},
 		MaxResults:  aws.Int32(m.pageSize),
 	}
+	m.stream.address(&in.StreamName, &in.StreamARN)
 	for {
 		out, err := m.listPage(ctx, in)
 		if err != nil {

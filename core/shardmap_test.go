@@ -133,7 +133,7 @@ func shard(number int, start, end string) types.Shard {
 // startShardMap starts a map of stream "s" over f; it stops when the
 // returned cancel is called, which every test must do before it ends.
 func startShardMap(f *fakeShards, log *slog.Logger) (*shardMap, context.CancelFunc) {
-	m := newShardMap(f, "s", log)
+	m := newShardMap(f, streamID{key: "s", name: "s"}, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	m.start(ctx)
 	return m, cancel
@@ -152,7 +152,7 @@ var maxKey = HashKey{Hi: ^uint64(0), Lo: ^uint64(0)}
 func TestShardMapLooksUpByEndingHashKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeShards{shards: evenShards(4, 0)}
-		m := newShardMap(f, "s", nil)
+		m := newShardMap(f, streamID{key: "s", name: "s"}, nil)
 		if _, _, ok := m.lookup(HashKey{}); ok {
 			t.Fatal("lookup answered before start")
 		}
@@ -195,7 +195,7 @@ func TestShardMapFindsNoShardForUncoveredHash(t *testing.T) {
 func TestShardMapListsLatestShardsInPages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeShards{shards: evenShards(5, 0)}
-		m := newShardMap(f, "s", nil)
+		m := newShardMap(f, streamID{key: "s", name: "s"}, nil)
 		if m.pageSize != 1000 {
 			t.Fatalf("page size = %d, want the service's maximum of 1000", m.pageSize)
 		}
@@ -469,7 +469,7 @@ func TestShardMapAgainstKinesisTest(t *testing.T) {
 	defer client.CloseIdleConnections()
 
 	var logs syncBuffer
-	m := newShardMap(client, "s", slog.New(slog.NewTextHandler(&logs, nil)))
+	m := newShardMap(client, streamID{key: "s", name: "s"}, slog.New(slog.NewTextHandler(&logs, nil)))
 	m.pageSize = 2
 	m.start(ctx)
 	defer func() { cancel(); <-m.stopped() }()

@@ -8,9 +8,10 @@ import (
 // waitingRoom holds a stream's records while its first shard map loads, so
 // that they can still be aggregated by predicted shard (the KPL sends them
 // unaggregated at once instead). A record whose deadline passes first leaves
-// without a prediction. Once the map is ready the room stays open and every
-// record passes straight through. Safe for concurrent use; route and
-// fallback run outside the lock.
+// without a prediction, and so does every record once a flush's wait for the
+// map runs out. Once the map is ready the room stays open and every record
+// passes straight through. Safe for concurrent use; route and fallback run
+// outside the lock.
 type waitingRoom struct {
 	route    func(*userRecord) // with the map: predict, aggregate
 	fallback func(*userRecord) // without it: send unaggregated
@@ -18,7 +19,8 @@ type waitingRoom struct {
 	mu       sync.Mutex
 	open     bool
 	records  []*userRecord
-	deadline time.Time
+	deadline time.Time // the timer's: the earliest record deadline, or flushBy
+	flushBy  time.Time // a flush's: every record leaves by then; zero without one
 	timer    *time.Timer
 }
 
@@ -52,7 +54,29 @@ func (w *waitingRoom) release() {
 	}
 }
 
-// evacuate sends every waiting record on without a prediction (flush, close).
+// flushWithin makes every waiting record leave, without a prediction, in
+// wait at the latest, unless the map is ready first: a flush waits that
+// long for a first map that is loading, so that a burst put just after the
+// start is still aggregated. A later flush does not extend an earlier one's
+// wait.
+func (w *waitingRoom) flushWithin(wait time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open || len(w.records) == 0 {
+		return
+	}
+	by := time.Now().Add(wait)
+	if !w.flushBy.IsZero() && !by.Before(w.flushBy) {
+		return
+	}
+	w.flushBy = by
+	if by.Before(w.deadline) {
+		w.armLocked(by)
+	}
+}
+
+// evacuate sends every waiting record on without a prediction (close, or a
+// flush while no map is loading).
 func (w *waitingRoom) evacuate() {
 	w.mu.Lock()
 	records := w.takeLocked()
@@ -65,7 +89,7 @@ func (w *waitingRoom) evacuate() {
 func (w *waitingRoom) takeLocked() []*userRecord {
 	records := w.records
 	w.records = nil
-	w.deadline = time.Time{}
+	w.deadline, w.flushBy = time.Time{}, time.Time{}
 	if w.timer != nil {
 		w.timer.Stop()
 	}
@@ -85,11 +109,15 @@ func (w *waitingRoom) armLocked(deadline time.Time) {
 func (w *waitingRoom) onDeadline() {
 	now := time.Now()
 	w.mu.Lock()
+	flushed := !w.flushBy.IsZero() && !w.flushBy.After(now)
+	if flushed {
+		w.flushBy = time.Time{}
+	}
 	var due []*userRecord
 	keep := w.records[:0]
-	next := time.Time{}
+	next := w.flushBy
 	for _, u := range w.records {
-		if !u.deadline.After(now) {
+		if flushed || !u.deadline.After(now) {
 			due = append(due, u)
 			continue
 		}
