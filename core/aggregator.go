@@ -27,7 +27,7 @@ import (
 // reach it out of order.
 type aggregator struct {
 	maxCount int64
-	maxSize  int // of an aggregated record's data: aggregation_max_size less its partition key
+	maxSize  int           // of an aggregated record's data: aggregation_max_size less its partition key
 	lead     time.Duration // how long before its earliest deadline a buffer leaves
 	emit     func(k *kinesisRecord, reason flushReason)
 
