@@ -5,6 +5,10 @@ Two endpoints are available: ``kinesis_mock`` is the real emulator
 ``fake_kinesis`` is gokpl's own fake endpoint (core/kinesistest) run as a
 process through ``gokpl.testing.FakeKinesis``, fast and scriptable. Under CI=true a missing emulator or binary fails
 the run; elsewhere it skips with a loud reason.
+
+A third, independent backend is ``moto_kinesis``: moto's server (moto[server]
+from PyPI, pinned in pyproject.toml's test extra), started once per session on a
+free loopback port by ``emulator.MotoKinesis``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from emulator import EmulatorNotInstalled, KinesisApiError, KinesisMock
+from emulator import EmulatorNotInstalled, KinesisApiError, KinesisMock, MotoKinesis
 from gokpl import Config
 from gokpl.testing import FakeKinesis
 
@@ -124,6 +128,57 @@ def mock_config(kinesis_mock: KinesisMock) -> Callable[..., Config]:
     def make(**overrides: Any) -> Config:
         options: dict[str, Any] = {"region": "us-east-1", "endpoint_url": kinesis_mock.endpoint_url}
         options["record_max_buffered_time_ms"] = 10
+        options.update(overrides)
+        return Config(**options)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def moto_kinesis() -> Iterator[MotoKinesis]:
+    """moto's server on a free loopback port, shared by the session; stopped at
+    the session's end, whatever happened (and by itself if this process dies)."""
+    try:
+        server = MotoKinesis()
+    except EmulatorNotInstalled as exc:
+        missing(str(exc), hint="run 'make venv'")
+    with server:
+        yield server
+
+
+@pytest.fixture
+def moto_stream(moto_kinesis: MotoKinesis) -> Iterator[str]:
+    """A fresh 2-shard stream on moto, deleted after the test."""
+    name = f"m-{uuid.uuid4().hex[:10]}"
+    moto_kinesis.create_stream(name, 2)
+    yield name
+    delete_stream(moto_kinesis, name)
+
+
+@pytest.fixture
+def moto_config(moto_kinesis: MotoKinesis) -> Callable[..., Config]:
+    """Config(**overrides) for moto: one request at a time, buffering 10 ms,
+    no client-side rate limit, unless told otherwise.
+
+    One request at a time because moto numbers a shard's records without a
+    lock (moto/kinesis/models.py, Shard.put_record: the next sequence number
+    is the shard's highest plus one, and the record is stored under it) while
+    its server runs each request on a thread of its own: two PutRecords
+    writing to one shard at once can be given the same sequence number, and
+    the second record then replaces the first. That would lose records no
+    real Kinesis loses, so exact read-back needs max_connections=1. moto does
+    not throttle, so gokpl's per-shard rate limit would only slow the tests;
+    a long request timeout keeps a slow moto on a loaded machine from causing
+    retries, and with them duplicates.
+    """
+
+    def make(**overrides: Any) -> Config:
+        options: dict[str, Any] = {"region": moto_kinesis.region, "endpoint_url": moto_kinesis.endpoint_url}
+        options["max_connections"] = 1
+        options["record_max_buffered_time_ms"] = 10
+        options["rate_limit_records_per_sec_per_shard"] = 1e9
+        options["rate_limit_bytes_per_sec_per_shard"] = 1e12
+        options["request_timeout_ms"] = 60_000
         options.update(overrides)
         return Config(**options)
 

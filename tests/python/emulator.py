@@ -1,10 +1,13 @@
-"""Run the Kinesis emulator (kinesis-mock) for Python tests.
+"""Run the Kinesis emulators (kinesis-mock, moto) for Python tests.
 
-This module starts the ``kinesismock`` command (built from
+``KinesisMock`` starts the ``kinesismock`` command (built from
 ``internal/kinesismock/cmd/kinesismock``), which runs kinesis-mock on free
-loopback ports and reports where it listens.  It is standard library only, so
-it works without boto3, and has no pytest dependency.  A fixture would look
-like::
+loopback ports and reports where it listens.  ``MotoKinesis`` runs moto's
+server (``moto[server]`` from PyPI, installed by ``make venv``) the same way:
+this file, run as ``python emulator.py moto``, starts it on a free loopback
+port with moto's ``ThreadedMotoServer`` and reports where it listens.  The
+module is standard library only, so it works without boto3, and has no pytest
+dependency.  A fixture would look like::
 
     @pytest.fixture
     def kinesis():
@@ -20,13 +23,17 @@ like::
 The command binary is taken from the ``binary`` argument, else
 ``$GOKPL_KINESISMOCK_BIN``, else ``build/kinesismock`` under the repository
 root (``make`` builds it; ``make emulator`` installs the emulator itself).
+moto is run by the ``python`` argument, else this interpreter.
 
-A ``KinesisMock`` owns one command process, which owns one emulator.  The
-process is stopped by ``close()`` (also on leaving the ``with`` block, on
-garbage collection and at interpreter exit); if this Python process dies
-without any of those, the command sees end of file on its stdin and stops the
-emulator itself.  ``call`` and ``create_stream`` make independent HTTP
-requests and may be used from several threads; ``close`` is idempotent.
+Both speak one protocol with their child process: the child prints one JSON
+line (``endpoint_url``, ``region``) once it serves requests, exits with
+status 2 when the emulator is not installed, and stops when its standard
+input closes.  An emulator object owns one child process.  The process is
+stopped by ``close()`` (also on leaving the ``with`` block, on garbage
+collection and at interpreter exit); if this Python process dies without any
+of those, the child sees end of file on its stdin and stops itself.  ``call``
+and ``create_stream`` make independent HTTP requests and may be used from
+several threads; ``close`` is idempotent.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import hmac
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -47,21 +55,24 @@ import urllib.request
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "EmulatorError",
     "EmulatorNotInstalled",
     "KinesisApiError",
     "KinesisMock",
+    "MotoKinesis",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BINARY_ENV = "GOKPL_KINESISMOCK_BIN"
 DEFAULT_BINARY = REPO_ROOT / "build" / "kinesismock"
 
-_EXIT_NOT_INSTALLED = 2  # the command's exit status when the emulator is missing
-_READY_TIMEOUT = 90.0  # the command itself gives up after 60 s
+_EXIT_NOT_INSTALLED = 2  # a child's exit status when its emulator is missing
+_READY_TIMEOUT = 90.0  # the kinesismock command itself gives up after 60 s
+_MOTO_READY_TIMEOUT = 60.0  # moto imports in a few seconds even on a loaded machine
+_MOTO_REGION = "us-east-1"
 _STOP_TIMEOUT = 10.0
 _STREAM_TIMEOUT = 30.0
 _HTTP_TIMEOUT = 10.0
@@ -93,41 +104,32 @@ class KinesisApiError(EmulatorError):
         self.message = message
 
 
-class KinesisMock:
-    """One running Kinesis emulator; a context manager.
+_E = TypeVar("_E", bound="_Emulator")
 
-    Construction starts the emulator and returns once it serves requests
-    and every stream in ``streams`` (name to shard count) is ACTIVE.
-    """
 
-    #: Dummy credentials. The emulator requires requests to be signed but does
+class _Emulator:
+    """What both emulators share: the child process that runs one, its
+    ready line, its stop, and signed Kinesis API calls to it."""
+
+    #: Dummy credentials. The emulators require requests to be signed but do
     #: not check signatures; a 12-digit access key id would select another
-    #: emulated account, so this one is not 12 digits.
+    #: emulated account in kinesis-mock, so this one is not 12 digits.
     access_key_id = "gokpl-test"
     secret_access_key = "gokpl-test"
 
+    #: The child's name in error messages.
+    _name = "emulator"
+
     endpoint_url: str
-    tls_endpoint_url: str
     region: str
 
-    def __init__(self, streams: dict[str, int] | None = None, binary: str | None = None) -> None:
+    def __init__(self) -> None:
         self.endpoint_url = ""
-        self.tls_endpoint_url = ""
         self.region = ""
         self._finalizer: Callable[[], object] | None = None
 
-        path = Path(binary or os.environ.get(BINARY_ENV) or DEFAULT_BINARY)
-        if not path.is_file() or not os.access(path, os.X_OK):
-            raise EmulatorNotInstalled(
-                f"kinesismock command not found at {path}: build it with `go build "
-                f"-o build/kinesismock ./internal/kinesismock/cmd/kinesismock` "
-                f"(or point ${BINARY_ENV} at it) and install the emulator with "
-                f"`make emulator`"
-            )
-        args = [str(path)]
-        for name, shards in sorted((streams or {}).items()):
-            args += ["--stream", f"{name}:{int(shards)}"]
-
+    def _start(self, args: list[str], ready_timeout: float) -> dict[str, str]:
+        """Run the child and return its ready line; close() stops it."""
         stderr = tempfile.TemporaryFile()
         try:
             proc = subprocess.Popen(
@@ -139,27 +141,27 @@ class KinesisMock:
             )
         except OSError as e:
             stderr.close()
-            raise EmulatorNotInstalled(f"cannot run {path}: {e}") from e
+            raise EmulatorNotInstalled(f"cannot run {args[0]}: {e}") from e
         self._proc = proc
         self._stderr = stderr
         self._finalizer = weakref.finalize(self, _stop, proc, stderr)
         try:
-            info = self._await_ready()
+            info = self._await_ready(ready_timeout)
         except BaseException:
             self.close()
             raise
         self.endpoint_url = info["endpoint_url"]
-        self.tls_endpoint_url = info["tls_endpoint_url"]
         self.region = info["region"]
+        return info
 
-    def __enter__(self) -> KinesisMock:
+    def __enter__(self: _E) -> _E:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
-        return f"KinesisMock(endpoint_url={self.endpoint_url!r})"
+        return f"{type(self).__name__}(endpoint_url={self.endpoint_url!r})"
 
     def close(self) -> None:
         """Stop the emulator and wait for it; idempotent."""
@@ -225,28 +227,28 @@ class KinesisMock:
             raise KinesisApiError(operation, e.code, code or "UnknownError", message) from None
         return json.loads(raw) if raw else {}
 
-    def _await_ready(self) -> dict[str, str]:
-        """Read the command's one ready line, or explain why there is none."""
+    def _await_ready(self, timeout: float) -> dict[str, str]:
+        """Read the child's one ready line, or explain why there is none."""
         box: list[bytes] = []
         stdout = self._proc.stdout
         assert stdout is not None
         reader = threading.Thread(
             target=lambda: box.append(stdout.readline()),
-            name="kinesismock-ready",
+            name=f"{self._name}-ready",
             daemon=True,
         )
         reader.start()
-        reader.join(_READY_TIMEOUT)
+        reader.join(timeout)
         line = box[0] if box else b""
         if line.strip():
             try:
                 info: dict[str, str] = json.loads(line)
                 return info
             except ValueError:
-                raise EmulatorError(f"kinesismock printed {line!r}, want one JSON line") from None
+                raise EmulatorError(f"{self._name} printed {line!r}, want one JSON line") from None
         if reader.is_alive():
             text = self._stderr_text()
-            raise EmulatorError(f"kinesismock not ready after {_READY_TIMEOUT:.0f}s:\n{text}")
+            raise EmulatorError(f"{self._name} not ready after {timeout:.0f}s:\n{text}")
         try:
             code = self._proc.wait(_STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -254,12 +256,87 @@ class KinesisMock:
         text = self._stderr_text()
         if code == _EXIT_NOT_INSTALLED:
             raise EmulatorNotInstalled(text)
-        raise EmulatorError(f"kinesismock exited (status {code}) before it was ready:\n{text}")
+        raise EmulatorError(f"{self._name} exited (status {code}) before it was ready:\n{text}")
 
     def _stderr_text(self) -> str:
         self._stderr.flush()
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace").strip()
+
+
+class KinesisMock(_Emulator):
+    """One running kinesis-mock; a context manager.
+
+    Construction starts the emulator and returns once it serves requests
+    and every stream in ``streams`` (name to shard count) is ACTIVE.
+    """
+
+    _name = "kinesismock"
+
+    tls_endpoint_url: str
+
+    def __init__(self, streams: dict[str, int] | None = None, binary: str | None = None) -> None:
+        super().__init__()
+        self.tls_endpoint_url = ""
+        path = Path(binary or os.environ.get(BINARY_ENV) or DEFAULT_BINARY)
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise EmulatorNotInstalled(
+                f"kinesismock command not found at {path}: build it with `go build "
+                f"-o build/kinesismock ./internal/kinesismock/cmd/kinesismock` "
+                f"(or point ${BINARY_ENV} at it) and install the emulator with "
+                f"`make emulator`"
+            )
+        args = [str(path)]
+        for name, shards in sorted((streams or {}).items()):
+            args += ["--stream", f"{name}:{int(shards)}"]
+        info = self._start(args, _READY_TIMEOUT)
+        self.tls_endpoint_url = info["tls_endpoint_url"]
+
+
+class MotoKinesis(_Emulator):
+    """One running moto server, Kinesis and every other service moto
+    emulates on one endpoint (region us-east-1, account 123456789012); a
+    context manager.
+
+    Construction starts it and returns once it serves requests and every
+    stream in ``streams`` (name to shard count) is ACTIVE. ``python`` is the
+    interpreter with ``moto[server]`` installed (default: this one). moto
+    serves each request on a thread of its own.
+    """
+
+    _name = "moto"
+
+    def __init__(self, streams: dict[str, int] | None = None, python: str | None = None) -> None:
+        super().__init__()
+        self._start([python or sys.executable, str(Path(__file__).resolve()), "moto"], _MOTO_READY_TIMEOUT)
+        for name, shards in sorted((streams or {}).items()):
+            self.create_stream(name, shards)
+
+
+def _serve_moto() -> int:
+    """The child of MotoKinesis: moto's server on a free loopback port, until stdin closes."""
+    # This file's folder is first on sys.path; none of its modules is moto's.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as e:
+        print(
+            f"moto's server (moto[server], in pyproject.toml's test extra) is not installed for {sys.executable}: {e}",
+            file=sys.stderr,
+        )
+        return _EXIT_NOT_INSTALLED
+    import logging
+
+    # Request lines are noise; tracebacks of requests moto failed stay on stderr.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(json.dumps({"endpoint_url": f"http://{host}:{port}", "region": _MOTO_REGION}), flush=True)
+    sys.stdin.buffer.read()  # until end of file: the parent closed stdin, or died
+    server.stop()
+    return 0
 
 
 def _stop(proc: subprocess.Popen[bytes], stderr: Any) -> None:
@@ -335,3 +412,9 @@ def _sigv4_headers(
             f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
         ),
     }
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["moto"]:
+        sys.exit("usage: python emulator.py moto")
+    sys.exit(_serve_moto())
