@@ -14,7 +14,7 @@ import (
 //	POST   /_kinesistest/faults                  inject a fault (ControlFault as JSON)
 //	DELETE /_kinesistest/faults                  clear all faults
 //	GET    /_kinesistest/requests                request counts by operation
-//	POST   /_kinesistest/streams                 {"StreamName": ..., "ShardCount": ...}: create an ACTIVE stream
+//	POST   /_kinesistest/streams                 {"StreamName": ..., "ShardCount": ..., "MaxRecordSizeInKiB": ...}: create an ACTIVE stream
 //	DELETE /_kinesistest/streams/{name}          delete a stream
 //	GET    /_kinesistest/streams/{name}/records  stored records, Data in base64
 //	GET    /_kinesistest/streams/{name}/shards   shard layout
@@ -29,8 +29,8 @@ const ControlPathPrefix = "/_kinesistest/"
 
 // ControlFault is the JSON body of POST /_kinesistest/faults: a Fault for
 // requests of Operation ("" for any), with the delay in milliseconds,
-// scheduled as Times, EntryFailureRate and EntryErrorCode say (see
-// FaultSchedule; by default it applies to the next request only).
+// scheduled as Times, EntryFailureRate, EntryErrorCode and PartitionKey say
+// (see FaultSchedule; by default it applies to the next request only).
 type ControlFault struct {
 	Operation            string
 	DelayMillis          int64
@@ -44,6 +44,7 @@ type ControlFault struct {
 	Times                int
 	EntryFailureRate     float64
 	EntryErrorCode       string
+	PartitionKey         string
 }
 
 func (c *ControlFault) fault() Fault {
@@ -60,7 +61,12 @@ func (c *ControlFault) fault() Fault {
 }
 
 func (c *ControlFault) schedule() FaultSchedule {
-	return FaultSchedule{Times: c.Times, EntryFailureRate: c.EntryFailureRate, EntryErrorCode: c.EntryErrorCode}
+	return FaultSchedule{
+		Times:            c.Times,
+		EntryFailureRate: c.EntryFailureRate,
+		EntryErrorCode:   c.EntryErrorCode,
+		PartitionKey:     c.PartitionKey,
+	}
 }
 
 // newControlHandler routes the control API of s.
@@ -88,11 +94,12 @@ func newControlHandler(s *Server) http.Handler {
 	})
 	mux.HandleFunc("POST "+p+"streams", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			StreamName string
-			ShardCount int
+			StreamName         string
+			ShardCount         int
+			MaxRecordSizeInKiB int
 		}
 		if decodeControl(w, r, &req) {
-			writeControlResult(w, s.CreateStream(req.StreamName, req.ShardCount))
+			writeControlResult(w, s.CreateStream(req.StreamName, req.ShardCount, WithMaxRecordSizeKiB(req.MaxRecordSizeInKiB)))
 		}
 	})
 	mux.HandleFunc("DELETE "+p+"streams/{name}", func(w http.ResponseWriter, r *http.Request) {

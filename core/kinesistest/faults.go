@@ -139,10 +139,11 @@ type faultInjector struct {
 // scheduledFault is a fault for requests of an operation ("" for any):
 // the next remaining ones when scripted, every one when standing.
 type scheduledFault struct {
-	operation string
-	fault     Fault
-	remaining int
-	entries   *entryFailures // nil unless the fault fails a fraction of entries
+	operation    string
+	fault        Fault
+	remaining    int
+	entries      *entryFailures // nil unless the fault fails a fraction of entries
+	partitionKey string         // "" unless the fault needs an entry with this key
 }
 
 // entryFailures fails a fraction of the entries a fault sees, spread evenly
@@ -155,13 +156,43 @@ type entryFailures struct {
 	seen atomic.Int64
 }
 
-// matches reports whether the fault applies to a request of operation. A
-// fault that fails entries applies only to the operations that have them.
-func (sf *scheduledFault) matches(operation string) bool {
+// matches reports whether the fault applies to a request of operation,
+// which describe describes. A fault that fails entries or names a partition
+// key applies only to the operations that have entries; describe is called
+// only for one that names a partition key.
+func (sf *scheduledFault) matches(operation string, describe func() *Request) bool {
 	if sf.operation != "" && sf.operation != operation {
 		return false
 	}
-	return sf.entries == nil || operation == "PutRecords" || operation == "PutRecord"
+	if (sf.entries != nil || sf.partitionKey != "") && !writesRecords(operation) {
+		return false
+	}
+	return sf.partitionKey == "" || hasPartitionKey(describe().Records, sf.partitionKey)
+}
+
+func writesRecords(operation string) bool {
+	return operation == "PutRecords" || operation == "PutRecord"
+}
+
+func hasPartitionKey(entries []RecordEntry, key string) bool {
+	for i := range entries {
+		if entries[i].PartitionKey == key {
+			return true
+		}
+	}
+	return false
+}
+
+// describeOnce returns describe, remembering its result: a request is
+// described at most once, however many faults look at it.
+func describeOnce(describe func() *Request) func() *Request {
+	var req *Request
+	return func() *Request {
+		if req == nil {
+			req = describe()
+		}
+		return req
+	}
 }
 
 // faultFor returns the fault for one request, calling describe only for a
@@ -233,14 +264,17 @@ func (fi *faultInjector) pending() int {
 }
 
 // next returns the fault for a request of operation, calling describe only
-// if a fault could apply. It never returns nil.
+// if a fault could apply, and at most once. describe may run with the
+// injector's lock held: it only copies the decoded request. next never
+// returns nil.
 func (fi *faultInjector) next(operation string, describe func() *Request) *Fault {
 	fi.mu.Lock()
 	if !fi.active {
 		fi.mu.Unlock()
 		return &Fault{}
 	}
-	sf := fi.takeLocked(operation)
+	describe = describeOnce(describe)
+	sf := fi.takeLocked(operation, describe)
 	rule := fi.rule
 	fi.mu.Unlock()
 
@@ -257,9 +291,9 @@ func (fi *faultInjector) next(operation string, describe func() *Request) *Fault
 
 // takeLocked returns the first matching scripted fault, using up one of its
 // requests, or else the first matching standing fault, or nil.
-func (fi *faultInjector) takeLocked(operation string) *scheduledFault {
+func (fi *faultInjector) takeLocked(operation string, describe func() *Request) *scheduledFault {
 	for i, sf := range fi.queue {
-		if sf.matches(operation) {
+		if sf.matches(operation, describe) {
 			if sf.remaining--; sf.remaining == 0 {
 				fi.queue = slices.Delete(fi.queue, i, i+1)
 				fi.updateActiveLocked()
@@ -268,7 +302,7 @@ func (fi *faultInjector) takeLocked(operation string) *scheduledFault {
 		}
 	}
 	for _, sf := range fi.standing {
-		if sf.matches(operation) {
+		if sf.matches(operation, describe) {
 			return sf
 		}
 	}
@@ -301,12 +335,18 @@ type FaultSchedule struct {
 	// and so on. Such a fault applies only to PutRecords and PutRecord.
 	EntryFailureRate float64
 	EntryErrorCode   string
+
+	// PartitionKey, when set, makes the fault apply only to PutRecords and
+	// PutRecord requests with an entry of this partition key, and count
+	// only those in Times: a producer's poison record, whose whole request
+	// the fault can reject, as with ErrorFault(400, ErrorTypeValidation, "").
+	PartitionKey string
 }
 
 // ScheduleFault installs f for requests of operation ("" for any) as sched
 // says: scripted for the next sched.Times requests, or standing.
 func (s *Server) ScheduleFault(operation string, f Fault, sched FaultSchedule) {
-	sf := &scheduledFault{operation: operation, fault: f, remaining: max(sched.Times, 1)}
+	sf := &scheduledFault{operation: operation, fault: f, remaining: max(sched.Times, 1), partitionKey: sched.PartitionKey}
 	if sched.Times < 0 {
 		sf.remaining = -1
 	}

@@ -44,12 +44,42 @@ type StreamStats struct {
 	ShardRecords map[string]int64
 }
 
+// StreamOption configures a stream made by CreateStream.
+type StreamOption func(*streamSpec)
+
+// WithMaxRecordSizeKiB sets the stream's maximum record size, data plus
+// partition key, in KiB: from DefaultMaxRecordSizeKiB (1024) to
+// LargestMaxRecordSizeKiB (10240), as CreateStream's MaxRecordSizeInKiB
+// does; 0 leaves the default.
+func WithMaxRecordSizeKiB(kib int) StreamOption {
+	return func(spec *streamSpec) { spec.maxRecordSizeKiB = kib }
+}
+
 // CreateStream creates an ACTIVE stream with shards shards splitting the
 // hash key space evenly.
-func (s *Server) CreateStream(name string, shards int) error {
-	if err := s.addStream(name, shards, modeProvisioned, 0); err != nil {
+func (s *Server) CreateStream(name string, shards int, opts ...StreamOption) error {
+	spec := streamSpec{shards: shards, mode: modeProvisioned}
+	for _, opt := range opts {
+		opt(&spec)
+	}
+	if err := s.addStream(name, spec); err != nil {
 		return err
 	}
+	return nil
+}
+
+// UpdateMaxRecordSize changes a stream's maximum record size, in KiB, as
+// the UpdateMaxRecordSize operation does; writes after it returns are
+// checked against the new size.
+func (s *Server) UpdateMaxRecordSize(stream string, kib int) error {
+	st, err := s.streamNamed(stream)
+	if err != nil {
+		return err
+	}
+	if err := validateMaxRecordSizeKiB(kib); err != nil {
+		return err
+	}
+	st.setMaxRecordSizeKiB(kib)
 	return nil
 }
 

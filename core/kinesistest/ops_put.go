@@ -1,10 +1,6 @@
 package kinesistest
 
-import (
-	"strconv"
-	"time"
-	"unicode/utf8"
-)
+import "time"
 
 // Write operations: PutRecord and PutRecords.
 
@@ -21,37 +17,20 @@ func (r *preparedRecord) size() int {
 	return len(r.data) + len(r.partitionKey)
 }
 
-// entryField is the path of a PutRecords entry in validation messages, or
-// "" for the single record of PutRecord (index -1).
-func entryField(index int) string {
-	if index < 0 {
-		return ""
-	}
-	return "records." + strconv.Itoa(index+1) + ".member."
-}
-
-// prepareRecord validates entry index of a request (-1 for PutRecord).
+// prepareRecord validates entry index of a request (-1 for PutRecord)
+// against the API's field constraints and computes its hash key.
 func prepareRecord(index int, partitionKey string, explicitHashKey *string, data []byte) (preparedRecord, *apiError) {
-	if n := utf8.RuneCountInString(partitionKey); n < 1 || n > maxPartitionKeyLength {
-		return preparedRecord{}, validationError("1 validation error detected: Value '%s' at '%spartitionKey' failed to satisfy constraint: Member must have length between 1 and %d", partitionKey, entryField(index), maxPartitionKeyLength)
-	}
-	if data == nil {
-		return preparedRecord{}, validationError("1 validation error detected: Value null at '%sdata' failed to satisfy constraint: Member must not be null", entryField(index))
-	}
-	if len(data) > maxRecordDataBytes {
-		return preparedRecord{}, validationError("1 validation error detected: Value at '%sdata' failed to satisfy constraint: Member must have length less than or equal to %d", entryField(index), maxRecordDataBytes)
+	if err := validateEntry(index, partitionKey, explicitHashKey, data); err != nil {
+		return preparedRecord{}, err
 	}
 	r := preparedRecord{partitionKey: partitionKey, data: data}
 	if explicitHashKey == nil {
 		r.hash = partitionKeyHash(partitionKey)
 		return r, nil
 	}
-	if !isDecimal(*explicitHashKey) {
-		return preparedRecord{}, validationError("1 validation error detected: Value '%s' at '%sexplicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})", *explicitHashKey, entryField(index))
-	}
 	hash, ok := parseHashKey(*explicitHashKey)
 	if !ok {
-		return preparedRecord{}, invalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicitHashKey)
+		return preparedRecord{}, hashKeyRangeError(*explicitHashKey)
 	}
 	r.hash = hash
 	r.explicitHashKey = *explicitHashKey
@@ -180,6 +159,9 @@ func (in *putRecordsInput) apply(s *Server, f *Fault) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	if err := fitRecords(records, st.maxRecordBytes()); err != nil {
+		return nil, err
+	}
 	results := st.put(records, recordFailures(f, len(records)), s.now(), s.opts.AccountID)
 	out := putRecordsOutput{Records: results, EncryptionType: encryptionNone}
 	for i := range results {
@@ -192,10 +174,10 @@ func (in *putRecordsInput) apply(s *Server, f *Fault) (any, *apiError) {
 }
 
 // prepare validates the request as the service does before storing
-// anything.
+// anything, except for what depends on the stream (see fitRecords).
 func (in *putRecordsInput) prepare() ([]preparedRecord, *apiError) {
-	if len(in.Records) < 1 || len(in.Records) > maxPutRecordsEntries {
-		return nil, validationError("1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and %d", maxPutRecordsEntries)
+	if err := validateEntryCount(len(in.Records)); err != nil {
+		return nil, err
 	}
 	records := make([]preparedRecord, len(in.Records))
 	total := 0
@@ -208,10 +190,21 @@ func (in *putRecordsInput) prepare() ([]preparedRecord, *apiError) {
 		records[i] = r
 		total += r.size()
 	}
-	if total > maxPutRecordsBytes {
-		return nil, invalidArgument("Records size exceeds 5 MB limit")
+	if err := validateRequestSize(total); err != nil {
+		return nil, err
 	}
 	return records, nil
+}
+
+// fitRecords checks every entry of a PutRecords request against its
+// stream's maximum record size; one that does not fit rejects them all.
+func fitRecords(records []preparedRecord, maxRecordBytes int) *apiError {
+	for i := range records {
+		if err := validateRecordSize(i, records[i].size(), maxRecordBytes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resizeResults applies a fault's response size change: negative drops
@@ -256,6 +249,9 @@ func (in *putRecordInput) apply(s *Server, f *Fault) (any, *apiError) {
 	}
 	st, err := s.lookupForData(in.streamRef)
 	if err != nil {
+		return nil, err
+	}
+	if err := validateRecordSize(-1, r.size(), st.maxRecordBytes()); err != nil {
 		return nil, err
 	}
 	result := st.put([]preparedRecord{r}, recordFailures(f, 1), s.now(), s.opts.AccountID)[0]

@@ -1,7 +1,7 @@
 package kinesistest
 
 // Stream management operations: CreateStream, DeleteStream, DescribeStream,
-// DescribeStreamSummary and ListStreams.
+// DescribeStreamSummary, ListStreams and UpdateMaxRecordSize.
 
 const (
 	defaultOnDemandShards  = 4
@@ -18,9 +18,10 @@ func (ref streamRef) describe(s *Server, req *Request) {
 }
 
 type createStreamInput struct {
-	StreamName        string
-	ShardCount        *int
-	StreamModeDetails *streamModeDetailsJSON
+	StreamName         string
+	ShardCount         *int
+	StreamModeDetails  *streamModeDetailsJSON
+	MaxRecordSizeInKiB *int
 }
 
 func (in *createStreamInput) describe(_ *Server, req *Request) {
@@ -42,7 +43,14 @@ func (in *createStreamInput) apply(s *Server, _ *Fault) (any, *apiError) {
 	case mode == modeProvisioned:
 		return nil, invalidArgument("ShardCount is required for a stream in PROVISIONED mode.")
 	}
-	if err := s.addStream(in.StreamName, shards, mode, s.opts.CreateDelay); err != nil {
+	spec := streamSpec{shards: shards, mode: mode, delay: s.opts.CreateDelay}
+	if in.MaxRecordSizeInKiB != nil {
+		if err := validateMaxRecordSizeKiB(*in.MaxRecordSizeInKiB); err != nil {
+			return nil, err
+		}
+		spec.maxRecordSizeKiB = *in.MaxRecordSizeInKiB
+	}
+	if err := s.addStream(in.StreamName, spec); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -75,6 +83,7 @@ type streamSummaryJSON struct {
 	EncryptionType          string
 	OpenShardCount          int
 	ConsumerCount           int
+	MaxRecordSizeInKiB      int
 }
 
 type describeStreamSummaryInput struct {
@@ -96,6 +105,7 @@ func (in *describeStreamSummaryInput) apply(s *Server, _ *Fault) (any, *apiError
 		EnhancedMonitoring:      noEnhancedMonitoring,
 		EncryptionType:          encryptionNone,
 		OpenShardCount:          st.openShardCount(),
+		MaxRecordSizeInKiB:      int(st.maxRecordSizeKiB.Load()),
 	}}, nil
 }
 
@@ -199,4 +209,32 @@ func (in *listStreamsInput) apply(s *Server, _ *Fault) (any, *apiError) {
 		})
 	}
 	return out, nil
+}
+
+type updateMaxRecordSizeInput struct {
+	StreamARN          string
+	StreamId           string
+	MaxRecordSizeInKiB *int
+}
+
+func (in *updateMaxRecordSizeInput) describe(s *Server, req *Request) {
+	streamRef{StreamARN: in.StreamARN}.describe(s, req)
+}
+
+func (in *updateMaxRecordSizeInput) apply(s *Server, _ *Fault) (any, *apiError) {
+	if in.MaxRecordSizeInKiB == nil {
+		return nil, constraintError("null", "maxRecordSizeInKiB", "not be null")
+	}
+	if err := validateMaxRecordSizeKiB(*in.MaxRecordSizeInKiB); err != nil {
+		return nil, err
+	}
+	if in.StreamARN == "" {
+		return nil, invalidArgument("StreamARN must be provided.")
+	}
+	st, err := s.lookupActive(streamRef{StreamARN: in.StreamARN})
+	if err != nil {
+		return nil, err
+	}
+	st.setMaxRecordSizeKiB(*in.MaxRecordSizeInKiB)
+	return struct{}{}, nil
 }

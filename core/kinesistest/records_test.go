@@ -219,41 +219,6 @@ func TestShardIteratorTypes(t *testing.T) {
 	asError[*types.ResourceNotFoundException](t, err)
 }
 
-func TestPutRecordsValidatesLimits(t *testing.T) {
-	srv := startServer(t, kinesistest.Options{Streams: map[string]int{"s": 1}})
-	client := newClient(srv)
-	ctx := testContext(t)
-	put := func(entries []types.PutRecordsRequestEntry) error {
-		_, err := client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: entries})
-		return err
-	}
-	tooMany := putEntries(501, "k")
-	if err := put(tooMany); err == nil {
-		t.Error("501 entries accepted")
-	}
-	// 5 MiB of data plus partition keys is over the limit, which counts both.
-	big := make([]types.PutRecordsRequestEntry, 5)
-	for i := range big {
-		big[i] = types.PutRecordsRequestEntry{Data: make([]byte, 1<<20), PartitionKey: aws.String("k")}
-	}
-	asError[*types.InvalidArgumentException](t, put(big))
-	if err := put([]types.PutRecordsRequestEntry{{Data: make([]byte, 1<<20+1), PartitionKey: aws.String("k")}}); err == nil {
-		t.Error("record over 1 MiB accepted")
-	}
-	if err := put([]types.PutRecordsRequestEntry{{Data: []byte("x"), PartitionKey: aws.String(strings.Repeat("k", 257))}}); err == nil {
-		t.Error("partition key over 256 characters accepted")
-	}
-	for i := range big {
-		big[i].Data = big[i].Data[:1<<20-1]
-	}
-	if err := put(big); err != nil {
-		t.Errorf("5 MiB of records rejected: %v", err)
-	}
-	if got := srv.Stats("s").Records; got != 5 {
-		t.Errorf("stored %d records, want only the 5 valid ones", got)
-	}
-}
-
 func TestDiscardKeepsOnlyCounts(t *testing.T) {
 	srv := startServer(t, kinesistest.Options{Streams: map[string]int{"s": 2}, Discard: true})
 	client := newClient(srv)

@@ -2,6 +2,7 @@ package kinesistest
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,26 +14,43 @@ type streamRef struct {
 	StreamARN  string
 }
 
-// streamARN returns the ARN of the stream name in the server's region and
-// account.
-func (s *Server) streamARN(name string) string {
+// StreamARN returns the ARN of the stream name in the server's region and
+// account, whether or not the stream exists. Requests may name a stream by
+// it.
+func (s *Server) StreamARN(name string) string {
 	return "arn:aws:kinesis:" + s.opts.Region + ":" + s.opts.AccountID + ":stream/" + name
 }
 
-// resolveName returns the stream name ref designates.
+// resolveName returns the stream name ref designates: its StreamName, or
+// the name in its StreamARN, which must then agree.
 func (s *Server) resolveName(ref streamRef) (string, *apiError) {
+	if err := validateStreamRef(ref); err != nil {
+		return "", err
+	}
 	switch {
 	case ref.StreamName == "" && ref.StreamARN == "":
 		return "", invalidArgument("Either StreamName or StreamARN should be provided.")
 	case ref.StreamARN == "":
 		return ref.StreamName, nil
 	}
-	_, name, ok := strings.Cut(ref.StreamARN, ":stream/")
-	if !ok || s.streamARN(name) != ref.StreamARN {
-		return "", resourceNotFound("Stream %s not found.", ref.StreamARN)
+	name, err := s.streamNameOfARN(ref.StreamARN)
+	if err != nil {
+		return "", err
 	}
 	if ref.StreamName != "" && ref.StreamName != name {
 		return "", invalidArgument("StreamName %s and StreamARN %s do not name the same stream.", ref.StreamName, ref.StreamARN)
+	}
+	return name, nil
+}
+
+// streamNameOfARN returns the stream name in a well-formed stream ARN. An
+// ARN of another partition, region or account names no stream of this
+// server.
+func (s *Server) streamNameOfARN(arn string) (string, *apiError) {
+	prefix, name, _ := strings.Cut(arn, ":stream/")
+	if s.StreamARN(name) != arn {
+		account := prefix[strings.LastIndexByte(prefix, ':')+1:]
+		return "", resourceNotFound("Stream %s under account %s not found.", name, account)
 	}
 	return name, nil
 }
@@ -86,16 +104,36 @@ func (s *Server) streamNotFound(name string) *apiError {
 	return resourceNotFound("Stream %s under account %s not found.", name, s.opts.AccountID)
 }
 
-// addStream creates a stream that becomes ACTIVE after delay.
-func (s *Server) addStream(name string, shards int, mode string, delay time.Duration) *apiError {
+// streamSpec describes a stream to create.
+type streamSpec struct {
+	shards int
+	mode   string
+	// delay keeps the stream CREATING this long.
+	delay time.Duration
+	// maxRecordSizeKiB is 0 for DefaultMaxRecordSizeKiB.
+	maxRecordSizeKiB int
+}
+
+func (spec *streamSpec) validate(account string) *apiError {
+	if spec.shards < 1 {
+		return constraintError(quoted(strconv.Itoa(spec.shards)), "shardCount", "have value greater than or equal to 1")
+	}
+	if spec.shards > maxShardsPerStream {
+		return limitExceeded("This request would exceed the shard limit for the account %s. Requested %d shards, limit %d.", account, spec.shards, maxShardsPerStream)
+	}
+	if spec.maxRecordSizeKiB != 0 {
+		return validateMaxRecordSizeKiB(spec.maxRecordSizeKiB)
+	}
+	return nil
+}
+
+// addStream creates a stream that becomes ACTIVE after spec.delay.
+func (s *Server) addStream(name string, spec streamSpec) *apiError {
 	if err := validateStreamName(name); err != nil {
 		return err
 	}
-	if shards < 1 {
-		return validationError("1 validation error detected: Value '%d' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1", shards)
-	}
-	if shards > maxShardsPerStream {
-		return limitExceeded("This request would exceed the shard limit for the account %s. Requested %d shards, limit %d.", s.opts.AccountID, shards, maxShardsPerStream)
+	if err := spec.validate(s.opts.AccountID); err != nil {
+		return err
 	}
 	now := s.now()
 	s.mu.Lock()
@@ -105,15 +143,16 @@ func (s *Server) addStream(name string, shards int, mode string, delay time.Dura
 	}
 	s.lastStreamID = max(uint64(now.UnixNano()), s.lastStreamID+1)
 	s.streams[name] = newStream(streamConfig{
-		name:       name,
-		arn:        s.streamARN(name),
-		id:         s.lastStreamID,
-		mode:       mode,
-		shardCount: shards,
-		created:    now,
-		activeAt:   now.Add(delay),
-		discard:    s.opts.Discard,
-		rateLimit:  s.opts.ShardRateLimit,
+		name:             name,
+		arn:              s.StreamARN(name),
+		id:               s.lastStreamID,
+		mode:             spec.mode,
+		shardCount:       spec.shards,
+		created:          now,
+		activeAt:         now.Add(spec.delay),
+		discard:          s.opts.Discard,
+		rateLimit:        s.opts.ShardRateLimit,
+		maxRecordSizeKiB: spec.maxRecordSizeKiB,
 	})
 	return nil
 }

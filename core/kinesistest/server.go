@@ -22,9 +22,10 @@ const (
 	targetPrefix = "Kinesis_20131202."
 	// contentType is the AWS JSON 1.1 media type of requests and responses.
 	contentType = "application/x-amz-json-1.1"
-	// maxRequestBytes bounds a request body; a full PutRecords request is
-	// about 7 MiB once base64 encoded.
-	maxRequestBytes = 16 << 20
+	// maxRequestBytes bounds a request body. The largest valid PutRecords
+	// request is about 14 MiB once base64 encoded; requests somewhat over
+	// the limits still get read, and so the service's validation errors.
+	maxRequestBytes = 32 << 20
 )
 
 // Options configures a Server. The zero value serves on a random loopback
@@ -38,6 +39,10 @@ type Options struct {
 	AccountID string
 	// Streams are created ACTIVE at start, mapping name to shard count.
 	Streams map[string]int
+	// StreamMaxRecordSizeKiB gives streams of Streams, by name, a maximum
+	// record size (data plus partition key) other than
+	// DefaultMaxRecordSizeKiB, up to LargestMaxRecordSizeKiB.
+	StreamMaxRecordSizeKiB map[string]int
 	// CreateDelay keeps streams created through the CreateStream API in
 	// CREATING status this long.
 	CreateDelay time.Duration
@@ -89,10 +94,8 @@ func Start(opts Options) (*Server, error) {
 		streams: make(map[string]*stream),
 	}
 	s.control = newControlHandler(s)
-	for name, shards := range opts.Streams {
-		if err := s.CreateStream(name, shards); err != nil {
-			return nil, err
-		}
+	if err := s.createInitialStreams(); err != nil {
+		return nil, err
 	}
 	listener, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -109,6 +112,21 @@ func Start(opts Options) (*Server, error) {
 		_ = s.httpServer.Serve(listener)
 	}()
 	return s, nil
+}
+
+// createInitialStreams creates the streams of the options.
+func (s *Server) createInitialStreams() error {
+	for name := range s.opts.StreamMaxRecordSizeKiB {
+		if _, ok := s.opts.Streams[name]; !ok {
+			return fmt.Errorf("kinesistest: StreamMaxRecordSizeKiB names %q, which Streams does not", name)
+		}
+	}
+	for name, shards := range s.opts.Streams {
+		if err := s.CreateStream(name, shards, WithMaxRecordSizeKiB(s.opts.StreamMaxRecordSizeKiB[name])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewServer is Start for tests: it panics if the server cannot listen or
@@ -168,6 +186,7 @@ var operations = map[string]func() operation{
 	"MergeShards":           func() operation { return new(mergeShardsInput) },
 	"PutRecord":             func() operation { return new(putRecordInput) },
 	"PutRecords":            func() operation { return new(putRecordsInput) },
+	"UpdateMaxRecordSize":   func() operation { return new(updateMaxRecordSizeInput) },
 	"GetShardIterator":      func() operation { return new(getShardIteratorInput) },
 	"GetRecords":            func() operation { return new(getRecordsInput) },
 }

@@ -1,11 +1,13 @@
 package kinesistest
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,9 +25,10 @@ const (
 const maxShardsPerStream = 10000
 
 // stream is one Kinesis stream: its shards, their hash key ranges and their
-// record logs. The fields above mu are set at creation and never change; mu
-// guards the rest, including every field of its shards that can change, so
-// a whole PutRecords request is applied under one lock.
+// record logs. The fields above maxRecordSizeKiB are set at creation and
+// never change; maxRecordSizeKiB is read and written atomically; mu guards
+// the rest, including every field of its shards that can change, so a whole
+// PutRecords request is applied under one lock.
 type stream struct {
 	name      string
 	arn       string
@@ -35,6 +38,8 @@ type stream struct {
 	activeAt  time.Time
 	discard   bool
 	rateLimit ShardRateLimit
+
+	maxRecordSizeKiB atomic.Int32
 
 	mu      sync.Mutex
 	shards  []*shard // every shard ever created; shards[i].index == i
@@ -73,6 +78,9 @@ type streamConfig struct {
 	activeAt   time.Time
 	discard    bool
 	rateLimit  ShardRateLimit
+	// maxRecordSizeKiB is the largest record, data plus partition key,
+	// the stream accepts; 0 means DefaultMaxRecordSizeKiB.
+	maxRecordSizeKiB int
 }
 
 // newStream creates a stream whose shards divide the hash key space evenly.
@@ -87,6 +95,7 @@ func newStream(cfg streamConfig) *stream {
 		discard:   cfg.discard,
 		rateLimit: cfg.rateLimit,
 	}
+	st.setMaxRecordSizeKiB(cmp.Or(cfg.maxRecordSizeKiB, DefaultMaxRecordSizeKiB))
 	n := uint64(cfg.shardCount)
 	for i := uint64(0); i < n; i++ {
 		end := maxHashKey
@@ -97,6 +106,18 @@ func newStream(cfg streamConfig) *stream {
 	}
 	st.rebuildOpenLocked()
 	return st
+}
+
+// setMaxRecordSizeKiB changes the largest record the stream accepts; the
+// caller has validated kib.
+func (st *stream) setMaxRecordSizeKiB(kib int) {
+	st.maxRecordSizeKiB.Store(int32(kib))
+}
+
+// maxRecordBytes returns the largest record, data plus partition key, the
+// stream accepts.
+func (st *stream) maxRecordBytes() int {
+	return int(st.maxRecordSizeKiB.Load()) << 10
 }
 
 // shardID formats a shard index the way the service names shards.

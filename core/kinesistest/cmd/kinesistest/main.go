@@ -1,7 +1,11 @@
 // Command kinesistest serves a fake Kinesis endpoint for tests and
 // benchmarks written in other languages.
 //
-//	kinesistest --addr 127.0.0.1:0 --stream orders:4 --stream audit:1
+//	kinesistest --addr 127.0.0.1:0 --stream orders:4 --stream audit:1 --stream big:2:10240
+//
+// A --stream value is NAME:SHARDS, or NAME:SHARDS:MAXKIB to give the stream
+// a maximum record size (data plus partition key) other than 1024 KiB, up
+// to 10240 KiB.
 //
 // Once listening it prints one line of JSON to standard output,
 // {"endpoint_url":"http://127.0.0.1:PORT"}, and serves until it receives
@@ -76,11 +80,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // stop at the end of standard input.
 func parseFlags(args []string, stderr io.Writer) (kinesistest.Options, bool, error) {
 	var opts kinesistest.Options
-	streams := cliflag.Streams{}
+	streams := cliflag.StreamSpecs{}
 	fs := flag.NewFlagSet("kinesistest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Addr, "addr", "127.0.0.1:0", "address to listen on")
-	fs.Var(streams, "stream", "create stream `NAME:SHARDS` at start; repeatable")
+	fs.Var(streams, "stream", "create stream `NAME:SHARDS[:MAXKIB]` at start, MAXKIB its maximum record size in KiB (1024 to 10240, default 1024); repeatable")
 	fs.StringVar(&opts.Region, "region", "us-east-1", "region in stream ARNs")
 	fs.StringVar(&opts.AccountID, "account-id", "123456789012", "account id in stream ARNs")
 	fs.BoolVar(&opts.Discard, "discard", false, "keep only record counts, not records")
@@ -93,7 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (kinesistest.Options, bool, err
 	if fs.NArg() > 0 {
 		return opts, false, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	opts.Streams = streams
+	opts.Streams = streams.Shards()
+	opts.StreamMaxRecordSizeKiB = streams.MaxRecordSizesKiB()
 	if *rateLimit {
 		opts.ShardRateLimit = kinesistest.DefaultShardRateLimit
 	}
