@@ -175,6 +175,16 @@ func (g *aggregation) appendEncoded(b []byte) []byte {
 // hands them over to it: one record goes raw, several go aggregated. The
 // aggregation must not be used afterwards but to recycle it.
 func (g *aggregation) kinesisRecord() *kinesisRecord {
+	k := g.pendingKinesisRecord()
+	k.encode()
+	return k
+}
+
+// pendingKinesisRecord is kinesisRecord with the encoding left for later
+// (kinesisRecord.encode): an aggregated record keeps the aggregation, which
+// must not be used or recycled meanwhile. One record goes raw at once, and
+// its aggregation may be recycled.
+func (g *aggregation) pendingKinesisRecord() *kinesisRecord {
 	if len(g.records) == 1 {
 		return singleKinesisRecord(g.records)
 	}
@@ -183,8 +193,7 @@ func (g *aggregation) kinesisRecord() *kinesisRecord {
 		records:          g.records,
 		partitionKey:     aggregatedPartitionKey,
 		explicitHashKey:  hashKeyString(first.hash),
-		data:             g.appendEncoded(newAggregatedBuffer(g.size())),
-		pooled:           true,
+		pending:          g,
 		deadline:         g.deadline,
 		expiration:       g.expiration,
 		predictedShardID: first.predictedShardID,

@@ -116,12 +116,14 @@ func (a *aggregator) buffer(shard int64) *shardBuffer {
 	return s
 }
 
-// emitTaken turns a taken buffer into its Kinesis record (encoding happens
-// here, outside the shard's lock) and emits it.
+// emitTaken turns a taken buffer into its Kinesis record, to be encoded
+// when its request is written, and emits it.
 func (a *aggregator) emitTaken(g *aggregation, reason flushReason) {
-	k := g.kinesisRecord()
-	g.recycle()
-	aggregations.Put(g)
+	k := g.pendingKinesisRecord()
+	if k.pending == nil { // one record, sent raw: the aggregation is free again
+		g.recycle()
+		aggregations.Put(g)
+	}
 	a.emit(k, reason)
 }
 

@@ -18,6 +18,7 @@ type aggSink struct {
 }
 
 func (s *aggSink) emit(k *kinesisRecord, reason flushReason) {
+	k.encode() // as the sender will, so that tests can read the data
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.records = append(s.records, k)

@@ -9,11 +9,18 @@ import (
 // kinesisRecord is one PutRecords entry: a single user record sent as it is,
 // or several packed in the KPL aggregated format. Its deadline and
 // expiration are the earliest of its user records'.
+//
+// The aggregator's records are encoded only when their request is about to
+// be written (encode): until then pending holds the aggregation, whose size
+// is exact, so that records waiting for tokens or for a request (under
+// throttling, most of a full budget) are held once, as the user records'
+// data, not twice.
 type kinesisRecord struct {
 	records         []*userRecord
 	partitionKey    string
 	explicitHashKey string
 	data            []byte
+	pending         *aggregation // to encode into data; nil once encoded, and for raw records
 	deadline        time.Time
 	expiration      time.Time
 
@@ -36,8 +43,26 @@ type kinesisRecord struct {
 // wireSize is how the service counts the entry against the 5 MiB request limit.
 func (k *kinesisRecord) wireSize() int64 { return int64(len(k.partitionKey) + k.dataLen()) }
 
-// dataLen is the length of the record's data, also once its buffer is released.
-func (k *kinesisRecord) dataLen() int { return len(k.data) + k.released }
+// dataLen is the length of the record's data, also before it is encoded and
+// once its buffer is released.
+func (k *kinesisRecord) dataLen() int {
+	if k.pending != nil {
+		return k.pending.size()
+	}
+	return len(k.data) + k.released
+}
+
+// encode writes a pending aggregation into a pooled data buffer, and gives
+// the aggregation back for reuse.
+func (k *kinesisRecord) encode() {
+	g := k.pending
+	if g == nil {
+		return
+	}
+	k.data, k.pooled, k.pending = g.appendEncoded(newAggregatedBuffer(g.size())), true, nil
+	g.recycle()
+	aggregations.Put(g)
+}
 
 // releaseData hands a pooled data buffer back for another aggregated record,
 // once the request that carried it is serialized; only the length is kept.

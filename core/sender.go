@@ -138,6 +138,7 @@ func (s *sender) stop() {
 func (s *sender) do(r *putRequest) {
 	entries := make([]types.PutRecordsRequestEntry, len(r.records))
 	for i, k := range r.records {
+		k.encode()
 		entries[i] = types.PutRecordsRequestEntry{
 			Data:            k.data,
 			PartitionKey:    aws.String(k.partitionKey),
