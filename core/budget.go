@@ -72,6 +72,22 @@ func (b *budget) take(n int64) bool {
 func (b *budget) release(n int64) {
 	b.records.Add(-1)
 	b.bytes.Add(-n)
+	b.wake()
+}
+
+// hold counts n bytes that are not a record's against the budget: the body
+// of a request in flight, a second copy of its records' data while it lasts.
+// It never waits; puts do, until unhold.
+func (b *budget) hold(n int64) { b.bytes.Add(n) }
+
+// unhold returns bytes taken by hold.
+func (b *budget) unhold(n int64) {
+	b.bytes.Add(-n)
+	b.wake()
+}
+
+// wake lets puts waiting for room try again.
+func (b *budget) wake() {
 	if b.waiting.Load() == 0 {
 		return
 	}

@@ -98,6 +98,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 		p.retrier.metrics = &p.metrics
 	}
 	p.sender = newSender(p.ctx, p.client, sdkClient, &p.cfg, p.completed, p.closeRequest)
+	p.sender.budget = p.budget
 	p.retrier.resend = p.sender.send
 	p.background.Add(2)
 	go p.sampleMetrics()

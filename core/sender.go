@@ -39,6 +39,7 @@ type sender struct {
 	timeout time.Duration
 	done    func(*putRequest)
 	closed  func(*putRequest) // resolves a request that will never be sent
+	budget  *budget           // counts the bodies of requests in flight
 
 	ctx     context.Context
 	wake    chan struct{} // one token per request a sleeping worker may take
@@ -145,6 +146,9 @@ func (s *sender) do(r *putRequest) {
 			ExplicitHashKey: aws.String(k.explicitHashKey),
 		}
 	}
+	body := requestBodyEstimate(r.records)
+	s.budget.hold(body)
+	defer s.budget.unhold(body)
 	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 	defer cancel()
 	r.start = time.Now()
@@ -157,6 +161,17 @@ func (s *sender) do(r *putRequest) {
 			k.releaseData()
 		}
 	}
+}
+
+// requestBodyEstimate is about the size of a request's body: its data in
+// base64 and its keys, with room for the JSON around each entry.
+func requestBodyEstimate(records []*kinesisRecord) int64 {
+	const perEntry = 64
+	n := int64(0)
+	for _, k := range records {
+		n += int64((k.dataLen()+2)/3*4+len(k.partitionKey)+len(k.explicitHashKey)) + perEntry
+	}
+	return n
 }
 
 // throttled reports whether the service throttled the request as a whole or
