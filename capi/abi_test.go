@@ -326,8 +326,9 @@ func TestInvalidRecords(t *testing.T) {
 		{stream, abiRecord{PartitionKey: "k", HashKey: &minus}, "explicit_hash_key"},
 		{stream, abiRecord{PartitionKey: "k", HashKey: &big}, "explicit_hash_key"},
 		{stream, abiRecord{PartitionKey: "k", HashKey: &word}, "explicit_hash_key"},
-		{stream, abiRecord{PartitionKey: "k", Data: make([]byte, 1<<20+1)}, "data"},
+		{stream, abiRecord{PartitionKey: "k", Data: make([]byte, 10<<20)}, "data"}, // with its key, over the largest record any stream takes
 		{"", abiRecord{PartitionKey: "k"}, "stream"},
+		{"bad name!", abiRecord{PartitionKey: "k"}, "stream"},
 	}
 	for _, c := range cases {
 		o, status, msg := callPut(f.producer, c.stream, c.record, 0)
@@ -678,6 +679,14 @@ func TestPanicsBecomeInternalErrors(t *testing.T) {
 
 func TestFlushBeginCoversOnlyRecordsPutBeforeIt(t *testing.T) {
 	f := newFixture(t, map[string]any{"record_max_buffered_time_ms": 3_600_000})
+	// A first flush waits for the shard map, so that the records below are
+	// not held together in the waiting room, which a flush empties whole.
+	warmup, status, _ := callPut(f.producer, stream, abiRecord{PartitionKey: "w", Data: []byte("w")}, -1)
+	expect(t, "put", status, statusOK)
+	warmupFlush, status := callFlushBegin(f.producer)
+	expect(t, "flush begin", status, statusOK)
+	expect(t, "flush wait", callFlushWait(f.producer, warmupFlush, 10_000), statusOK)
+	callOutcomeFree(warmup)
 	first, status, _ := callPut(f.producer, stream, abiRecord{PartitionKey: "a", Data: []byte("a")}, -1)
 	expect(t, "put", status, statusOK)
 	flush, status := callFlushBegin(f.producer)
