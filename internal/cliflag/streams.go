@@ -22,7 +22,7 @@ func (s Streams) String() string {
 // Set adds one NAME:SHARDS value; SHARDS must be at least 1 and a name may
 // come only once.
 func (s Streams) Set(value string) error {
-	name, fields, err := splitStream(value, 1, "NAME:SHARDS")
+	name, fields, err := splitStream(value, 1, "NAME:SHARDS with SHARDS >= 1")
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s StreamSpecs) String() string {
 // must be at least 1 (the server checks MAXKIB's range) and a name may
 // come only once.
 func (s StreamSpecs) Set(value string) error {
-	name, fields, err := splitStream(value, 2, "NAME:SHARDS[:MAXKIB]")
+	name, fields, err := splitStream(value, 2, "NAME:SHARDS[:MAXKIB] with SHARDS >= 1 and MAXKIB >= 1")
 	if err != nil {
 		return err
 	}
@@ -99,9 +99,9 @@ func (s StreamSpecs) MaxRecordSizesKiB() map[string]int {
 }
 
 // splitStream parses NAME:N[:N...] with 1 to maxFields numbers after the
-// name, each at least 1; form names the syntax in the error.
-func splitStream(value string, maxFields int, form string) (string, []int, error) {
-	bad := fmt.Errorf("want %s with numbers >= 1, got %q", form, value)
+// name, each at least 1; want describes the syntax in the error.
+func splitStream(value string, maxFields int, want string) (string, []int, error) {
+	bad := fmt.Errorf("want %s, got %q", want, value)
 	parts := strings.Split(value, ":")
 	if len(parts) < 2 || len(parts) > maxFields+1 || parts[0] == "" {
 		return "", nil, bad

@@ -84,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (kinesistest.Options, bool, err
 	fs := flag.NewFlagSet("kinesistest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.Addr, "addr", "127.0.0.1:0", "address to listen on")
-	fs.Var(streams, "stream", "create stream `NAME:SHARDS[:MAXKIB]` at start, MAXKIB its maximum record size in KiB (1024 to 10240, default 1024); repeatable")
+	fs.Var(streams, "stream", "create stream `NAME:SHARDS[:MAXKIB]` at start, with MAXKIB its maximum record size in KiB (1024 to 10240; default 1024); repeatable")
 	fs.StringVar(&opts.Region, "region", "us-east-1", "region in stream ARNs")
 	fs.StringVar(&opts.AccountID, "account-id", "123456789012", "account id in stream ARNs")
 	fs.BoolVar(&opts.Discard, "discard", false, "keep only record counts, not records")
