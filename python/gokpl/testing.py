@@ -14,8 +14,8 @@ loopback port. It speaks the Kinesis API that the AWS SDKs use, so gokpl,
 boto3 and the AWS CLI all work against it; its control API injects faults
 and reads back what was written, de-aggregated here into user records.
 
-``python -m gokpl.testing serve --stream NAME:SHARDS`` runs it in the
-foreground for any client. See docs/testing.md.
+``python -m gokpl.testing serve --stream NAME:SHARDS[:MAXKIB]`` runs it in
+the foreground for any client. See docs/testing.md.
 
 Nothing here loads gokpl's shared library; :meth:`FakeKinesis.config` only
 builds a Config.
@@ -73,6 +73,8 @@ SERVICE_UNAVAILABLE = "ServiceUnavailable"
 #: The region and the dummy credentials that config() and client_kwargs() use;
 #: the fake endpoint checks no signature, but the SDKs insist on signing.
 REGION = "us-east-1"
+#: The account the endpoint's streams belong to, in their ARNs.
+ACCOUNT_ID = "123456789012"
 ACCESS_KEY_ID = "test"
 SECRET_ACCESS_KEY = "test"
 
@@ -353,11 +355,18 @@ def _check_binary(binary: Path) -> None:
 
 
 def _command(
-    binary: Path, streams: Mapping[str, int], host: str, port: int, discard: bool, shard_rate_limit: bool
+    binary: Path,
+    streams: Mapping[str, int],
+    max_record_size_kib: Mapping[str, int],
+    host: str,
+    port: int,
+    discard: bool,
+    shard_rate_limit: bool,
 ) -> list[str]:
-    args = [str(binary), "--addr", f"{host}:{port}"]
+    args = [str(binary), "--addr", f"{host}:{port}", "--region", REGION, "--account-id", ACCOUNT_ID]
     for name, shards in streams.items():
-        args += ["--stream", f"{name}:{shards}"]
+        kib = max_record_size_kib.get(name)
+        args += ["--stream", f"{name}:{shards}" if kib is None else f"{name}:{shards}:{kib}"]
     if discard:
         args.append("--discard")
     if shard_rate_limit:
@@ -446,6 +455,12 @@ class FakeKinesis:
     """A fake Kinesis endpoint in a child process, for tests.
 
     ``streams`` maps stream names to shard counts, created ACTIVE at start.
+    ``max_record_size_kib`` maps some of them to a maximum record size in
+    KiB (data plus partition key) other than the service's default 1024, up
+    to 10240. The endpoint holds writes to the service's limits, so a
+    record over its stream's maximum, or a PutRecords request over 500
+    records or 10 MiB, is rejected as a whole with the service's
+    ValidationException or InvalidArgumentException.
     ``discard=True`` keeps only counts (see stats()), not records, for load
     tests. ``shard_rate_limit=True`` throttles writes beyond the service's
     per-shard limits (1000 records and 1 MiB per second). ``binary`` is the
@@ -468,6 +483,7 @@ class FakeKinesis:
         self,
         streams: Mapping[str, int] | None = None,
         *,
+        max_record_size_kib: Mapping[str, int] | None = None,
         discard: bool = False,
         shard_rate_limit: bool = False,
         binary: str | os.PathLike[str] | None = None,
@@ -476,6 +492,10 @@ class FakeKinesis:
         start_timeout: float = 10.0,
     ) -> None:
         self.streams = {str(name): int(shards) for name, shards in (streams or {}).items()}
+        self.max_record_size_kib = {str(name): int(kib) for name, kib in (max_record_size_kib or {}).items()}
+        unknown = sorted(set(self.max_record_size_kib) - set(self.streams))
+        if unknown:
+            raise ValueError(f"max_record_size_kib names streams that streams does not: {', '.join(unknown)}")
         self.discard = discard
         self.shard_rate_limit = shard_rate_limit
         self.binary = Path(binary) if binary is not None else _default_binary()
@@ -495,7 +515,15 @@ class FakeKinesis:
             raise FakeKinesisError("the fake Kinesis endpoint is already running")
         self.stop()  # one that died: release what is left of it
         _check_binary(self.binary)
-        args = _command(self.binary, self.streams, self.host, self.port, self.discard, self.shard_rate_limit)
+        args = _command(
+            self.binary,
+            self.streams,
+            self.max_record_size_kib,
+            self.host,
+            self.port,
+            self.discard,
+            self.shard_rate_limit,
+        )
         stderr = tempfile.TemporaryFile()
         # A session of its own, so that Ctrl-C in a terminal reaches only
         # this process, which then stops the child.
@@ -595,9 +623,20 @@ class FakeKinesis:
 
     # -- streams -------------------------------------------------------------
 
-    def create_stream(self, name: str, shards: int = 1) -> None:
-        """Create an ACTIVE stream whose shards split the hash key space evenly."""
-        self._control("POST", "streams", {"StreamName": name, "ShardCount": shards})
+    def create_stream(self, name: str, shards: int = 1, *, max_record_size_kib: int | None = None) -> None:
+        """Create an ACTIVE stream whose shards split the hash key space evenly.
+
+        ``max_record_size_kib`` is its maximum record size in KiB, data plus
+        partition key: 1024 (the default) to 10240.
+        """
+        body: dict[str, Any] = {"StreamName": name, "ShardCount": shards}
+        if max_record_size_kib is not None:
+            body["MaxRecordSizeInKiB"] = max_record_size_kib
+        self._control("POST", "streams", body)
+
+    def stream_arn(self, name: str) -> str:
+        """The ARN the endpoint knows the stream by, for requests that name it by ARN."""
+        return f"arn:aws:kinesis:{REGION}:{ACCOUNT_ID}:stream/{name}"
 
     def delete_stream(self, name: str) -> None:
         """Delete a stream and everything it stored."""
@@ -672,6 +711,7 @@ class FakeKinesis:
         applied: bool = False,
         entry_failure_rate: float | None = None,
         entry_error: str | None = None,
+        partition_key: str | None = None,
         times: int | None = 1,
     ) -> None:
         """Make the endpoint misbehave on requests of ``operation`` (None for any).
@@ -690,6 +730,11 @@ class FakeKinesis:
           all the entries the fault sees (0.5 fails every second one), with
           ``entry_error`` (default ProvisionedThroughputExceededException);
           such a fault applies only to those two operations.
+        - ``partition_key`` makes the fault apply only to PutRecords and
+          PutRecord requests with an entry of that partition key, e.g.
+          ``error="ValidationException", partition_key="poison"`` rejects
+          every request that carries the record, as the service rejects a
+          request with one invalid record.
 
         ``times`` is how many requests it applies to, or None for every one
         until clear_faults(). Faults with a count apply in the order injected
@@ -713,6 +758,8 @@ class FakeKinesis:
                 raise ValueError(f"entry_failure_rate must be in (0, 1], got {entry_failure_rate!r}")
             body["EntryFailureRate"] = float(entry_failure_rate)
             body["EntryErrorCode"] = entry_error or THROTTLED
+        if partition_key is not None:
+            body["PartitionKey"] = partition_key
         self._control("POST", "faults", body)
 
     def fail_next(
@@ -785,11 +832,19 @@ def _error_message(exc: urllib.error.HTTPError) -> str:
 # python -m gokpl.testing serve
 
 
-def _stream_arg(value: str) -> tuple[str, int]:
-    name, _, count = value.partition(":")
-    if not name or not count.isdigit() or int(count) < 1:
-        raise argparse.ArgumentTypeError(f"want NAME:SHARDS with SHARDS >= 1, got {value!r}")
-    return name, int(count)
+class _StreamArg(NamedTuple):
+    """One ``--stream NAME:SHARDS[:MAXKIB]`` of ``serve``."""
+
+    name: str
+    shards: int
+    max_record_size_kib: int | None
+
+
+def _stream_arg(value: str) -> _StreamArg:
+    name, *numbers = value.split(":")
+    if not name or not 1 <= len(numbers) <= 2 or not all(n.isdigit() and int(n) >= 1 for n in numbers):
+        raise argparse.ArgumentTypeError(f"want NAME:SHARDS[:MAXKIB] with SHARDS >= 1 and MAXKIB >= 1, got {value!r}")
+    return _StreamArg(name, int(numbers[0]), int(numbers[1]) if len(numbers) == 2 else None)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -801,8 +856,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve a fake Kinesis endpoint for any client (gokpl, boto3, the AWS CLI) until "
         "Ctrl-C or SIGTERM. The endpoint URL is printed on standard output.",
     )
-    serve.add_argument("--stream", action="append", type=_stream_arg, default=[], metavar="NAME:SHARDS",
-                       help="create a stream at start; repeatable")  # fmt: skip
+    serve.add_argument("--stream", action="append", type=_stream_arg, default=[], metavar="NAME:SHARDS[:MAXKIB]",
+                       help="create a stream at start, MAXKIB its maximum record size in KiB "
+                       "(1024 to 10240, default 1024); repeatable")  # fmt: skip
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     serve.add_argument("--discard", action="store_true", help="keep only record counts, not records")
@@ -812,8 +868,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _usage_hint(url: str, streams: Sequence[tuple[str, int]]) -> str:
-    listed = ", ".join(f"{name} ({shards} shard{'s' if shards != 1 else ''})" for name, shards in streams)
+def _usage_hint(url: str, streams: Sequence[_StreamArg]) -> str:
+    listed = ", ".join(f"{s.name} ({s.shards} shard{'s' if s.shards != 1 else ''})" for s in streams)
     return "\n".join(
         [
             f"gokpl.testing: fake Kinesis endpoint at {url}; streams: {listed or 'none yet'}",
@@ -836,7 +892,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     fake = FakeKinesis(
-        dict(args.stream),
+        {s.name: s.shards for s in args.stream},
+        max_record_size_kib={s.name: s.max_record_size_kib for s in args.stream if s.max_record_size_kib},
         discard=args.discard,
         shard_rate_limit=args.shard_rate_limit,
         binary=args.binary,
