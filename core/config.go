@@ -7,7 +7,9 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -126,9 +128,60 @@ func (c *Config) Validate() error {
 		if _, err := opt.check(raw); err != nil {
 			return err
 		}
+		if s, _ := raw.(string); urlOptions[name] && s != "" {
+			if err := checkEndpointURL(name, s); err != nil {
+				return err
+			}
+		}
 	}
 	if (c.AWSAccessKeyID == "") != (c.AWSSecretAccessKey == "") {
 		return &ConfigError{Field: "aws_secret_access_key", Reason: "must be given together with aws_access_key_id"}
+	}
+	return nil
+}
+
+// urlOptions names the options whose options.json entry says "format":
+// "url": endpoints, checked by checkEndpointURL (the Python package reads
+// the same entries and applies the same rule).
+var urlOptions = optionsOfFormat(optionsJSON, "url")
+
+func optionsOfFormat(raw []byte, format string) map[string]bool {
+	var table struct {
+		Options []struct {
+			Name   string `json:"name"`
+			Format string `json:"format"`
+		} `json:"options"`
+	}
+	if err := json.Unmarshal(raw, &table); err != nil {
+		panic("core: options.json is malformed: " + err.Error())
+	}
+	names := map[string]bool{}
+	for _, opt := range table.Options {
+		if opt.Format == format {
+			names[opt.Name] = true
+		}
+	}
+	return names
+}
+
+// endpointURL is what an endpoint option takes: http or https, a host name
+// or an IPv6 address in brackets, optionally a port and a path; no user, no
+// query, no fragment, no space or control character.
+var endpointURL = regexp.MustCompile(`(?i)^https?://(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::([0-9]{1,5}))?(?:/[^?#\x00-\x20\x7f]*)?$`)
+
+// checkEndpointURL rejects an endpoint no request could reach (a bare host,
+// another scheme, a port outside 1-65535), naming the option, so that the
+// mistake shows when the producer is made instead of as every record
+// expiring.
+func checkEndpointURL(name, s string) error {
+	m := endpointURL.FindStringSubmatch(s)
+	if m != nil && m[1] != "" {
+		if port, _ := strconv.Atoi(m[1]); port < 1 || port > 65535 {
+			m = nil
+		}
+	}
+	if m == nil {
+		return &ConfigError{Field: name, Reason: fmt.Sprintf("must be an http or https URL with a host, such as https://kinesis.us-east-1.amazonaws.com or http://localhost:4567, got %q", s)}
 	}
 	return nil
 }

@@ -246,6 +246,8 @@ def option_range(spec: dict[str, Any]) -> str:
             rules.append(f"matches {code(spec['pattern'])}")
         if spec.get("forbidden_prefix"):
             rules.append(f"not starting with {code(spec['forbidden_prefix'])}")
+        if spec.get("format") == "url":
+            rules.append("an `http` or `https` URL with a host")
         return "; ".join(rules) or "any string"
     if kind == "callable":
         return "a callable"

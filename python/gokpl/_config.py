@@ -203,7 +203,27 @@ def _check_string(spec: dict[str, Any], value: Any) -> str:
     prefix = spec.get("forbidden_prefix")
     if prefix and value.startswith(prefix):
         raise _fail(spec, f"may not start with {prefix}")
+    if spec.get("format") == "url" and value != "":
+        _check_endpoint_url(spec, value)
     return value
+
+
+# What an endpoint option takes, as the engine's checkEndpointURL (core/config.go):
+# http or https, a host name or an IPv6 address in brackets, optionally a port
+# and a path; no user, no query, no fragment, no space or control character.
+_ENDPOINT_URL = re.compile(
+    r"(?i)^https?://(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::([0-9]{1,5}))?(?:/[^?#\x00-\x20\x7f]*)?\Z"
+)
+
+
+def _check_endpoint_url(spec: dict[str, Any], value: str) -> None:
+    match = _ENDPOINT_URL.match(value)
+    if match is None or (match.group(1) is not None and not 1 <= int(match.group(1)) <= 65535):
+        raise _fail(
+            spec,
+            "must be an http or https URL with a host, such as https://kinesis.us-east-1.amazonaws.com "
+            f"or http://localhost:4567, got {value!r}",
+        )
 
 
 def _check_enum(spec: dict[str, Any], value: Any) -> str:

@@ -107,3 +107,38 @@ def test_the_largest_ttl_survives_replace_and_reaches_the_engine() -> None:
     assert lib.gokpl_producer_new(raw, len(raw), out, err, 512) == lib.GOKPL_OK, ffi.string(err)
     assert lib.gokpl_producer_close(out[0], 0, err, 512) == lib.GOKPL_OK
     assert lib.gokpl_producer_free(out[0]) == lib.GOKPL_OK
+
+
+ENDPOINT_CASES = json.loads((OPTIONS.parent / "testdata" / "endpoint_urls.json").read_text())
+
+
+@pytest.mark.parametrize("field", ["endpoint_url", "cloudwatch_endpoint_url"])
+@pytest.mark.parametrize("value", ENDPOINT_CASES["invalid"])
+def test_an_endpoint_that_is_not_an_http_url_is_a_config_error(field: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=field) as info:
+        Config(**{field: value})  # type: ignore[arg-type]
+    assert "http or https URL" in str(info.value)
+
+
+@pytest.mark.parametrize("field", ["endpoint_url", "cloudwatch_endpoint_url"])
+@pytest.mark.parametrize("value", [*ENDPOINT_CASES["valid"], ""])
+def test_http_and_https_endpoints_are_accepted(field: str, value: str) -> None:
+    assert getattr(Config(**{field: value}), field) == value  # type: ignore[arg-type]
+
+
+def test_the_engine_checks_endpoints_as_python_does() -> None:
+    """The same cases (core/testdata/endpoint_urls.json) through the library, past Python's check."""
+    import gokpl._native as native
+
+    ffi, lib = native.ffi_lib()
+    out, err = ffi.new("gokpl_producer *"), ffi.new("char[]", 512)
+    for field in ("endpoint_url", "cloudwatch_endpoint_url"):
+        for value in ENDPOINT_CASES["invalid"]:
+            raw = json.dumps({"region": "us-east-1", field: value}).encode()
+            assert lib.gokpl_producer_new(raw, len(raw), out, err, 512) == lib.GOKPL_ERR_CONFIG, value
+            assert field.encode() in ffi.string(err)
+        for value in ENDPOINT_CASES["valid"]:
+            raw = json.dumps({"region": "us-east-1", field: value}).encode()
+            assert lib.gokpl_producer_new(raw, len(raw), out, err, 512) == lib.GOKPL_OK, ffi.string(err)
+            assert lib.gokpl_producer_close(out[0], 0, err, 512) == lib.GOKPL_OK
+            assert lib.gokpl_producer_free(out[0]) == lib.GOKPL_OK
