@@ -73,8 +73,8 @@ class CallbackDispatcher:
             elif status != _native.TIMEOUT:
                 return  # closed and drained (or freed): nothing more will come
 
-    def join(self, timeout: float) -> None:
-        """Wait up to timeout seconds for the thread to run the last callbacks, after close."""
+    def join(self, timeout: float | None) -> None:
+        """Wait up to timeout seconds (None: without limit) for the thread to run the last callbacks, after close."""
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)

@@ -36,6 +36,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <math.h>
 #include <stdint.h>
 
 #define RELEASE_BATCH 256
@@ -59,6 +60,7 @@ static PyObject *raise_for;       /* raise_for(status): raises the status's exce
 static PyObject *unavailable;     /* unavailable(): raises why the library cannot be used */
 static PyObject *cancelled_error; /* SyncOutcomeCancelled */
 static PyObject *cancelled_state; /* what _state reads after cancel() */
+static PyObject *check_timeout;   /* check_timeout(value): raises for a timeout wait() does not take */
 
 static PyTypeObject *outcome_base; /* OutcomeBase */
 
@@ -215,12 +217,31 @@ static PyObject *Outcome_done(Outcome *self, PyObject *unused)
     return PyBool_FromLong(resolved);
 }
 
+/* 0 when wait() takes the timeout, -1 with the exception gokpl/_timeout.py's
+ * rule raises. None, an int and a float other than NaN pass without a call. */
+static int check_wait_timeout(PyObject *timeout)
+{
+    if (timeout == Py_None || PyLong_CheckExact(timeout))
+        return 0;
+    if (PyFloat_CheckExact(timeout) && !isnan(PyFloat_AsDouble(timeout)))
+        return 0;
+    if (!configured())
+        return -1;
+    PyObject *r = PyObject_CallFunctionObjArgs(check_timeout, timeout, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 static PyObject *Outcome_wait(Outcome *self, PyObject *args, PyObject *kwargs)
 {
     PyObject *timeout = Py_None;
     static char *keywords[] = {"timeout", NULL};
     if ((PyTuple_Size(args) != 0 || kwargs != NULL) &&
         !PyArg_ParseTupleAndKeywords(args, kwargs, "|O:wait", keywords, &timeout))
+        return NULL;
+    if (check_wait_timeout(timeout) < 0)
         return NULL;
     int resolved = read_state(self);
     if (resolved < 0)
@@ -295,9 +316,11 @@ static PyMethodDef Outcome_methods[] = {
      "True once the record is resolved (or cancelled). Never blocks."},
     {"wait", (PyCFunction)(void (*)(void))Outcome_wait, METH_VARARGS | METH_KEYWORDS,
      "Block until the record resolves and return its RecordResult.\n\n"
-     "``timeout`` is in seconds; None waits without limit. Raises TimeoutError\n"
-     "when it passes first, and SyncOutcomeCancelled after cancel(). Waits in\n"
-     "native slices of at most 0.2 s, so KeyboardInterrupt arrives promptly."},
+     "``timeout`` is in seconds; None (or math.inf) waits without limit, a\n"
+     "negative number as 0. Raises TimeoutError when it passes first, and\n"
+     "SyncOutcomeCancelled after cancel(); TypeError for a timeout that is not a\n"
+     "number, ValueError for NaN. Waits in native slices of at most 0.2 s, so\n"
+     "KeyboardInterrupt arrives promptly."},
     {"_read_state", (PyCFunction)Outcome_read_state, METH_NOARGS,
      "The state, read from the library unless known: None while pending, the\n"
      "cancelled marker, or the packed state (attempts << 1 | success)."},
@@ -349,9 +372,10 @@ static void *address(PyObject *value)
 
 static PyObject *configure(PyObject *module, PyObject *args)
 {
-    PyObject *state_address, *free_address, *put_address, *factory, *raiser, *unusable, *cancelled, *marker;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO:configure", &state_address, &free_address, &put_address, &factory,
-                          &raiser, &unusable, &cancelled, &marker))
+    PyObject *state_address, *free_address, *put_address, *factory, *raiser, *unusable, *cancelled, *marker,
+        *timeout_checker;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO:configure", &state_address, &free_address, &put_address, &factory,
+                          &raiser, &unusable, &cancelled, &marker, &timeout_checker))
         return NULL;
     state_fn state = (state_fn)address(state_address);
     free_fn release = (free_fn)address(free_address);
@@ -362,8 +386,8 @@ static PyObject *configure(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "configure: NULL function address");
         return NULL;
     }
-    PyObject **refs[] = {&lazy_result, &raise_for, &unavailable, &cancelled_error, &cancelled_state};
-    PyObject *values[] = {factory, raiser, unusable, cancelled, marker};
+    PyObject **refs[] = {&lazy_result, &raise_for, &unavailable, &cancelled_error, &cancelled_state, &check_timeout};
+    PyObject *values[] = {factory, raiser, unusable, cancelled, marker, timeout_checker};
     for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
         PyObject *old = *refs[i];
         Py_INCREF(values[i]);
@@ -448,8 +472,9 @@ static PyObject *pending_releases(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(state_address, free_address, put_address, lazy_result, raise_for, unavailable, "
-     "cancelled_error, cancelled_state): the library's gokpl_outcome_state, gokpl_outcomes_free and "
-     "gokpl_producer_put_quick, and the Python helpers used to make results and raise errors."},
+     "cancelled_error, cancelled_state, check_timeout): the library's gokpl_outcome_state, "
+     "gokpl_outcomes_free and gokpl_producer_put_quick, and the Python helpers used to make results, "
+     "raise errors and check timeouts."},
     {"set_outcome_class", set_outcome_class, METH_O, "The OutcomeBase subclass quick_put makes (SyncOutcome)."},
     {"quick_put", quick_put, METH_VARARGS,
      "quick_put(producer, stream, partition_key, data, dispatcher): put one record (str key, bytes data)\n"

@@ -244,7 +244,7 @@ class SinkThread:
         self._final = final
         self._stop.set()
 
-    def join(self, timeout: float) -> None:
+    def join(self, timeout: float | None) -> None:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
 

@@ -28,6 +28,7 @@ from ._errors import (
     SyncOutcomeCancelled,
 )
 from ._result import lazy_result
+from ._timeout import check_timeout
 from ._version import __version__
 
 try:
@@ -197,6 +198,7 @@ def _configure_outcomes(ffi: Any, lib: Any) -> None:
         unavailable,
         SyncOutcomeCancelled,
         CANCELLED,
+        check_timeout,
     )
 
 

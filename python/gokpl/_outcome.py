@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,12 +12,9 @@ from ._errors import SyncOutcomeCancelled
 from ._fastpath import OutcomeBase
 from ._native import _scratches
 from ._result import Attempt, RecordResult
+from ._timeout import check_timeout, deadline_of, passed, slice_ms
 
 log = logging.getLogger("gokpl")
-
-#: Longest single native wait, so Ctrl-C and signal handlers run promptly.
-WAIT_SLICE_S = 0.2
-_WAIT_SLICE_MS = 200
 
 # SyncOutcome._callbacks once the callbacks ran (or were handed to a thread to run).
 _FIRED: list[Callable[[SyncOutcome], object]] = []
@@ -42,23 +38,20 @@ class SyncOutcome(OutcomeBase):
 
     __slots__ = ()
 
-    def _wait_pending(self, timeout: float | None) -> RecordResult:
+    def _wait_pending(self, timeout: Any) -> RecordResult:
         """wait() for an outcome not resolved yet: native waits of at most 0.2 s."""
+        seconds = check_timeout(timeout)
         lib = _native._lib
         handle = self._handle
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        deadline = deadline_of(seconds)
         while True:
-            if deadline is None:
-                slice_ms = _WAIT_SLICE_MS
-            else:
-                slice_ms = max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
-            status = lib.gokpl_outcome_wait(handle, slice_ms)
+            status = lib.gokpl_outcome_wait(handle, slice_ms(deadline))
             if status == _native.OK:
                 if self._read_state() is not None:
                     return self._result()
             elif status != _native.TIMEOUT:
                 _native.raise_for(status)
-            if deadline is not None and time.monotonic() >= deadline:
+            if passed(deadline):
                 raise TimeoutError(f"SyncOutcome.wait timed out after {timeout}s")
 
     def cancel(self) -> bool:
@@ -91,6 +84,8 @@ class SyncOutcome(OutcomeBase):
         ``close()`` returns, the callbacks of every record it resolved have run
         (unless one of them is still running after the close timeout).
         """
+        if not callable(fn):
+            raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         with _callbacks_lock:
             callbacks = self._callbacks
             if callbacks is None and self._state is None:

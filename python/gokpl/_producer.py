@@ -18,7 +18,8 @@ from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, 
 from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._native import _scratches
-from ._outcome import _WAIT_SLICE_MS, SyncOutcome
+from ._outcome import SyncOutcome
+from ._timeout import check_timeout, deadline_of, passed, slice_ms
 
 log = logging.getLogger("gokpl")
 
@@ -121,18 +122,22 @@ class SyncProducer:
     ) -> None:
         self.close()
 
-    def close(self, timeout: float = DEFAULT_CLOSE_TIMEOUT_S) -> None:
+    def close(self, timeout: float | None = DEFAULT_CLOSE_TIMEOUT_S) -> None:
         """Flush for at most ``timeout`` seconds, then shut the engine down.
 
         Records still unresolved then resolve as failures with error code
         ``ProducerClosed``, and their done-callbacks run before close returns.
-        A second close is a no-op. Interruptible: the flush waits in slices of
-        at most 0.2 s.
+        ``timeout=None`` (or ``math.inf``) flushes without limit and waits for
+        the callbacks without limit; a negative timeout is 0. A timeout that
+        is not a number raises TypeError, NaN ValueError, and the producer
+        stays open. A second close is a no-op. Interruptible: the flush waits
+        in slices of at most 0.2 s.
         """
-        self._close(timeout, callbacks_grace=1.0)
+        self._close(check_timeout(timeout), callbacks_grace=1.0)
 
-    def _close(self, timeout: float, callbacks_grace: float) -> None:
-        """close(), waiting at least callbacks_grace seconds for the callback thread."""
+    def _close(self, timeout: float | None, callbacks_grace: float) -> None:
+        """close() with a checked timeout (None: no limit), waiting at least
+        callbacks_grace seconds for the callback thread."""
         with self._lock:
             if self._closed:
                 return
@@ -143,7 +148,7 @@ class SyncProducer:
             return
         _exit.unregister(self)
         lib = _native._lib
-        deadline = time.monotonic() + max(timeout, 0.0)
+        deadline = deadline_of(timeout)
         try:
             _wait_for_flush(lib, handle, deadline)
         except TimeoutError:
@@ -160,10 +165,10 @@ class SyncProducer:
             if status not in (_native.OK, _native.TIMEOUT):
                 _native.raise_for(status, _native.message(buf))
         # Not when interrupted: the callbacks and the last metrics_sink call then run on without waiting for them.
-        join_until = max(deadline, time.monotonic() + callbacks_grace)
-        self._dispatcher.join(max(join_until - time.monotonic(), 0.0))
+        join_until = None if deadline is None else max(deadline, time.monotonic() + callbacks_grace)
+        self._dispatcher.join(_seconds_left(join_until))
         if sink is not None:
-            sink.join(max(join_until - time.monotonic(), 0.0))
+            sink.join(_seconds_left(join_until))
 
     # Records
 
@@ -189,67 +194,81 @@ class SyncProducer:
         BackpressureTimeoutError (a TimeoutError). Invalid values raise
         InvalidRecordError (a ValueError), wrong types TypeError, both naming
         the argument. ``tags`` is accepted for compatibility with aiokpl and
-        must be empty.
+        must be empty. ``timeout`` follows the rule of every wait: None or
+        ``math.inf`` without limit, a negative number as 0, TypeError for a
+        non-number and ValueError for NaN, checked before anything is put.
         """
-        handle = self._handle or self._native_handle()
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         try:
             stream_b = self._streams[stream]
         except (KeyError, TypeError):  # not cached yet, or not even hashable
             stream_b = self._encode_stream(stream)
-        if explicit_hash_key is None and not tags:
+        handle = self._handle
+        quick = handle != 0 and explicit_hash_key is None and not tags
+        if quick:
             # The common case, a str key and bytes data, in one C call
-            # (gokpl/_fastpath.c); anything else, a full producer or a bad
-            # record takes the path below, which converts, waits for room or
-            # says what is wrong.
+            # (gokpl/_fastpath.c); anything else, a full producer, a bad
+            # record or the first put takes the path below, which checks
+            # every argument before it starts the engine or puts, converts,
+            # waits for room or says what is wrong.
             outcome: SyncOutcome | None = _quick_put(handle, stream_b, partition_key, data, self._dispatcher)
             if outcome is not None:
                 return outcome
-        if type(partition_key) is not str:
-            partition_key = _check_str("partition_key", partition_key)
-        key_b = partition_key.encode()
+        return self._put_checked(stream_b, partition_key, data, explicit_hash_key, tags, timeout, quick)
+
+    def _put_checked(
+        self,
+        stream_b: bytes,
+        partition_key: Any,
+        data: Any,
+        explicit_hash_key: Any,
+        tags: Any,
+        timeout: float | None,
+        tried_quick: bool,
+    ) -> SyncOutcome:
+        """put_record's full path: check the arguments, start the engine on first use, put, wait for room.
+
+        tried_quick: the fast path already tried the record as it is (if its
+        types were exactly str and bytes).
+        """
+        key_b = _encode_text("partition_key", partition_key)
+        _check_data(data, "data")
+        hash_b = None if explicit_hash_key is None else _encode_hash_key(explicit_hash_key)
+        if tags:
+            raise TypeError("tags are not supported; pass an empty tuple")
+        handle = self._handle or self._native_handle()
         if type(data) is not bytes:
             data = _as_buffer(data, "data")
-        if explicit_hash_key is None and not tags and type(data) is not bytes:
-            # A bytearray or memoryview: the short call as well; anything but
-            # success takes the full call below.
+        if hash_b is None and not (tried_quick and type(data) is bytes):
+            # The short call as well (a bytearray or memoryview, the first
+            # put); anything but success takes the full call below.
             h = _native._lib.gokpl_producer_put_quick(
                 handle, stream_b, len(stream_b), key_b, len(key_b), data, len(data)
             )  # fmt: skip
             if h > 0:
                 return SyncOutcome(h, self._dispatcher)
-        if explicit_hash_key is None:
-            hash_b = _native._ffi.NULL
-            hash_len = 0
-        else:
-            hash_b = _encode_hash_key(explicit_hash_key)
-            hash_len = len(hash_b)
-        if tags:
-            raise TypeError("tags are not supported; pass an empty tuple")
+        hash_c = _native._ffi.NULL if hash_b is None else hash_b
+        hash_len = 0 if hash_b is None else len(hash_b)
         lib = _native._lib
-        try:  # _native.take_scratch(), inlined on this hot path
+        try:  # _native.take_scratch(), inlined
             s = _scratches.pop()
         except IndexError:
             s = _native.Scratch()
-        slice_ms = _WAIT_SLICE_MS
-        deadline = None
-        if timeout is not None:
-            deadline = time.monotonic() + max(timeout, 0.0)
-            slice_ms = _slice_ms(deadline)
+        deadline = deadline_of(timeout)
         while True:
             status = lib.gokpl_producer_put(
-                handle, stream_b, len(stream_b), key_b, len(key_b), hash_b, hash_len,
-                data, len(data), slice_ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
+                handle, stream_b, len(stream_b), key_b, len(key_b), hash_c, hash_len,
+                data, len(data), slice_ms(deadline), s.handle, s.err, _native.ERROR_BUFFER_SIZE,
             )  # fmt: skip
             if status == 0:
                 outcome = SyncOutcome(s.handle[0], self._dispatcher)
                 _scratches.append(s)
                 return outcome
-            if status != _native.ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
+            if status != _native.ERR_BACKPRESSURE or passed(deadline):
                 message = _native.message(s.err)
                 _scratches.append(s)
                 _native.raise_for(status, message)
-            if deadline is not None:
-                slice_ms = _slice_ms(deadline)
 
     def put_records(
         self, stream: str, records: Iterable[BatchRecord], *, timeout: float | None = None
@@ -266,13 +285,15 @@ class SyncProducer:
         position. A full producer blocks the call as put_record does, with
         ``timeout`` bounding the whole batch; on BackpressureTimeoutError,
         ``outcomes`` likewise holds the outcomes of the records that went in.
+        ``stream`` and ``timeout`` (the rule of put_record's) are checked
+        before any record is put.
         """
-        handle = self._handle or self._native_handle()
+        seconds = check_timeout(timeout)
+        self._require_open()
         try:
             stream_b = self._streams[stream]
         except (KeyError, TypeError):
             stream_b = self._encode_stream(stream)
-        ffi, lib = _native._ffi, _native._lib
         # Check and encode every record, then join the keys, data and hash keys
         # into three buffers the native records point into: far cheaper than
         # a cffi buffer per field.
@@ -281,22 +302,32 @@ class SyncProducer:
         data_lens: list[int] = []
         hashes: dict[int, bytes] = {}
         bad: Exception | None = None
+        record: Any
         for i, record in enumerate(records):
-            if type(record) is tuple and len(record) == 2 and type(record[0]) is str and type(record[1]) is bytes:
-                key_b, data = record[0].encode(), record[1]
-                size = len(data)
-            else:
-                try:
+            try:
+                if type(record) is tuple and len(record) == 2 and type(record[0]) is str and type(record[1]) is bytes:
+                    key_b, data = record[0].encode(), record[1]
+                    size = len(data)
+                else:
                     key_b, data, size, hash_b = _batch_record(record)
-                except (TypeError, InvalidRecordError) as exc:
-                    bad = exc
-                    break
-                if hash_b is not None:
-                    hashes[i] = hash_b
+                    if hash_b is not None:
+                        hashes[i] = hash_b
+            except UnicodeEncodeError:  # the first case's key (the other raises InvalidRecordError)
+                bad = _not_unicode("partition_key", record[0])
+                break
+            except (TypeError, InvalidRecordError) as exc:
+                bad = exc
+                break
             keys.append(key_b)
             datas.append(data)
             data_lens.append(size)
         count = len(keys)
+        if count == 0:  # nothing to put: the engine need not start
+            if bad is not None:
+                raise _batch_error(bad, 0, [])
+            return []
+        handle = self._handle or self._native_handle()
+        ffi, lib = _native._ffi, _native._lib
         outs = array("Q", bytes(8 * max(count, 1)))
         outs_c = ffi.from_buffer("gokpl_outcome[]", outs)
         accepted = ffi.new("size_t *")
@@ -307,16 +338,16 @@ class SyncProducer:
             put_from = _packed_batch(ffi, lib, handle, stream_b, keys, datas, data_lens)
         dispatcher = self._dispatcher
         outcomes: list[SyncOutcome] = []
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        deadline = deadline_of(seconds)
         done = 0
         while done < count:
-            status = put_from(done, _slice_ms(deadline), outs_c + done, accepted, err)
+            status = put_from(done, slice_ms(deadline), outs_c + done, accepted, err)
             n = accepted[0]
             outcomes += [SyncOutcome(h, dispatcher) for h in outs[done : done + n]]
             done += n
             if status == 0:
                 break
-            if status != _native.ERR_BACKPRESSURE or (deadline is not None and time.monotonic() >= deadline):
+            if status != _native.ERR_BACKPRESSURE or passed(deadline):
                 try:
                     _native.raise_for(status, _native.message(err))
                 except Exception as exc:
@@ -328,15 +359,18 @@ class SyncProducer:
     def flush(self, timeout: float | None = None) -> None:
         """Send everything buffered now and wait until every record put so far is resolved.
 
-        ``timeout`` in seconds (None: no limit); raises TimeoutError when it
-        passes first. Waits in slices of at most 0.2 s.
+        ``timeout`` in seconds (None or ``math.inf``: no limit; negative: 0);
+        raises TimeoutError when it passes first, TypeError for a timeout
+        that is not a number and ValueError for NaN. Waits in slices of at
+        most 0.2 s.
         """
+        seconds = check_timeout(timeout)
         self._require_open()
         handle = self._handle
         if not handle:
             return  # nothing was ever put
         lib = _native._lib
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        deadline = deadline_of(seconds)
         try:
             _wait_for_flush(lib, handle, deadline)
         except TimeoutError:
@@ -436,7 +470,7 @@ class SyncProducer:
         return int(out[0])
 
     def _encode_stream(self, stream: Any) -> bytes:
-        encoded = _check_str("stream", stream).encode()
+        encoded = _encode_text("stream", stream)
         if len(self._streams) >= _STREAM_CACHE_SIZE:
             self._streams.clear()
         self._streams[stream] = encoded
@@ -460,28 +494,49 @@ def _warn_verify_ssl_once() -> None:
         )
 
 
-def _check_str(name: str, value: Any) -> str:
+def _encode_text(name: str, value: Any) -> bytes:
+    """A str argument as UTF-8: TypeError for another type, InvalidRecordError
+    for a str that has no UTF-8 form (a lone surrogate)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
-    return value
+    try:
+        return value.encode()
+    except UnicodeEncodeError:
+        raise _not_unicode(name, value) from None
+
+
+def _not_unicode(name: str, value: str) -> InvalidRecordError:
+    bad = next((c for c in value if 0xD800 <= ord(c) <= 0xDFFF), "")
+    return InvalidRecordError(
+        f"invalid record: {name} must be valid Unicode text, got a lone surrogate {bad!r} in {value[:64]!r}"
+    )
+
+
+def _check_data(data: Any, name: str) -> int:
+    """The size in bytes of record data: bytes, bytearray or C-contiguous memoryview; TypeError otherwise."""
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    if isinstance(data, memoryview):
+        if not data.c_contiguous:
+            raise TypeError(f"{name} must be contiguous bytes-like memory, got a non-contiguous memoryview")
+        return data.nbytes
+    raise TypeError(f"{name} must be bytes, bytearray or memoryview, got {type(data).__name__}")
 
 
 def _as_buffer(data: Any, name: str) -> Any:
-    """bytes as they are; bytearray and memoryview as a cffi view of their memory."""
+    """bytes as they are; bytearray and memoryview (checked by _check_data) as a cffi view of their memory."""
     if isinstance(data, bytes):
         return data
-    if isinstance(data, (bytearray, memoryview)):
-        try:
-            return _native._ffi.from_buffer("uint8_t[]", data)
-        except (TypeError, ValueError, BufferError) as exc:
-            raise TypeError(f"{name} must be contiguous bytes-like memory: {exc}") from None
-    raise TypeError(f"{name} must be bytes, bytearray or memoryview, got {type(data).__name__}")
+    try:
+        return _native._ffi.from_buffer("uint8_t[]", data)
+    except (TypeError, ValueError, BufferError) as exc:
+        raise TypeError(f"{name} must be contiguous bytes-like memory: {exc}") from None
 
 
 def _encode_hash_key(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"explicit_hash_key must be a str or None, got {type(value).__name__}")
-    encoded = value.encode()
+    encoded = _encode_text("explicit_hash_key", value)
     if not encoded.strip():
         raise InvalidRecordError(
             f"invalid record: explicit_hash_key must be a decimal integer in [0, 2^128-1], got {value!r}"
@@ -591,23 +646,15 @@ def _batch_record(record: Any) -> tuple[bytes, Any, int, bytes | None]:
             "a record must be a mapping with partition_key, data and optionally explicit_hash_key, "
             f"or a tuple (partition_key, data[, explicit_hash_key]), got {type(record).__name__}"
         )
-    key_b = _check_str("partition_key", key).encode()
-    if isinstance(data, (bytes, bytearray)):
-        size = len(data)
-    elif isinstance(data, memoryview):
-        if not data.contiguous:
-            raise TypeError("data must be contiguous bytes-like memory, got a non-contiguous memoryview")
-        size = data.nbytes
-    else:
-        raise TypeError(f"data must be bytes, bytearray or memoryview, got {type(data).__name__}")
+    key_b = _encode_text("partition_key", key)
+    size = _check_data(data, "data")
     hash_b = None if hash_key is None else _encode_hash_key(hash_key)
     return key_b, data, size, hash_b
 
 
-def _slice_ms(deadline: float | None) -> int:
-    if deadline is None:
-        return _WAIT_SLICE_MS
-    return max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))
+def _seconds_left(deadline: float | None) -> float | None:
+    """Seconds until deadline, at least 0; None (no limit) for None."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
 def _wait_for_flush(lib: Any, handle: int, deadline: float | None) -> None:
@@ -623,12 +670,12 @@ def _wait_for_flush(lib: Any, handle: int, deadline: float | None) -> None:
 def _wait_in_slices(native_wait: Any, deadline: float | None) -> None:
     """Call native_wait(ms) in slices until it returns GOKPL_OK or the deadline passes."""
     while True:
-        status = native_wait(_slice_ms(deadline))
+        status = native_wait(slice_ms(deadline))
         if status == _native.OK:
             return
         if status != _native.TIMEOUT:
             _native.raise_for(status)
-        if deadline is not None and time.monotonic() >= deadline:
+        if passed(deadline):
             raise TimeoutError("timed out")
 
 

@@ -168,3 +168,41 @@ def test_unknown_put_record_argument_is_a_type_error(producer: tuple[SyncProduce
     with pytest.raises(TypeError):
         p.put_record(stream, "k", b"x")  # type: ignore[misc]
     assert_still_works(p, stream)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"partition_key": "\ud800"}, "partition_key"),
+        ({"partition_key": "key-\udfff-end"}, "partition_key"),
+        ({"stream": "bad-\ud800"}, "stream"),
+        ({"explicit_hash_key": "1\udc00"}, "explicit_hash_key"),
+    ],
+    ids=["key-lone-high", "key-lone-low", "stream", "hash-key"],
+)
+def test_lone_surrogates_are_invalid_records_naming_the_argument(
+    producer: tuple[SyncProducer, str], kwargs: dict[str, Any], field: str
+) -> None:
+    p, stream = producer
+    call: dict[str, Any] = {"stream": stream, "partition_key": "k", "data": b"x", **kwargs}
+    with pytest.raises(InvalidRecordError, match=field):
+        p.put_record(**call)
+    batch_stream = call.pop("stream")
+    with pytest.raises(InvalidRecordError, match=field):
+        p.put_records(batch_stream, [call])
+    assert_still_works(p, stream)
+
+
+def test_a_lone_surrogate_in_a_batch_puts_the_records_before_it(producer: tuple[SyncProducer, str]) -> None:
+    p, stream = producer
+    with pytest.raises(InvalidRecordError, match=r"records\[1\]: .*partition_key") as info:
+        p.put_records(stream, [("ok", b"x"), ("\ud800", b"x"), ("ok", b"x")])
+    assert info.value.index == 1  # type: ignore[attr-defined]
+    assert [o.wait(timeout=10).success for o in info.value.outcomes] == [True]  # type: ignore[attr-defined]
+
+
+def test_multi_dimensional_contiguous_memoryviews_are_accepted(producer: tuple[SyncProducer, str]) -> None:
+    p, stream = producer
+    data = memoryview(bytes(range(8))).cast("B", (2, 4))
+    assert p.put_record(stream=stream, partition_key="k", data=data).wait(timeout=10).success
+    assert p.put_records(stream, [("k", data)])[0].wait(timeout=10).success

@@ -181,3 +181,19 @@ def test_an_outcome_in_a_reference_cycle_is_collected(fake_config: ConfigFactory
             gc.collect()
             time.sleep(0.01)
         assert alive() is None
+
+
+@pytest.mark.parametrize("fn", [None, 5, "print"], ids=["none", "int", "str"])
+def test_a_callback_that_is_not_callable_is_a_type_error(
+    fake_config: ConfigFactory, fake_stream: str, fn: object
+) -> None:
+    with SyncProducer(fake_config()) as producer:
+        pending = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        with pytest.raises(TypeError, match="fn must be callable"):
+            pending.add_done_callback(fn)  # type: ignore[arg-type]
+        recorder = Recorder()
+        pending.add_done_callback(recorder)
+        assert recorder.done.wait(10)
+        with pytest.raises(TypeError, match="fn must be callable"):
+            pending.add_done_callback(fn)  # type: ignore[arg-type]
+        assert len(recorder.calls) == 1

@@ -308,3 +308,37 @@ def test_stats_count_throttled_requests() -> None:
         stats = producer.stats()
     assert result.success and result.attempts[0].error_code == "ProvisionedThroughputExceededException"
     assert stats.requests_throttled == 1 and stats.records_retried == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"stream": None}, TypeError),
+        ({"partition_key": b"bytes"}, TypeError),
+        ({"partition_key": "\ud800"}, ValueError),
+        ({"data": "text"}, TypeError),
+        ({"data": memoryview(b"abcdef")[::2]}, TypeError),
+        ({"explicit_hash_key": 5}, TypeError),
+        ({"explicit_hash_key": "\udfff"}, ValueError),
+    ],
+    ids=["stream-none", "key-bytes", "key-surrogate", "data-str", "data-strided", "hash-int", "hash-surrogate"],
+)
+def test_a_rejected_first_put_does_not_start_the_engine(
+    mock_config: ConfigFactory, kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    with SyncProducer(mock_config()) as producer:
+        record: dict[str, object] = {"partition_key": "k", "data": b"x", **kwargs}
+        stream = record.pop("stream", "s")
+        with pytest.raises(error):
+            producer.put_record(stream=stream, **record)  # type: ignore[arg-type]
+        with pytest.raises(error):
+            producer.put_records(stream, [record])  # type: ignore[arg-type,list-item]
+        with pytest.raises(TypeError):
+            producer.put_record(stream="s", partition_key="k", data=b"x", tags=("a",))
+        assert producer._handle == 0
+
+
+def test_an_empty_batch_does_not_start_the_engine(mock_config: ConfigFactory) -> None:
+    with SyncProducer(mock_config()) as producer:
+        assert producer.put_records("s", []) == []
+        assert producer._handle == 0

@@ -1,0 +1,53 @@
+"""Timeouts: the one rule every blocking call of the API follows.
+
+A timeout is a number of seconds or None. None and ``math.inf`` wait without
+limit; a negative number waits not at all, as 0 does (as with
+``threading.Event.wait`` and ``concurrent.futures``); NaN is a ValueError and
+anything but a real number (``bool`` included) a TypeError, both naming the
+argument and raised before the call changes anything.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from typing import Any
+
+#: Longest single native wait, so Ctrl-C and signal handlers run promptly.
+WAIT_SLICE_S = 0.2
+WAIT_SLICE_MS = 200
+
+
+def check_timeout(value: Any, name: str = "timeout") -> float | None:
+    """``value`` as seconds to wait: None for no limit, else a float >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds or None, got {type(value).__name__}")
+    seconds = float(value)
+    if math.isnan(seconds):
+        raise ValueError(f"{name} must be a number of seconds or None, got nan")
+    if seconds == math.inf:
+        return None
+    return max(seconds, 0.0)
+
+
+def deadline_of(seconds: float | None) -> float | None:
+    """The time.monotonic() at which a checked timeout passes; None for no limit."""
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def slice_ms(deadline: float | None) -> int:
+    """The next native wait before deadline: at most WAIT_SLICE_MS, 0 once it passed."""
+    if deadline is None:
+        return WAIT_SLICE_MS
+    left = deadline - time.monotonic()
+    if left >= WAIT_SLICE_S:
+        return WAIT_SLICE_MS
+    return max(0, int(left * 1000))
+
+
+def passed(deadline: float | None) -> bool:
+    """Whether the deadline (None: none) has passed."""
+    return deadline is not None and time.monotonic() >= deadline
