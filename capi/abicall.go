@@ -418,3 +418,222 @@ func callPanicking() (int32, string) {
 	status := panicking(buf.p, buf.cap)
 	return int32(status), buf.String()
 }
+
+// Wrappers that pass malformed arguments, as a faulty C caller would: a NULL
+// pointer with a length that says there is memory behind it, counts and
+// capacities past what memory can hold. An export must reject them before it
+// reads that memory or changes anything.
+
+// abiNull names the pointer a malformed put passes as NULL, keeping its length.
+type abiNull int
+
+const (
+	nullStream abiNull = iota + 1
+	nullKey
+	nullHash
+	nullData
+)
+
+// hugeCount is a count no caller's memory can hold: SIZE_MAX, as a caller
+// passing (size_t)-1 does.
+const hugeCount = ^C.size_t(0)
+
+// malformedRecord is record "k" / "1" / "x" in C memory, with the pointer
+// which names set to NULL; free releases it.
+type malformedRecord struct {
+	key, hash *C.char
+	data      *C.uint8_t
+	free      func()
+}
+
+func newMalformedRecord(which abiNull) malformedRecord {
+	r := malformedRecord{key: C.CString("k"), hash: C.CString("1"), data: (*C.uint8_t)(C.CBytes([]byte("x")))}
+	key, hash, data := r.key, r.hash, r.data
+	r.free = func() {
+		C.free(unsafe.Pointer(key))
+		C.free(unsafe.Pointer(hash))
+		C.free(unsafe.Pointer(data))
+	}
+	switch which {
+	case nullKey:
+		r.key = nil
+	case nullHash:
+		r.hash = nil
+	case nullData:
+		r.data = nil
+	}
+	return r
+}
+
+// streamFor is name in C memory, or NULL (its length still passed) when which is nullStream.
+func streamFor(name string, which abiNull) (*C.char, func()) {
+	if which == nullStream {
+		return nil, func() {}
+	}
+	s := C.CString(name)
+	return s, func() { C.free(unsafe.Pointer(s)) }
+}
+
+// callPutWithNull puts record "k" / "1" / "x" to stream, with the pointer
+// which names NULL.
+func callPutWithNull(producer uint64, stream string, which abiNull) (uint64, int32, string) {
+	r := newMalformedRecord(which)
+	defer r.free()
+	s, freeStream := streamFor(stream, which)
+	defer freeStream()
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	out := (*C.gokpl_outcome)(C.malloc(8))
+	defer C.free(unsafe.Pointer(out))
+	*out = 0
+	status := C.gokpl_producer_put(C.gokpl_producer(producer), s, C.size_t(len(stream)), r.key, 1, r.hash, 1, r.data, 1, 0, out, buf.p, buf.cap)
+	return uint64(*out), int32(status), buf.String()
+}
+
+// callPutQuickWithNull returns the status a negative result stands for (statusOK with a handle).
+func callPutQuickWithNull(producer uint64, stream string, which abiNull) (uint64, int32) {
+	r := newMalformedRecord(which)
+	defer r.free()
+	s, freeStream := streamFor(stream, which)
+	defer freeStream()
+	h := int64(C.gokpl_producer_put_quick(C.gokpl_producer(producer), s, C.size_t(len(stream)), r.key, 1, r.data, 1))
+	if h < 0 {
+		return 0, int32(-h)
+	}
+	return uint64(h), statusOK
+}
+
+// callPutBatchWithNull puts n records "k" / "x" through gokpl_producer_put_batch,
+// the one at index bad with the pointer which names NULL.
+func callPutBatchWithNull(producer uint64, stream string, n, bad int, which abiNull) (int, int32, string) {
+	recs := (*C.gokpl_record)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.gokpl_record{}))))
+	defer C.free(unsafe.Pointer(recs))
+	good := newMalformedRecord(0)
+	defer good.free()
+	malformed := newMalformedRecord(which)
+	defer malformed.free()
+	for i := range unsafe.Slice(recs, n) {
+		r := good
+		if i == bad {
+			r = malformed
+		}
+		rec := &unsafe.Slice(recs, n)[i]
+		rec.partition_key, rec.partition_key_len, rec.data, rec.data_len = r.key, 1, r.data, 1
+		if which == nullHash && i == bad {
+			rec.explicit_hash_key, rec.explicit_hash_key_len = nil, 1
+		}
+	}
+	s, freeStream := streamFor(stream, 0)
+	defer freeStream()
+	outs := (*C.gokpl_outcome)(C.calloc(C.size_t(n), 8))
+	defer C.free(unsafe.Pointer(outs))
+	accepted := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(accepted))
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	status := C.gokpl_producer_put_batch(C.gokpl_producer(producer), s, C.size_t(len(stream)), recs, C.size_t(n), 0, outs, accepted, buf.p, buf.cap)
+	for _, h := range unsafe.Slice(outs, n)[:int(*accepted)] {
+		C.gokpl_outcome_free(h)
+	}
+	return int(*accepted), int32(status), buf.String()
+}
+
+// callBatchWithNullStream puts one record through both batch exports with
+// a NULL stream of length 1; it returns their statuses and accepted counts.
+func callBatchWithNullStream(producer uint64) (batch, packed int32, accepted int) {
+	r := newMalformedRecord(0)
+	defer r.free()
+	rec := (*C.gokpl_record)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_record{}))))
+	defer C.free(unsafe.Pointer(rec))
+	rec.partition_key, rec.partition_key_len, rec.data, rec.data_len = r.key, 1, r.data, 1
+	lens := (*C.uint32_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(lens))
+	unsafe.Slice(lens, 2)[0], unsafe.Slice(lens, 2)[1] = 1, 1
+	outs := (*C.gokpl_outcome)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(outs))
+	n := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(n))
+	batch = int32(C.gokpl_producer_put_batch(C.gokpl_producer(producer), nil, 1, rec, 1, 0, outs, n, nil, 0))
+	accepted = int(*n)
+	packed = int32(C.gokpl_producer_put_packed(C.gokpl_producer(producer), nil, 1, r.key, lens, r.data, lens, 1, 0, outs, n, nil, 0))
+	return batch, packed, accepted + int(*n)
+}
+
+// callBatchesWithHugeCounts calls both batch exports with one real record
+// and a count no memory can hold; it returns their statuses.
+func callBatchesWithHugeCounts(producer uint64, stream string) (batch, packed int32) {
+	r := newMalformedRecord(0)
+	defer r.free()
+	rec := (*C.gokpl_record)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_record{}))))
+	defer C.free(unsafe.Pointer(rec))
+	lens := (*C.uint32_t)(C.calloc(2, 4))
+	defer C.free(unsafe.Pointer(lens))
+	s, freeStream := streamFor(stream, 0)
+	defer freeStream()
+	outs := (*C.gokpl_outcome)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(outs))
+	n := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(n))
+	sn := C.size_t(len(stream))
+	batch = int32(C.gokpl_producer_put_batch(C.gokpl_producer(producer), s, sn, rec, hugeCount, 0, outs, n, nil, 0))
+	packed = int32(C.gokpl_producer_put_packed(C.gokpl_producer(producer), s, sn, r.key, lens, r.data, lens, hugeCount, 0, outs, n, nil, 0))
+	return batch, packed
+}
+
+func callOutcomesFreeHugeCount() int32 {
+	h := (*C.gokpl_outcome)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(h))
+	return int32(C.gokpl_outcomes_free(h, hugeCount))
+}
+
+func callNextCompletionsHugeCapacity(producer uint64) int32 {
+	tokens := (*C.uint64_t)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(tokens))
+	n := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(n))
+	return int32(C.gokpl_producer_next_completions(C.gokpl_producer(producer), tokens, hugeCount, 0, n))
+}
+
+// callResultsWithNullStrings reads an outcome's result and first attempt
+// with a NULL strings buffer of capacity 64; it returns both statuses.
+func callResultsWithNullStrings(outcome uint64) (result, attempt int32) {
+	out := (*C.gokpl_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_result{}))))
+	defer C.free(unsafe.Pointer(out))
+	a := (*C.gokpl_attempt)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_attempt{}))))
+	defer C.free(unsafe.Pointer(a))
+	result = int32(C.gokpl_outcome_result(C.gokpl_outcome(outcome), out, nil, 64))
+	attempt = int32(C.gokpl_outcome_attempt(C.gokpl_outcome(outcome), 0, a, nil, 64))
+	return result, attempt
+}
+
+func callProducerNewNullConfig() (int32, string) {
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	out := (*C.gokpl_producer)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(out))
+	return int32(C.gokpl_producer_new(nil, 10, out, buf.p, buf.cap)), buf.String()
+}
+
+// callWithHugeCapacities makes calls whose buffers are small but whose
+// capacities say otherwise; the library must write only what it needs. It
+// returns the statuses of a failing put (its message), a metrics snapshot
+// and a log read, and the put's message and the snapshot.
+func callWithHugeCapacities(producer uint64) (put, metrics, logs int32, message, snapshot string) {
+	const size = 1 << 20 // more than any of the three writes here
+	buf := (*C.char)(C.calloc(size, 1))
+	defer C.free(unsafe.Pointer(buf))
+	out := (*C.gokpl_outcome)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(out))
+	put = int32(C.gokpl_producer_put(C.gokpl_producer(producer), nil, 0, nil, 0, nil, 0, nil, 0, 0, out, buf, hugeCount))
+	message = C.GoString(buf)
+	n := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(n))
+	metrics = int32(C.gokpl_producer_metrics(C.gokpl_producer(producer), 0, buf, hugeCount, n))
+	if metrics == C.GOKPL_OK && *n <= size {
+		snapshot = C.GoStringN(buf, C.int(*n))
+	}
+	record := (*C.gokpl_log_record)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gokpl_log_record{}))))
+	defer C.free(unsafe.Pointer(record))
+	logs = int32(C.gokpl_log_next(0, record, buf, hugeCount))
+	return put, metrics, logs, message, snapshot
+}

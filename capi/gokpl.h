@@ -17,6 +17,14 @@
  *   strings and data are copied. The caller never frees memory the library
  *   allocated: results are copied into caller buffers.
  * - Strings are passed as (pointer, length) in UTF-8 and need no NUL.
+ * - Arguments are checked before anything changes: a NULL pointer with a
+ *   length other than 0 (a string, data, a buffer), or a count or capacity
+ *   larger than memory can hold, is GOKPL_ERR_INVALID_ARGUMENT, and such a
+ *   call has put nothing, made no handle and kept nothing (out-parameters
+ *   are set to 0 where the function says so). NULL with length 0 is an empty
+ *   string or empty data.
+ * - The library writes into a caller's buffer only the bytes it needs,
+ *   whatever capacity the caller gives.
  * - Timeouts are in milliseconds: a negative timeout waits without limit,
  *   0 does not wait at all.
  * - All functions are safe to call from any thread, concurrently, unless a
@@ -135,7 +143,8 @@ int32_t gokpl_version(char *buf, size_t cap);
  * config_json is borrowed for the call. Starts the producer's goroutines and
  * builds its AWS client but makes no network call.
  * Returns GOKPL_OK, GOKPL_ERR_CONFIG (the message names the field and its
- * allowed range), GOKPL_ERR_AWS, GOKPL_ERR_INVALID_ARGUMENT (out is NULL). */
+ * allowed range), GOKPL_ERR_AWS, GOKPL_ERR_INVALID_ARGUMENT (out is NULL, or
+ * config_json is NULL with config_len > 0). */
 int32_t gokpl_producer_new(const char *config_json, size_t config_len,
                            gokpl_producer *out, char *err, size_t err_cap);
 
@@ -147,7 +156,9 @@ int32_t gokpl_producer_new(const char *config_json, size_t config_len,
  * explicit_hash_key may be NULL (the hash is then MD5 of the partition key).
  * Returns GOKPL_OK, GOKPL_ERR_INVALID_RECORD (the message names the field),
  * GOKPL_ERR_BACKPRESSURE (still full at the timeout), GOKPL_ERR_CLOSED,
- * GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT. */
+ * GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT (out is NULL, or one
+ * of stream, partition_key, explicit_hash_key and data is NULL with a length
+ * other than 0; *out is then 0). */
 int32_t gokpl_producer_put(gokpl_producer producer,
                            const char *stream, size_t stream_len,
                            const char *partition_key, size_t partition_key_len,
@@ -161,7 +172,8 @@ int32_t gokpl_producer_put(gokpl_producer producer,
  * Returns the new outcome's handle (above 0, owned by the caller as with
  * gokpl_producer_put), or a status code negated: -GOKPL_ERR_BACKPRESSURE
  * (the producer is full), -GOKPL_ERR_INVALID_RECORD, -GOKPL_ERR_CLOSED,
- * -GOKPL_ERR_INVALID_HANDLE, -GOKPL_ERR_INTERNAL. On any of them, call
+ * -GOKPL_ERR_INVALID_HANDLE, -GOKPL_ERR_INVALID_ARGUMENT (a NULL pointer with
+ * a length other than 0), -GOKPL_ERR_INTERNAL. On any of them, call
  * gokpl_producer_put with the same record for the message, or to wait for
  * room. Never blocks. */
 int64_t gokpl_producer_put_quick(gokpl_producer producer,
@@ -173,7 +185,11 @@ int64_t gokpl_producer_put_quick(gokpl_producer producer,
  * order, writing outcome handles to outs[0..count). It stops at the first
  * record that fails and stores how many were put in *accepted; outs beyond
  * that are 0. The timeout bounds the whole call. Status codes as for
- * gokpl_producer_put, describing the record at index *accepted. */
+ * gokpl_producer_put, describing the record at index *accepted; but every
+ * record's pointers are checked before any record is put, so
+ * GOKPL_ERR_INVALID_ARGUMENT (records, outs or accepted NULL, a record's
+ * pointer NULL with a length, count past what memory holds) comes with
+ * *accepted 0 and nothing put; the message names the record. */
 int32_t gokpl_producer_put_batch(gokpl_producer producer,
                                  const char *stream, size_t stream_len,
                                  const gokpl_record *records, size_t count,
@@ -263,7 +279,8 @@ int32_t gokpl_producer_metrics(gokpl_producer producer, int64_t window_ms,
  * Returns GOKPL_OK (*n >= 1), GOKPL_TIMEOUT (*n == 0), GOKPL_ERR_CLOSED (the
  * producer is closed and every registered token was collected; the handle is
  * then unknown to this function), GOKPL_ERR_INVALID_HANDLE,
- * GOKPL_ERR_INVALID_ARGUMENT (tokens or n NULL, or cap 0). */
+ * GOKPL_ERR_INVALID_ARGUMENT (tokens or n NULL, cap 0, or cap past what
+ * memory holds; no token is taken). */
 int32_t gokpl_producer_next_completions(gokpl_producer producer, uint64_t *tokens,
                                         size_t cap, int64_t timeout_ms, size_t *n);
 
@@ -322,7 +339,9 @@ int64_t gokpl_outcome_state(gokpl_outcome outcome);
  * strings[0..strings_cap). Never blocks.
  * Returns GOKPL_OK, GOKPL_ERR_PENDING (not resolved yet), GOKPL_ERR_CANCELLED,
  * GOKPL_ERR_BUFFER_TOO_SMALL (*out holds the lengths; call again with at
- * least their sum), GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT. */
+ * least their sum; strings may be NULL with strings_cap 0 to ask for them),
+ * GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT (out is NULL, or
+ * strings is NULL with strings_cap > 0). */
 int32_t gokpl_outcome_result(gokpl_outcome outcome, gokpl_result *out,
                              char *strings, size_t strings_cap);
 
@@ -341,7 +360,8 @@ int32_t gokpl_outcome_free(gokpl_outcome outcome);
 /* gokpl_outcomes_free releases count outcome handles at once, as
  * gokpl_outcome_free does each (0 and freed handles are skipped). outcomes is
  * borrowed for the call and may be NULL when count is 0. Returns GOKPL_OK,
- * GOKPL_ERR_INVALID_ARGUMENT (outcomes is NULL). */
+ * GOKPL_ERR_INVALID_ARGUMENT (outcomes is NULL, or count is past what
+ * memory holds; nothing is freed). */
 int32_t gokpl_outcomes_free(const gokpl_outcome *outcomes, size_t count);
 
 /* gokpl_handle_counts stores how many producer and outcome handles are live,

@@ -235,10 +235,12 @@ func gokpl_log_next(timeoutMS C.int64_t, out *C.gokpl_log_record, buf *C.char, c
 	if !ok {
 		return C.GOKPL_TIMEOUT
 	}
-	n := 0
-	if capacity > 0 {
-		dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
-		n = copy(dst, e.text)
+	n := len(e.text)
+	if uint64(n) > uint64(capacity) {
+		n = int(capacity)
+	}
+	if n > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), n), e.text)
 	}
 	*out = C.gokpl_log_record{
 		time_ns:     C.int64_t(e.at.UnixNano()),

@@ -69,11 +69,11 @@ func gokpl_producer_metrics(producer C.gokpl_producer, windowMS C.int64_t, buf *
 		return C.GOKPL_ERR_INTERNAL
 	}
 	*length = C.size_t(len(raw))
-	if len(raw) > int(capacity) {
+	if uint64(len(raw)) > uint64(capacity) {
 		return C.GOKPL_ERR_BUFFER_TOO_SMALL
 	}
 	if len(raw) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity)), raw)
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(raw)), raw)
 	}
 	return C.GOKPL_OK
 }

@@ -91,7 +91,7 @@ func gokpl_outcome_state(outcome C.gokpl_outcome) (state C.int64_t) {
 //export gokpl_outcome_result
 func gokpl_outcome_result(outcome C.gokpl_outcome, out *C.gokpl_result, strings *C.char, stringsCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if out == nil {
+	if out == nil || (strings == nil && stringsCap > 0) {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
 	r, status := resultOf(outcome)
@@ -112,7 +112,7 @@ func gokpl_outcome_result(outcome C.gokpl_outcome, out *C.gokpl_result, strings 
 //export gokpl_outcome_attempt
 func gokpl_outcome_attempt(outcome C.gokpl_outcome, index C.uint32_t, out *C.gokpl_attempt, strings *C.char, stringsCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if out == nil {
+	if out == nil || (strings == nil && stringsCap > 0) {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
 	r, status := resultOf(outcome)
@@ -145,7 +145,7 @@ func gokpl_outcome_free(outcome C.gokpl_outcome) (status C.int32_t) {
 //export gokpl_outcomes_free
 func gokpl_outcomes_free(handles *C.gokpl_coutcome, count C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if handles == nil && count > 0 {
+	if (handles == nil && count > 0) || !fitsSlice[C.gokpl_outcome](count) {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
 	for _, h := range unsafe.Slice(handles, int(count)) {
@@ -178,13 +178,13 @@ func packStrings(buf *C.char, capacity C.size_t, parts ...string) C.int32_t {
 	for _, s := range parts {
 		total += len(s)
 	}
-	if total > int(capacity) || (total > 0 && buf == nil) {
+	if uint64(total) > uint64(capacity) || (total > 0 && buf == nil) {
 		return C.GOKPL_ERR_BUFFER_TOO_SMALL
 	}
 	if total == 0 {
 		return C.GOKPL_OK
 	}
-	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), total)
 	n := 0
 	for _, s := range parts {
 		n += copy(dst[n:], s)

@@ -8,6 +8,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 	"unsafe"
@@ -34,12 +35,10 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 	if out == nil {
 		return invalidArgument("out is NULL", errBuf, errCap)
 	}
-	syncEnvironment()
-	cfg, err := core.ParseConfigJSON([]byte(goString(configJSON, configLen)))
-	if err != nil {
-		return fail(err, errBuf, errCap)
+	if configJSON == nil && configLen > 0 {
+		return invalidArgument("config_json is NULL with a length", errBuf, errCap)
 	}
-	p, err := core.New(context.Background(), cfg, core.WithLogger(engineLogger))
+	p, err := newProducer(goString(configJSON, configLen))
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}
@@ -48,6 +47,19 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 	queues.set(h, entry.q)
 	*out = C.gokpl_producer(h)
 	return C.GOKPL_OK
+}
+
+// newProducer builds a producer from its JSON configuration, with the
+// environment as it is now (syncEnvironment).
+func newProducer(configJSON string) (*core.Producer, error) {
+	environMu.Lock()
+	defer environMu.Unlock()
+	syncEnvironment()
+	cfg, err := core.ParseConfigJSON([]byte(configJSON))
+	if err != nil {
+		return nil, err
+	}
+	return core.New(context.Background(), cfg, core.WithLogger(engineLogger))
 }
 
 //export gokpl_producer_put
@@ -63,13 +75,20 @@ func gokpl_producer_put(producer C.gokpl_producer,
 		return invalidArgument("out is NULL", errBuf, errCap)
 	}
 	*out = 0
+	if msg := nullWithLength(stream, streamLen, partitionKey, partitionKeyLen, data, dataLen); msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
+	}
+	if explicitHashKey == nil && explicitHashKeyLen > 0 {
+		return invalidArgument("explicit_hash_key is NULL with a length", errBuf, errCap)
+	}
 	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
+	name, known := entry.streamName(stream, streamLen)
 	key, payload := goKeyAndData(partitionKey, partitionKeyLen, data, dataLen)
 	record := core.Record{
-		Stream:          entry.streamName(stream, streamLen),
+		Stream:          name,
 		PartitionKey:    key,
 		ExplicitHashKey: goString(explicitHashKey, explicitHashKeyLen),
 		Data:            payload,
@@ -80,8 +99,24 @@ func gokpl_producer_put(producer C.gokpl_producer,
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}
+	entry.accepted(name, known)
 	*out = C.gokpl_outcome(outcomes.add(outcomeEntry{outcome, entry.q}))
 	return C.GOKPL_OK
+}
+
+// nullWithLength says which of a record's stream, partition key and data is
+// a NULL pointer with a length other than 0 (a caller's mistake, never taken
+// for an empty string), or "" when none is.
+func nullWithLength(stream *C.gokpl_cchar, streamLen C.size_t, key *C.gokpl_cchar, keyLen C.size_t, data *C.gokpl_cbyte, dataLen C.size_t) string {
+	switch {
+	case stream == nil && streamLen > 0:
+		return "stream is NULL with a length"
+	case key == nil && keyLen > 0:
+		return "partition_key is NULL with a length"
+	case data == nil && dataLen > 0:
+		return "data is NULL with a length"
+	}
+	return ""
 }
 
 //export gokpl_producer_put_quick
@@ -96,39 +131,55 @@ func gokpl_producer_put_quick(producer C.gokpl_producer,
 		}
 	}()
 	defer recoverPanic(&status, nil, 0)
+	if nullWithLength(stream, streamLen, partitionKey, partitionKeyLen, data, dataLen) != "" {
+		status = C.GOKPL_ERR_INVALID_ARGUMENT
+		return 0
+	}
 	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		status = C.GOKPL_ERR_INVALID_HANDLE
 		return 0
 	}
+	name, known := entry.streamName(stream, streamLen)
 	key, payload := goKeyAndData(partitionKey, partitionKeyLen, data, dataLen)
-	outcome, err := entry.p.Put(noWait, core.Record{Stream: entry.streamName(stream, streamLen), PartitionKey: key, Data: payload})
+	outcome, err := entry.p.Put(noWait, core.Record{Stream: name, PartitionKey: key, Data: payload})
 	if err != nil {
 		status = statusOf(err)
 		return 0
 	}
+	entry.accepted(name, known)
 	return C.int64_t(outcomes.add(outcomeEntry{outcome, entry.q}))
 }
 
-// streamName is the stream name in C memory as a Go string, copied on the
-// stream's first put only: later puts find the copy without allocating, and
-// a put to the same stream as the one before compares the name instead of
-// hashing it.
-func (e *producerEntry) streamName(p *C.gokpl_cchar, n C.size_t) string {
+// streamName is the stream name in C memory as a Go string: the copy kept
+// from an earlier put to the stream (known), found without allocating, and
+// for a put to the same stream as the one before by comparing the name
+// instead of hashing it; else a new copy, which accepted keeps once the
+// engine took a record for that stream, so that names it rejects are not
+// kept.
+func (e *producerEntry) streamName(p *C.gokpl_cchar, n C.size_t) (name string, known bool) {
 	if p == nil || n == 0 {
-		return ""
+		return "", true
 	}
 	wanted := unsafe.String((*byte)(unsafe.Pointer(p)), int(n))
 	if last := e.lastStream.Load(); last != nil && *last == wanted {
-		return *last
+		return *last, true
 	}
-	name, ok := e.streams.Load(wanted)
-	if !ok {
-		copied := goString(p, n)
-		name, _ = e.streams.LoadOrStore(copied, &copied)
+	if kept, ok := e.streams.Load(wanted); ok {
+		e.lastStream.Store(kept.(*string))
+		return *kept.(*string), true
 	}
-	e.lastStream.Store(name.(*string))
-	return *name.(*string)
+	return goString(p, n), false
+}
+
+// accepted keeps the name of a stream the engine just took a record for, if
+// streamName found it new.
+func (e *producerEntry) accepted(name string, known bool) {
+	if known {
+		return
+	}
+	kept, _ := e.streams.LoadOrStore(name, &name)
+	e.lastStream.Store(kept.(*string))
 }
 
 // noWait is an already-ended context: a put with it takes room in the
@@ -173,10 +224,19 @@ func gokpl_producer_put_batch(producer C.gokpl_producer,
 	timeoutMS C.int64_t, outs *C.gokpl_outcome, accepted *C.size_t,
 	errBuf *C.char, errCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, errBuf, errCap)
+	if msg := batchOutsMissing(count, outs, accepted); msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
+	}
 	if count > 0 && records == nil {
 		return invalidArgument("records, outs and accepted must not be NULL", errBuf, errCap)
 	}
+	if !fitsSlice[C.gokpl_record](count) {
+		return invalidArgument("count is larger than memory can hold", errBuf, errCap)
+	}
 	in := unsafe.Slice(records, int(count))
+	if msg := badRecordPointers(in); msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
+	}
 	return putEach(producer, stream, streamLen, int(count), timeoutMS, outs, accepted, errBuf, errCap,
 		func(i int) (string, []byte, string) {
 			key, payload := goKeyAndData((*C.gokpl_cchar)(in[i].partition_key), in[i].partition_key_len, (*C.gokpl_cbyte)(in[i].data), in[i].data_len)
@@ -192,8 +252,14 @@ func gokpl_producer_put_packed(producer C.gokpl_producer,
 	count C.size_t, timeoutMS C.int64_t, outs *C.gokpl_outcome, accepted *C.size_t,
 	errBuf *C.char, errCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, errBuf, errCap)
+	if msg := batchOutsMissing(count, outs, accepted); msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
+	}
 	if count > 0 && (keyLens == nil || dataLens == nil) {
 		return invalidArgument("key_lens and data_lens must not be NULL", errBuf, errCap)
+	}
+	if !fitsSlice[C.gokpl_outcome](count) { // outs, the widest of the arrays
+		return invalidArgument("count is larger than memory can hold", errBuf, errCap)
 	}
 	kl, dl := unsafe.Slice(keyLens, int(count)), unsafe.Slice(dataLens, int(count))
 	if (keys == nil && total(kl) > 0) || (data == nil && total(dl) > 0) {
@@ -206,6 +272,39 @@ func gokpl_producer_put_packed(producer C.gokpl_producer,
 			keyAt, dataAt = unsafe.Add(keyAt, kl[i]), unsafe.Add(dataAt, dl[i])
 			return key, payload, ""
 		})
+}
+
+// batchOutsMissing says what is wrong with a batch's out-parameters, or ""
+// when nothing is, and sets *accepted to 0 first when it can.
+func batchOutsMissing(count C.size_t, outs *C.gokpl_outcome, accepted *C.size_t) string {
+	if accepted == nil || (count > 0 && outs == nil) {
+		return "records, outs and accepted must not be NULL"
+	}
+	*accepted = 0
+	return ""
+}
+
+// badRecordPointers says which record of a batch has a NULL pointer with a
+// length other than 0, or "" when none has: the whole batch is checked so
+// before any record is put.
+func badRecordPointers(records []C.gokpl_crecord) string {
+	for i := range records {
+		r := &records[i]
+		if msg := nullWithLength(nil, 0, (*C.gokpl_cchar)(r.partition_key), r.partition_key_len, (*C.gokpl_cbyte)(r.data), r.data_len); msg != "" {
+			return fmt.Sprintf("records[%d]: %s", i, msg)
+		}
+		if r.explicit_hash_key == nil && r.explicit_hash_key_len > 0 {
+			return fmt.Sprintf("records[%d]: explicit_hash_key is NULL with a length", i)
+		}
+	}
+	return ""
+}
+
+// fitsSlice reports whether count elements of T can be one slice: a larger
+// count is a caller's mistake (unsafe.Slice would panic on it).
+func fitsSlice[T any](count C.size_t) bool {
+	var zero T
+	return uint64(count) <= uint64(math.MaxInt)/uint64(max(unsafe.Sizeof(zero), 1))
 }
 
 func total(lengths []C.gokpl_cuint32) (n uint64) {
@@ -221,17 +320,16 @@ func total(lengths []C.gokpl_cuint32) (n uint64) {
 func putEach(producer C.gokpl_producer, stream *C.gokpl_cchar, streamLen C.size_t, count int, timeoutMS C.int64_t,
 	outs *C.gokpl_outcome, accepted *C.size_t, errBuf *C.char, errCap C.size_t,
 	record func(i int) (key string, data []byte, explicitHashKey string)) C.int32_t {
-	if accepted == nil || (count > 0 && outs == nil) {
-		return invalidArgument("records, outs and accepted must not be NULL", errBuf, errCap)
+	if stream == nil && streamLen > 0 {
+		return invalidArgument("stream is NULL with a length", errBuf, errCap)
 	}
-	*accepted = 0
 	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
 	handles := unsafe.Slice(outs, count)
 	clear(handles)
-	streamName := entry.streamName(stream, streamLen)
+	streamName, known := entry.streamName(stream, streamLen)
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()
 	for i := range count {
@@ -239,6 +337,9 @@ func putEach(producer C.gokpl_producer, stream *C.gokpl_cchar, streamLen C.size_
 		outcome, err := w.put(entry.p, core.Record{Stream: streamName, PartitionKey: key, ExplicitHashKey: explicitHashKey, Data: data})
 		if err != nil {
 			return fail(err, errBuf, errCap)
+		}
+		if i == 0 {
+			entry.accepted(streamName, known)
 		}
 		handles[i] = C.gokpl_outcome(outcomes.add(outcomeEntry{outcome, entry.q}))
 		*accepted = C.size_t(i + 1)
@@ -310,7 +411,7 @@ func gokpl_producer_next_completions(producer C.gokpl_producer, tokens *C.uint64
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
 	*n = 0
-	if tokens == nil || capacity == 0 {
+	if tokens == nil || capacity == 0 || !fitsSlice[C.uint64_t](capacity) {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
 	q, ok := queues.get(uint64(producer))

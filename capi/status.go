@@ -48,13 +48,18 @@ func fail(err error, buf *C.char, capacity C.size_t) C.int32_t {
 	return statusOf(err)
 }
 
-// writeMessage copies msg into buf as a NUL-terminated string, truncated to fit.
+// writeMessage copies msg into buf as a NUL-terminated string, truncated to
+// fit. It touches only the bytes it writes, whatever capacity says.
 func writeMessage(msg string, buf *C.char, capacity C.size_t) {
 	if buf == nil || capacity == 0 {
 		return
 	}
-	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
-	n := copy(dst[:len(dst)-1], msg)
+	n := len(msg)
+	if uint64(n) > uint64(capacity)-1 {
+		n = int(capacity - 1)
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), n+1)
+	copy(dst, msg[:n])
 	dst[n] = 0
 }
 
@@ -73,20 +78,13 @@ func errInvalidHandle(kind string, h uint64) error {
 	return fmt.Errorf("gokpl: invalid %s handle %#x (unknown, closed or freed)", kind, h)
 }
 
-// goString copies a (pointer, length) string from C.
+// goString copies a (pointer, length) string from C, of any length (C.GoStringN
+// takes an int, 32 bits).
 func goString(p *C.gokpl_cchar, n C.size_t) string {
 	if p == nil || n == 0 {
 		return ""
 	}
-	return C.GoStringN((*C.char)(unsafe.Pointer(p)), C.int(n))
-}
-
-// goBytes copies a (pointer, length) buffer from C.
-func goBytes(p *C.gokpl_cbyte, n C.size_t) []byte {
-	if p == nil || n == 0 {
-		return []byte{}
-	}
-	return C.GoBytes(unsafe.Pointer(p), C.int(n))
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
 }
 
 // goKeyAndData copies a record's partition key and data from C in one
