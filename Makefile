@@ -99,8 +99,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check python
 	$(VENV)/bin/mypy
 
-## bench: every benchmark (Go engine, Python put path, process soaks, peers); results in bench/results/
-bench: bench-go bench-python bench-process bench-peers
+## bench: every benchmark (Go engine, Python put path, process soaks, peers, memory under overload); results in bench/results/
+bench: bench-go bench-python bench-process bench-peers bench-memory
 
 bench-go:
 	mkdir -p bench/results
@@ -117,7 +117,8 @@ bench-process: venv $(PKG_LIB) $(BUILD)/kinesistest
 BENCH_VENV := bench/.venv
 BENCH_VPY := $(BENCH_VENV)/bin/python
 PEERS_FLAGS ?=
-.PHONY: bench-venv bench-peers
+MEMORY_FLAGS ?=
+.PHONY: bench-venv bench-peers bench-memory
 
 ## bench-venv: bench/.venv with the peers from PyPI (bench/requirements-peers.txt) and gokpl from this repository
 bench-venv: $(BENCH_VENV)/.installed
@@ -131,6 +132,10 @@ $(BENCH_VENV)/.installed: bench/requirements-peers.txt setup.py pyproject.toml
 ## bench-peers: gokpl against aiokpl, boto3 and aws-kinesis-agg (PEERS_FLAGS=--quick for a one-minute run); results in bench/results/peers.json and docs/benchmarks.md
 bench-peers: bench-venv $(PKG_LIB) emulator
 	$(BENCH_VPY) bench/peers.py $(PEERS_FLAGS)
+
+## bench-memory: RSS growth while every request is throttled, 5 KB records, max_outstanding_bytes 64 and 256 MiB, 180 s each in a fresh process (MEMORY_FLAGS='--seconds 60' for a shorter run); bound 1.25 x budget + 32 MiB; results in bench/results/memory.json, the plot and docs/benchmarks.md's memory section
+bench-memory: bench-venv $(PKG_LIB) $(BUILD)/kinesistest
+	$(BENCH_VPY) bench/bench_memory.py $(MEMORY_FLAGS)
 
 ## demo: start the emulator, publish 100,000 records, read them all back, print a summary, stop (exit 1 if any was lost)
 demo: venv $(PKG_LIB) emulator
