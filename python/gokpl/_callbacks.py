@@ -53,8 +53,9 @@ class CallbackDispatcher:
             return False
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="gokpl-callbacks", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="gokpl-callbacks", daemon=True)
+                thread.start()
+                self._thread = thread  # only once started: join() reads it without the lock
         return True
 
     def _run(self) -> None:
