@@ -82,7 +82,8 @@ class SyncOutcome(OutcomeBase):
         exception from ``fn`` is logged on the "gokpl" logger and ignored. Keep
         callbacks short: they run one after another on that thread. When
         ``close()`` returns, the callbacks of every record it resolved have run
-        (unless one of them is still running after the close timeout).
+        (unless one of them is still running after the close timeout). A
+        ``fn`` that is not callable raises TypeError and is not added.
         """
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
