@@ -1,16 +1,18 @@
 """Timeouts: the one rule every blocking call of the API follows.
 
-A timeout is a number of seconds or None. None and ``math.inf`` wait without
-limit; a negative number waits not at all, as 0 does (as with
-``threading.Event.wait`` and ``concurrent.futures``); NaN is a ValueError and
-anything but a real number (``bool`` included) a TypeError, both naming the
-argument and raised before the call changes anything.
+A timeout is a number of seconds or None. None and ``math.inf`` (or anything
+past ``threading.TIMEOUT_MAX``) wait without limit; a negative number waits
+not at all, as 0 does (as with ``threading.Event.wait`` and
+``concurrent.futures``); NaN is a ValueError and anything but a real number
+(``bool`` included) a TypeError, both naming the argument and raised before
+the call changes anything.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import threading
 import time
 from typing import Any
 
@@ -34,8 +36,14 @@ def check_timeout(value: Any, name: str = "timeout") -> float | None:
 
 
 def deadline_of(seconds: float | None) -> float | None:
-    """The time.monotonic() at which a checked timeout passes; None for no limit."""
-    return None if seconds is None else time.monotonic() + seconds
+    """The time.monotonic() at which a checked timeout passes; None for no limit.
+
+    A timeout past threading.TIMEOUT_MAX (centuries) has no limit either: no
+    wait of Python's takes it.
+    """
+    if seconds is None or seconds >= threading.TIMEOUT_MAX:
+        return None
+    return time.monotonic() + seconds
 
 
 def slice_ms(deadline: float | None) -> int:

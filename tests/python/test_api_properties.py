@@ -43,7 +43,7 @@ from gokpl.testing import FakeKinesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-VALID_TIMEOUTS: list[Any] = [None, 0, 0.02, -1.0, math.inf, 5]
+VALID_TIMEOUTS: list[Any] = [None, 0, 0.02, -1.0, math.inf, 1e300, 5]
 BAD_TIMEOUTS: list[Any] = [math.nan, "soon", True, [1]]
 KEYS: list[Any] = ["k", "clé-é", "", "k" * 257, "\ud800", b"k", None]
 VALID_KEYS = {"k", "clé-é"}
@@ -107,6 +107,10 @@ configs = st.fixed_dictionaries(
 def is_one_of(value: Any, choices: list[Any]) -> bool:
     """Identity, not equality: True == 1 and 0 == False must not count."""
     return any(value is choice for choice in choices)
+
+
+def unbounded(timeout: Any) -> bool:
+    return timeout is None or timeout >= 1e300
 
 
 def valid_record(key: Any, kind: str, hash_key: Any) -> bool:
@@ -225,9 +229,8 @@ class Run:
         if not is_one_of(timeout, VALID_TIMEOUTS):
             self.expect_refusal(what, exc, ("timeout",))
         elif valid:
-            unbounded = timeout is None or timeout == math.inf
             if not isinstance(exc, (ProducerClosedError, BackpressureTimeoutError)) or (
-                unbounded and isinstance(exc, BackpressureTimeoutError)
+                unbounded(timeout) and isinstance(exc, BackpressureTimeoutError)
             ):
                 self.violation(f"{what}: valid, refused with {type(exc).__name__}({exc})")
         elif not isinstance(exc, ProducerClosedError):
@@ -287,7 +290,7 @@ class Run:
             self.expect_refusal(what, exc, ("timeout",))
             return
         self.expect_types(what, exc, allowed)
-        if isinstance(exc, TimeoutError) and (timeout is None or timeout == math.inf):
+        if isinstance(exc, TimeoutError) and unbounded(timeout):
             self.violation(f"{what}: TimeoutError without a limit")
 
     def op_wait(self, i: int, timeout: Any) -> None:

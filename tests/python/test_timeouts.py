@@ -59,6 +59,22 @@ def test_close_with_an_infinite_timeout_is_close_without_limit(
     assert len(fake_kinesis.records(fake_stream)) == 10
 
 
+@pytest.mark.parametrize("timeout", [1e300, 2.0**63], ids=["1e300", "2^63"])
+def test_a_timeout_past_what_python_can_wait_is_no_limit(
+    fake_config: ConfigFactory, fake_stream: str, timeout: float
+) -> None:
+    producer = SyncProducer(fake_config(record_max_buffered_time_ms=60_000)).__enter__()
+    outcome = put(producer, fake_stream, timeout=timeout)
+    with pytest.raises(TimeoutError):
+        outcome.wait(0)
+    producer.flush(timeout)
+    assert outcome.wait(timeout).success
+    outcome = put(producer, fake_stream)
+    outcome.add_done_callback(lambda o: None)  # close then waits for the callback thread
+    producer.close(timeout)
+    assert outcome.wait(0).success
+
+
 @pytest.mark.parametrize(("timeout", "error"), BAD_TIMEOUTS, ids=BAD_IDS)
 def test_a_bad_close_timeout_leaves_the_producer_open(
     buffering: SyncProducer, fake_stream: str, timeout: Any, error: type[Exception]
