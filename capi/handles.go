@@ -165,6 +165,7 @@ func (t *slabTable[T]) len() int {
 // through which its outcomes report completion (completions.go).
 type producerEntry struct {
 	p       *core.Producer
+	budget  int64 // its max_outstanding_bytes, counted in the memory limit while it is open
 	q       *completionQueue
 	flushes flushTable
 	streams sync.Map // stream name → *string: the same name, copied out of C memory once

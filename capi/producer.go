@@ -38,11 +38,12 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 	if configJSON == nil && configLen > 0 {
 		return invalidArgument("config_json is NULL with a length", errBuf, errCap)
 	}
-	p, err := newProducer(goString(configJSON, configLen))
+	p, cfg, err := newProducer(goString(configJSON, configLen))
 	if err != nil {
 		return fail(err, errBuf, errCap)
 	}
-	entry := &producerEntry{p: p, q: newCompletionQueue()}
+	entry := &producerEntry{p: p, q: newCompletionQueue(), budget: cfg.MaxOutstandingBytes}
+	memoryLimit.add(entry.budget)
 	h := producers.add(entry)
 	queues.set(h, entry.q)
 	*out = C.gokpl_producer(h)
@@ -51,15 +52,16 @@ func gokpl_producer_new(configJSON *C.gokpl_cchar, configLen C.size_t, out *C.go
 
 // newProducer builds a producer from its JSON configuration, with the
 // environment as it is now (syncEnvironment).
-func newProducer(configJSON string) (*core.Producer, error) {
+func newProducer(configJSON string) (*core.Producer, core.Config, error) {
 	environMu.Lock()
 	defer environMu.Unlock()
 	syncEnvironment()
 	cfg, err := core.ParseConfigJSON([]byte(configJSON))
 	if err != nil {
-		return nil, err
+		return nil, cfg, err
 	}
-	return core.New(context.Background(), cfg, core.WithLogger(engineLogger))
+	p, err := core.New(context.Background(), cfg, core.WithLogger(engineLogger))
+	return p, cfg, err
 }
 
 //export gokpl_producer_put
@@ -445,6 +447,7 @@ func gokpl_producer_close(producer C.gokpl_producer, timeoutMS C.int64_t, errBuf
 	ctx, cancel := contextFor(timeoutMS)
 	defer cancel()
 	err := entry.p.Close(ctx)
+	memoryLimit.remove(entry.budget)
 	closeQueue(uint64(producer), entry.q)
 	if err != nil {
 		writeMessage(err.Error(), errBuf, errCap)
@@ -460,6 +463,7 @@ func gokpl_producer_free(producer C.gokpl_producer) (status C.int32_t) {
 		ctx, cancel := context.WithTimeout(context.Background(), 0)
 		defer cancel()
 		_ = entry.p.Close(ctx)
+		memoryLimit.remove(entry.budget)
 		entry.q.close()
 	}
 	// Completions nobody collected are dropped with the handle.

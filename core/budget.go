@@ -11,6 +11,19 @@ import (
 // stayed full of unresolved records until the put's context ended.
 var ErrBackpressure = fmt.Errorf("gokpl: producer is full: max_outstanding_records or max_outstanding_bytes reached")
 
+// recordBookkeepingBytes is what a record in flight takes beside its data and
+// partition key: the userRecord (440 bytes, in a 448-byte size class) and
+// its share of the stages' queues and tables.
+const recordBookkeepingBytes = 512
+
+// budgetBytes is what a record counts against max_outstanding_bytes from its
+// put until it is resolved: the memory it holds, data, partition key and
+// bookkeeping. (Its retry history, and the body of a request carrying it,
+// are added while they exist.)
+func budgetBytes(r *Record) int64 {
+	return int64(len(r.Data)+len(r.PartitionKey)+len(r.ExplicitHashKey)) + recordBookkeepingBytes
+}
+
 // budget bounds the records and bytes that are put but not yet resolved. A
 // put past either limit waits until enough is released or its context ends.
 // Safe for concurrent use. Taking and returning room are atomic counter

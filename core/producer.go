@@ -153,7 +153,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	if p.isClosed() {
 		return nil, ErrClosed
 	}
-	size := int64(len(r.Data))
+	size := budgetBytes(&r)
 	if err := p.budget.acquire(ctx, size); err != nil {
 		return nil, err
 	}
@@ -356,6 +356,13 @@ func (p *Producer) eachPipeline(f func(*pipeline)) {
 // again sends records of one stream back into its pipeline for another attempt.
 func (p *Producer) again(records []*userRecord) {
 	p.counters.recordsRetried.Add(int64(len(records)))
+	// A record retried for minutes gathers attempts: the budget counts them,
+	// so that a long outage makes puts wait rather than memory grow.
+	history := int64(0)
+	for _, u := range records {
+		history += u.chargeHistory()
+	}
+	p.budget.hold(history)
 	if p.ctx.Err() != nil {
 		for _, u := range records {
 			p.closeRecord(u)
@@ -368,7 +375,7 @@ func (p *Producer) again(records []*userRecord) {
 // finish is the one exit of every record: it resolves the outcome (unless it
 // was cancelled) and returns the record's room to the budget and its epoch.
 func (p *Producer) finish(u *userRecord, r Result) {
-	size := int64(len(u.Data))
+	size := budgetBytes(&u.Record) + u.historyBytes
 	if !r.Success && !p.metricsOff && !u.outcome.cancelled() {
 		// Before resolving, so that the metrics include the record by the
 		// time its outcome wakes a waiter. (Successes are counted per

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Record is one user record as the caller hands it to Producer.Put. The
@@ -130,6 +131,10 @@ type userRecord struct {
 	// try, the common case, without an allocation of their own.
 	firstAttempt [1]Attempt
 
+	// historyBytes is what the record's failed attempts take, charged to
+	// the budget while it is retried (Producer.again).
+	historyBytes int64
+
 	// predictedShardID and shard are where the shard map expected the
 	// record to land on its latest trip ("" when it went without a prediction).
 	predictedShardID string
@@ -137,6 +142,22 @@ type userRecord struct {
 }
 
 func (u *userRecord) addAttempt(a Attempt) { u.attempts = append(u.attempts, a) }
+
+// attemptBytes is what one more attempt in a record's history takes: the
+// Attempt and its share of the slice's spare capacity (the error code and
+// message are shared, see errorStrings).
+const attemptBytes = int64(unsafe.Sizeof(Attempt{})) * 3 / 2
+
+// chargeHistory returns the bytes the record's history grew by since it was
+// last charged.
+func (u *userRecord) chargeHistory() int64 {
+	n := int64(len(u.attempts))*attemptBytes - u.historyBytes
+	if n <= 0 {
+		return 0
+	}
+	u.historyBytes += n
+	return n
+}
 
 // size is the record's size as the service counts it against the stream's
 // maximum record size.

@@ -40,9 +40,37 @@ type retrier struct {
 	again           func(records []*userRecord) // back into their (one) stream's pipeline
 	resend          func(r *putRequest)         // straight to the sender
 
+	strings errorStrings
+
 	mu      sync.Mutex
 	waiting map[*retryWait]struct{}
 	closed  bool
+}
+
+// errorStrings keeps one copy of each error code and message the service
+// repeats, entry after entry and request after request (a throttled shard's
+// message names only the shard and the stream), so that the attempts of
+// records retried for minutes share them instead of each holding its own.
+// It holds at most errorStringsMax strings and starts over when full. Safe
+// for concurrent use.
+type errorStrings struct {
+	mu   sync.Mutex
+	seen map[string]string
+}
+
+const errorStringsMax = 4096
+
+func (e *errorStrings) intern(s string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if kept, ok := e.seen[s]; ok {
+		return kept
+	}
+	if e.seen == nil || len(e.seen) >= errorStringsMax {
+		e.seen = make(map[string]string)
+	}
+	e.seen[s] = s
+	return s
 }
 
 // retryWait is a group of records from one request waiting out their backoff.
@@ -87,9 +115,10 @@ func (rt *retrier) handle(r *putRequest) {
 	for i, k := range r.records {
 		entry := results[i]
 		if entry.ErrorCode != nil && *entry.ErrorCode != "" {
-			rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, "", *entry.ErrorCode)
-			a := classifyCode(*entry.ErrorCode)
-			retry = append(retry, rt.failKinesisRecord(r, k, *entry.ErrorCode, aws.ToString(entry.ErrorMessage), a)...)
+			code, message := rt.strings.intern(*entry.ErrorCode), rt.strings.intern(aws.ToString(entry.ErrorMessage))
+			rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, "", code)
+			a := classifyCode(code)
+			retry = append(retry, rt.failKinesisRecord(r, k, code, message, a)...)
 			retryAction = max(retryAction, a)
 			continue
 		}

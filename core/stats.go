@@ -15,7 +15,7 @@ type Stats struct {
 	RequestErrors      int64 // PutRecords requests that failed as a whole
 	RequestsThrottled  int64 // requests throttled as a whole or in at least one entry
 	OutstandingRecords int64 // put and not yet resolved
-	OutstandingBytes   int64 // data bytes put and not yet resolved
+	OutstandingBytes   int64 // bytes counted against max_outstanding_bytes: the memory of the records put and not yet resolved (budgetBytes), their retry histories and the request bodies in flight
 }
 
 // counters are the producer's live counters, updated with atomics.
