@@ -54,3 +54,21 @@ func TestRequestBodiesInFlightCountAgainstTheByteBudget(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestTheByteBudgetCountsWhatARecordHolds: a record counts its data, its
+// partition key and its bookkeeping against max_outstanding_bytes, and a
+// record retried counts its history too, until it is resolved.
+func TestTheByteBudgetCountsWhatARecordHolds(t *testing.T) {
+	client := &blockingClient{started: make(chan struct{}, 16), release: make(chan struct{})}
+	p := newServiceProducer(t, client, func(c *core.Config) { c.AggregationEnabled = false })
+	o := put(t, p, core.Record{Stream: "s", PartitionKey: "key", Data: make([]byte, 1000)})
+	if got := p.Stats().OutstandingBytes; got < 1000+3+512 {
+		t.Fatalf("outstanding bytes %d for a record of 1000 bytes of data and a 3-byte key", got)
+	}
+	<-client.started
+	close(client.release)
+	wait(t, o)
+	if got := p.Stats().OutstandingBytes; got != 0 {
+		t.Fatalf("outstanding bytes %d once every record is resolved", got)
+	}
+}
