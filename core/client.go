@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,10 +91,35 @@ func loadAWSConfig(ctx context.Context, cfg *Config, retryer aws.Retryer, log *s
 	var transport *http.Transport
 	if buildable, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient); ok {
 		transport = buildable.GetTransport()
-		awsCfg.HTTPClient = &http.Client{Transport: transport}
+		awsCfg.HTTPClient = sdkHTTPClient{&http.Client{Transport: transport}}
 	}
 	return awsCfg, transport, nil
 }
+
+// sdkHTTPClient sends the SDK's requests through client with each request
+// body offered to the transport through Read alone.
+//
+// The SDK wraps a body that has WriteTo (its serializers' *bytes.Reader) in
+// a closer whose WriteTo answers io.EOF once closed, and closes it as soon
+// as the response's headers arrive. net/http's request writer, after
+// sending the body's declared length, reads on to check that nothing is
+// left; when the writing goroutine gets there only after the answer came,
+// that io.EOF is taken for a failed write and the connection is closed,
+// possibly while the answer's body is still being read. A request the
+// service had answered with 200 then failed with "use of closed network
+// connection", and its records were sent and stored again. Read on a closed
+// body just reports the end.
+type sdkHTTPClient struct{ client *http.Client }
+
+func (c sdkHTTPClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = readOnlyBody{req.Body}
+	}
+	return c.client.Do(req)
+}
+
+// readOnlyBody hides every method of a request body but Read and Close.
+type readOnlyBody struct{ io.ReadCloser }
 
 // KinesisClient is the SDK client with the connection pool it owns.
 type KinesisClient struct {
