@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,11 +35,17 @@ func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) 
 	return newKinesisClient(ctx, cfg, slog.Default())
 }
 
-// newKinesisClient is NewKinesisClient with the SDK's own messages going to log.
+// newKinesisClient is NewKinesisClient with the SDK's own messages, and the
+// warnings about setup problems, going to log.
 func newKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*KinesisClient, error) {
 	awsCfg, transport, err := loadAWSConfig(ctx, cfg, aws.NopRetryer{}, log)
 	if err != nil {
 		return nil, err
+	}
+	var credentials *credentialTracker
+	if awsCfg.Credentials != nil {
+		credentials = &credentialTracker{provider: awsCfg.Credentials}
+		awsCfg.Credentials = credentials
 	}
 	client := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		if cfg.EndpointURL != "" {
@@ -45,7 +53,7 @@ func newKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*Kine
 		}
 		o.Protocol = putRecordsProtocol{o.Protocol}
 	})
-	return &KinesisClient{Client: client, transport: transport}, nil
+	return &KinesisClient{Client: client, transport: transport, credentials: credentials, setup: setupWarnings{log: log}}, nil
 }
 
 // newCloudWatchClient builds the client that uploads metrics: the same
@@ -121,10 +129,53 @@ func (c sdkHTTPClient) Do(req *http.Request) (*http.Response, error) {
 // readOnlyBody hides every method of a request body but Read and Close.
 type readOnlyBody struct{ io.ReadCloser }
 
-// KinesisClient is the SDK client with the connection pool it owns.
+// KinesisClient is the SDK client with the connection pool it owns. Its
+// calls refresh credentials the service refused (see settle) and log one
+// warning when calls start failing with a setup problem.
 type KinesisClient struct {
 	*kinesis.Client
-	transport *http.Transport
+	transport   *http.Transport
+	credentials *credentialTracker // nil without credentials
+	setup       setupWarnings
+}
+
+// PutRecords is the SDK's PutRecords, its error settled (see settle).
+func (c *KinesisClient) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	ctx, used := c.credentials.track(ctx)
+	out, err := c.Client.PutRecords(ctx, in, optFns...)
+	return out, c.settle(ctx, err, used)
+}
+
+// ListShards is the SDK's ListShards, its error settled (see settle).
+func (c *KinesisClient) ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	ctx, used := c.credentials.track(ctx)
+	out, err := c.Client.ListShards(ctx, in, optFns...)
+	return out, c.settle(ctx, err, used)
+}
+
+// DescribeStreamSummary is the SDK's DescribeStreamSummary, its error
+// settled (see settle).
+func (c *KinesisClient) DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error) {
+	ctx, used := c.credentials.track(ctx)
+	out, err := c.Client.DescribeStreamSummary(ctx, in, optFns...)
+	return out, c.settle(ctx, err, used)
+}
+
+// settle is what a call's error becomes. When the service refused the
+// credentials the call was signed with, they are refreshed, and the error
+// is marked worth retrying if that gave other ones (errors.go then keeps the
+// service's code; otherwise it is CredentialsRejected). A setup problem is
+// logged once.
+func (c *KinesisClient) settle(ctx context.Context, err error, used *aws.Credentials) error {
+	if err == nil {
+		c.setup.cleared()
+		return nil
+	}
+	if refusesCredentials(err) && c.credentials.renew(ctx, used) {
+		err = &credentialsRenewedError{err}
+	}
+	c.setup.observe(err)
+	return err
 }
 
 // CloseIdleConnections closes the pooled connections that are not in use.
@@ -175,3 +226,124 @@ func (l sdkLogger) Logf(classification logging.Classification, format string, v 
 // Closing a producer closes its idle connections while such a read may
 // still run; it says nothing about any record, so it is logged at debug.
 const sdkDiscardWarning = "failed to discard remaining HTTP response body"
+
+// credentialTracker stands between the SDK and its credentials cache
+// (provider). It notes in each call's context the credentials the call is
+// signed with, tells a producer that never had credentials from one whose
+// credentials could not be refreshed, and refreshes credentials the service
+// refused. Safe for concurrent use.
+type credentialTracker struct {
+	provider aws.CredentialsProvider
+	obtained atomic.Bool // credentials were retrieved at least once
+	renewing sync.Mutex  // one refresh at a time
+}
+
+// signingCredentialsKey keys the *aws.Credentials a call was signed with.
+type signingCredentialsKey struct{}
+
+// track returns ctx carrying a place for the credentials that sign the call
+// made with it, and that place; nil without a tracker.
+func (t *credentialTracker) track(ctx context.Context) (context.Context, *aws.Credentials) {
+	if t == nil {
+		return ctx, nil
+	}
+	used := new(aws.Credentials)
+	return context.WithValue(ctx, signingCredentialsKey{}, used), used
+}
+
+// Retrieve is the cache's Retrieve, noting the credentials in ctx's place
+// and wrapping a failure in a *credentialsError.
+func (t *credentialTracker) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := t.provider.Retrieve(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return creds, err // the call timed out or was cancelled meanwhile
+		}
+		return creds, &credentialsError{err: err, never: !t.obtained.Load()}
+	}
+	if !t.obtained.Load() {
+		t.obtained.Store(true)
+	}
+	if used, ok := ctx.Value(signingCredentialsKey{}).(*aws.Credentials); ok {
+		*used = creds
+	}
+	return creds, nil
+}
+
+// ProviderSources is the cache's, for the SDK's user agent.
+func (t *credentialTracker) ProviderSources() []aws.CredentialSource {
+	if s, ok := t.provider.(aws.CredentialProviderSource); ok {
+		return s.ProviderSources()
+	}
+	return nil
+}
+
+// renew answers the service refusing the credentials used: it reports
+// whether later calls will be signed with others, refreshing the cache
+// first if it still holds the refused ones. Credentials that cannot be
+// refreshed (static keys) come back the same, so their refusal is final.
+func (t *credentialTracker) renew(ctx context.Context, used *aws.Credentials) bool {
+	if t == nil || used == nil {
+		return false
+	}
+	t.renewing.Lock()
+	defer t.renewing.Unlock()
+	if current, err := t.provider.Retrieve(ctx); err == nil && !sameCredentials(current, *used) {
+		return true // another call's refusal refreshed them already
+	}
+	cache, ok := t.provider.(interface{ Invalidate() })
+	if !ok {
+		return false
+	}
+	cache.Invalidate()
+	fresh, err := t.provider.Retrieve(ctx)
+	return err == nil && !sameCredentials(fresh, *used)
+}
+
+func sameCredentials(a, b aws.Credentials) bool {
+	return a.AccessKeyID == b.AccessKeyID && a.SecretAccessKey == b.SecretAccessKey && a.SessionToken == b.SessionToken
+}
+
+// setupWarnings logs one warning, naming the cause, when calls start failing
+// with a setup problem (errors.go: setupProblems). Once a call succeeds, the
+// next such failure is logged again. Safe for concurrent use; a success
+// costs one atomic load.
+type setupWarnings struct {
+	log     *slog.Logger
+	failing atomic.Bool // something was logged and no call succeeded since
+	mu      sync.Mutex
+	warned  map[string]bool // codes logged since the last success
+}
+
+// observe logs err if it is the first failure of its setup problem.
+func (w *setupWarnings) observe(err error) {
+	code, message := requestErrorCode(err)
+	advice := setupProblems[code]
+	if advice == "" {
+		return
+	}
+	w.mu.Lock()
+	first := !w.warned[code]
+	if first {
+		if w.warned == nil {
+			w.warned = make(map[string]bool)
+		}
+		w.warned[code] = true
+		w.failing.Store(true)
+	}
+	w.mu.Unlock()
+	if first && w.log != nil {
+		w.log.Warn("gokpl: records fail at once ("+code+"): "+advice, "error", message)
+	}
+}
+
+// cleared notes a call that succeeded.
+func (w *setupWarnings) cleared() {
+	if !w.failing.Load() {
+		return
+	}
+	w.mu.Lock()
+	clear(w.warned)
+	w.failing.Store(false)
+	w.mu.Unlock()
+}

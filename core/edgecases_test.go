@@ -1270,12 +1270,13 @@ func TestEdgeCase15ThrottlingAndNonRetryableErrors(t *testing.T) {
 		// The KPL retries every other error until the TTL, so the user
 		// sees Expired after 30 s. gokpl fails errors that retrying cannot
 		// fix at once, with their own code (DESIGN.md, Decisions), and
-		// retries those that go away: a stream being updated, expired
-		// temporary credentials.
+		// retries those that go away: a stream being updated. Expired
+		// credentials that refreshing cannot renew (the static keys here)
+		// fail as CredentialsRejected.
 		{"access denied", false, kinesistest.ErrorFault(400, "AccessDeniedException", ""), outcome{false, 1, "AccessDeniedException"}},
 		{"KMS key disabled", false, kinesistest.Fault{RecordFailures: []kinesistest.RecordFailure{{Index: 0, ErrorCode: "KMSDisabledException"}}}, outcome{false, 1, "KMSDisabledException"}},
 		{"stream in use", false, kinesistest.ErrorFault(400, kinesistest.ErrorTypeResourceInUse, ""), outcome{true, 2, kinesistest.ErrorTypeResourceInUse}},
-		{"expired token", false, kinesistest.ErrorFault(400, kinesistest.ErrorTypeExpiredToken, ""), outcome{true, 2, kinesistest.ErrorTypeExpiredToken}},
+		{"expired token", false, kinesistest.ErrorFault(400, kinesistest.ErrorTypeExpiredToken, ""), outcome{false, 1, core.CodeCredentialsRejected}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

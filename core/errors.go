@@ -2,10 +2,14 @@ package core
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 )
 
@@ -17,22 +21,29 @@ const (
 	CodeRecordCountMismatch = "Record Count Mismatch"
 	CodeWrongShard          = "Wrong Shard"
 	CodeNetworkError        = "NetworkError"
+	CodeResponseLost        = "ResponseLost"
 	CodeRequestTimeout      = "RequestTimeout"
 	CodeThrottled           = "ProvisionedThroughputExceededException"
+
+	CodeNoCredentials          = "NoCredentials"
+	CodeCredentialsUnavailable = "CredentialsUnavailable"
+	CodeCredentialsRejected    = "CredentialsRejected"
+	CodeTLSVerificationFailed  = "TLSVerificationFailed"
 )
 
 // action is what the retrier does with a record after an attempt.
 type action int
 
 const (
-	actionRetry     action = iota // back into the pipeline after a backoff, until the record's TTL
-	actionFail                    // fail now: retrying cannot help
-	actionThrottled               // retry with throttling backoff, or fail when fail_if_throttled
+	actionRetry              action = iota // back into the pipeline after a backoff, until the record's TTL
+	actionRefreshCredentials               // retried, but only after the client refreshed the refused credentials to new ones
+	actionFail                             // fail now: retrying cannot help
+	actionThrottled                        // retry with throttling backoff, or fail when fail_if_throttled
 )
 
-// classification is the single table of how the service's error codes are
-// handled. Codes missing from it are transient (InternalFailure, 5xx,
-// ServiceUnavailable, KMSThrottlingException, ...) and retried until the
+// classification is the single table of how error codes are handled. Codes
+// missing from it are transient (InternalFailure, 5xx, ServiceUnavailable,
+// NetworkError, ResponseLost, RequestTimeout, ...) and retried until the
 // record's TTL.
 var classification = map[string]action{
 	// Throttling: the shard or account is over its limits; retrying later works.
@@ -49,10 +60,14 @@ var classification = map[string]action{
 	"SerializationException":    actionFail,
 
 	// The caller may not write; an operator has to act.
-	"AccessDeniedException":       actionFail,
-	"UnrecognizedClientException": actionFail,
-	"InvalidSignatureException":   actionFail,
-	"MissingAuthenticationToken":  actionFail,
+	"AccessDeniedException": actionFail,
+
+	// The service refused the credentials: wrong keys, or temporary ones that expired or were revoked.
+	"UnrecognizedClientException": actionRefreshCredentials,
+	"InvalidSignatureException":   actionRefreshCredentials,
+	"IncompleteSignature":         actionRefreshCredentials,
+	"MissingAuthenticationToken":  actionRefreshCredentials,
+	"ExpiredTokenException":       actionRefreshCredentials,
 
 	// The stream's KMS key is unusable; an operator has to act.
 	"KMSDisabledException":     actionFail,
@@ -62,11 +77,13 @@ var classification = map[string]action{
 	"KMSOptInRequired":         actionFail,
 	"KMSThrottlingException":   actionThrottled,
 
-	// Temporary credentials ran out; the SDK's chain refreshes them.
-	"ExpiredTokenException": actionRetry,
+	// gokpl's codes for the producer's own setup: no request can succeed until it changes.
+	CodeNoCredentials:         actionFail,
+	CodeCredentialsRejected:   actionFail,
+	CodeTLSVerificationFailed: actionFail,
 }
 
-// classifyCode maps a service error code to the retrier's action.
+// classifyCode maps an error code to the retrier's action.
 func classifyCode(code string) action {
 	if a, ok := classification[code]; ok {
 		return a
@@ -74,8 +91,41 @@ func classifyCode(code string) action {
 	return actionRetry
 }
 
-// requestErrorCode turns an error from a PutRecords call into the error code
-// and message recorded in each record's attempt.
+// setupProblems are the codes that fail every record until an operator
+// changes the producer's setup, with what to change. The client logs one
+// warning naming the cause when requests start failing with one of them.
+var setupProblems = map[string]string{
+	CodeNoCredentials:         "no AWS credentials were found: set aws_access_key_id and aws_secret_access_key, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), or run where a role is available",
+	CodeCredentialsRejected:   "the service refused the credentials, and refreshing them gave no others: check the access key, its secret and session token, and the clock",
+	CodeTLSVerificationFailed: "the endpoint's TLS certificate could not be verified: check endpoint_url's host name, or trust its certificate authority (AWS_CA_BUNDLE)",
+}
+
+// refusesCredentials reports whether err is the service refusing the
+// credentials a request was signed with.
+func refusesCredentials(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && classifyCode(apiErr.ErrorCode()) == actionRefreshCredentials
+}
+
+// credentialsRenewedError marks a refusal of credentials after which the
+// client refreshed them and got new ones, so that retrying may succeed.
+type credentialsRenewedError struct{ err error }
+
+func (e *credentialsRenewedError) Error() string { return e.err.Error() }
+func (e *credentialsRenewedError) Unwrap() error { return e.err }
+
+// credentialsError is a failure to get credentials for a request, which
+// therefore was not sent. never tells whether the producer ever had any.
+type credentialsError struct {
+	err   error
+	never bool
+}
+
+func (e *credentialsError) Error() string { return e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
+
+// requestErrorCode turns an error from a Kinesis call into the error code and
+// message recorded in each record's attempt.
 func requestErrorCode(err error) (code, message string) {
 	var invalid smithy.InvalidParamsError
 	if errors.As(err, &invalid) {
@@ -83,7 +133,17 @@ func requestErrorCode(err error) (code, message string) {
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode(), apiErr.ErrorMessage()
+		return serviceErrorCode(err, apiErr)
+	}
+	var creds *credentialsError
+	if errors.As(err, &creds) {
+		if creds.never {
+			return CodeNoCredentials, "no AWS credentials: " + creds.Error()
+		}
+		return CodeCredentialsUnavailable, "the credentials could not be refreshed; nothing was sent: " + creds.Error()
+	}
+	if tlsVerificationFailed(err) {
+		return CodeTLSVerificationFailed, err.Error()
 	}
 	var netErr net.Error
 	switch {
@@ -92,5 +152,62 @@ func requestErrorCode(err error) (code, message string) {
 	case errors.Is(err, context.Canceled):
 		return CodeProducerClosed, "request cancelled by producer shutdown"
 	}
-	return CodeNetworkError, strings.TrimSpace(err.Error())
+	return connectionErrorCode(err)
+}
+
+// serviceErrorCode is the code of an error the service answered with. A
+// refusal of the credentials keeps the service's code only once the client
+// refreshed them to new ones; otherwise it is CredentialsRejected.
+func serviceErrorCode(err error, apiErr smithy.APIError) (code, message string) {
+	code, message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+	if classifyCode(code) != actionRefreshCredentials {
+		return code, message
+	}
+	var renewed *credentialsRenewedError
+	if errors.As(err, &renewed) {
+		return code, message + " (the credentials were refreshed; retrying with the new ones)"
+	}
+	return CodeCredentialsRejected, code + ": " + message + " (refreshing the credentials gave no others)"
+}
+
+// connectionErrorCode classifies a connection that failed. Before the request
+// was sent (no connection, or one lost while writing), nothing was written:
+// NetworkError. After it, the service may have written the records although
+// its answer never arrived or could not be read: ResponseLost, retried as
+// the KPL does, so a consumer may see the records twice.
+func connectionErrorCode(err error) (code, message string) {
+	message = strings.TrimSpace(err.Error())
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "write") {
+		return CodeNetworkError, "the request was not sent: " + message
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return CodeNetworkError, "the request was not sent: " + message
+	}
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 300 {
+		return CodeNetworkError, "the service answered with an error that could not be read: " + message
+	}
+	return CodeResponseLost, "the connection failed after the request was sent; its records may have been written: " + message
+}
+
+// tlsVerificationFailed reports whether err is the endpoint's certificate
+// failing verification: an unknown authority, another host's name, an
+// expired or otherwise invalid certificate.
+func tlsVerificationFailed(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var authority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// listingLogLevel is the level at which a failed ListShards is logged: debug
+// for the setup problems the client already warns about once, else warn.
+func listingLogLevel(err error) slog.Level {
+	if code, _ := requestErrorCode(err); setupProblems[code] != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }

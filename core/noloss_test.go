@@ -87,7 +87,7 @@ func (c *noLossChaos) decide(req *kinesistest.Request) *kinesistest.Fault {
 	case x < 0.09:
 		kind, f = "throttled request", kinesistest.ErrorFault(400, kinesistest.ErrorTypeProvisionedThroughputExceeded, "")
 	case x < 0.10:
-		kind, f = "expired token", kinesistest.ErrorFault(400, kinesistest.ErrorTypeExpiredToken, "")
+		kind, f = "stream updating", kinesistest.ErrorFault(400, kinesistest.ErrorTypeResourceInUse, "")
 	case x < 0.18:
 		kind = "entry failures"
 		for i := range req.Records {

@@ -212,7 +212,7 @@ func (m *shardMap) run(ctx context.Context) {
 		}
 		if err != nil {
 			delay := backoff/2 + rand.N(backoff/2+1)
-			m.log.Warn("gokpl: listing shards failed", "stream", m.stream.name, "error", err, "retry_in", delay)
+			m.log.Log(ctx, listingLogLevel(err), "gokpl: listing shards failed", "stream", m.stream.name, "error", err, "retry_in", delay)
 			m.setState(shardMapInvalid)
 			if !sleepContext(ctx, delay) {
 				return

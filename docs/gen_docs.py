@@ -693,6 +693,8 @@ ACTIONS = {
     "Throttled": "retried after the throttling backoff; fails at once with `fail_if_throttled=True`",
     "Fail": "fails at once: retrying cannot help",
     "Retry": "retried after the transient backoff until `record_ttl_ms`",
+    "RefreshCredentials": "the producer refreshes its credentials: retried with new ones after the transient "
+    "backoff until `record_ttl_ms`; if refreshing gives the same ones, fails at once as `CredentialsRejected`",
 }
 
 # Codes that core/errors.go handles apart from the group they are listed in.
@@ -711,9 +713,25 @@ OWN_CODES = {
     "Wrong Shard": "After a reshard the entry landed in a shard whose hash key range does not hold this "
     "record's hash key. The record was written there, and is sent again (a consumer may see it twice); "
     "the shard map is refreshed.",
-    "NetworkError": "The request got no answer: connection refused or reset, DNS failure, TLS error. Retried.",
+    "NetworkError": "The request was not sent: the connection could not be made (refused, DNS failure) or failed "
+    "while the request was being written, or the service answered with an error that could not be read. "
+    "Retried; nothing was written.",
+    "ResponseLost": "The connection failed after the request was sent: reset or closed before the answer came, "
+    "or while it was being read. Retried, as the KPL does; the service may have written the records, so a "
+    "consumer may see them twice.",
     "RequestTimeout": "The request passed `request_timeout_ms` (or the connection `connect_timeout_ms`). "
     "Retried; the service may have written it, so the retry can duplicate it.",
+    "NoCredentials": "No AWS credentials were found anywhere the SDK looks (the `aws_*` options, the environment, "
+    "the shared files and profiles, SSO, web identity, the container and EC2 metadata endpoints). Fails at once, "
+    "with one warning on the `gokpl` logger; nothing is sent.",
+    "CredentialsUnavailable": "The producer had credentials, but refreshing them failed (their source is "
+    "unreachable, say); nothing was sent. Retried.",
+    "CredentialsRejected": "The service refused the credentials (`UnrecognizedClientException`, "
+    "`InvalidSignatureException`, `IncompleteSignature`, `MissingAuthenticationToken`, `ExpiredTokenException`; "
+    "the message names it) and refreshing them gave the same ones: static keys, or a source that hands out the "
+    "same. Fails at once, with one warning on the `gokpl` logger.",
+    "TLSVerificationFailed": "The endpoint's certificate failed verification: signed by an unknown authority, "
+    "issued for another host name, expired. Fails at once, with one warning on the `gokpl` logger; nothing is sent.",
 }
 
 
