@@ -29,6 +29,11 @@ const (
 	CodeCredentialsUnavailable = "CredentialsUnavailable"
 	CodeCredentialsRejected    = "CredentialsRejected"
 	CodeTLSVerificationFailed  = "TLSVerificationFailed"
+
+	// CodeRecordTooLarge fails a record larger than its stream's maximum
+	// record size when that limit was learnt only after the record was put
+	// (a record put once it is known is refused by Put instead).
+	CodeRecordTooLarge = "RecordTooLarge"
 )
 
 // action is what the retrier does with a record after an attempt.
@@ -54,8 +59,8 @@ var classification = map[string]action{
 
 	// The stream or request is wrong; the same request fails forever.
 	"ResourceNotFoundException": actionFail,
-	"InvalidArgumentException":  actionFail,
-	"ValidationException":       actionFail,
+	"InvalidArgumentException":  actionFail,  // a whole request refused with it is split first, so only the records it refuses fail
+	"ValidationException":       actionFail,  // a whole request refused with it is split first, so only the records it refuses fail
 	"ResourceInUseException":    actionRetry, // stream is UPDATING or CREATING: it becomes writable
 	"SerializationException":    actionFail,
 
@@ -81,6 +86,9 @@ var classification = map[string]action{
 	CodeNoCredentials:         actionFail,
 	CodeCredentialsRejected:   actionFail,
 	CodeTLSVerificationFailed: actionFail,
+
+	// The record is larger than its stream takes: it can never be written.
+	CodeRecordTooLarge: actionFail,
 }
 
 // classifyCode maps an error code to the retrier's action.
@@ -203,10 +211,16 @@ func tlsVerificationFailed(err error) bool {
 	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
+// isSetupProblem reports whether err is one of the setupProblems.
+func isSetupProblem(err error) bool {
+	code, _ := requestErrorCode(err)
+	return setupProblems[code] != ""
+}
+
 // listingLogLevel is the level at which a failed ListShards is logged: debug
 // for the setup problems the client already warns about once, else warn.
 func listingLogLevel(err error) slog.Level {
-	if code, _ := requestErrorCode(err); setupProblems[code] != "" {
+	if isSetupProblem(err) {
 		return slog.LevelDebug
 	}
 	return slog.LevelWarn

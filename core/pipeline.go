@@ -138,13 +138,24 @@ func (pl *pipeline) flushPending() bool {
 	return e != nil && !e.isDone()
 }
 
+// awaitShardMap opens the waiting room once the first shard map is ready.
+// While listings fail for a setup problem (no credentials, an untrusted
+// certificate), the records waiting are sent unaggregated after each
+// failure, to fail with its code at once rather than at their deadline.
 func (pl *pipeline) awaitShardMap() {
 	defer pl.p.background.Done()
-	select {
-	case <-pl.shards.ready():
-		pl.waiting.release()
-		pl.pushIfFlushing() // a flush that waited for the map sends what it routed
-	case <-pl.p.ctx.Done():
+	for {
+		select {
+		case <-pl.shards.ready():
+			pl.waiting.release()
+			pl.pushIfFlushing() // a flush that waited for the map sends what it routed
+			return
+		case <-pl.shards.setupRefused():
+			pl.waiting.evacuate()
+			pl.collector.flush()
+		case <-pl.p.ctx.Done():
+			return
+		}
 	}
 }
 

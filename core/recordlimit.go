@@ -14,11 +14,6 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// CodeRecordTooLarge fails a record larger than its stream's maximum record
-// size when that limit was learnt only after the record was put (a record
-// put once it is known is refused by Put instead).
-const CodeRecordTooLarge = "RecordTooLarge"
-
 // StreamDescriber is the optional part of a Client that tells a stream's
 // maximum record size. *kinesis.Client implements it; a Client without it
 // makes the producer assume DefaultMaxRecordSize.
@@ -119,6 +114,9 @@ func (l *recordLimit) learn(ctx context.Context) {
 			return
 		case ctx.Err() != nil:
 			return // close resolves the waiting records
+		case isSetupProblem(err):
+			l.failWaiting(err) // and the next large record asks again
+			return
 		case !transientLookupError(err):
 			l.assume("DescribeStreamSummary failed: " + err.Error())
 			return
@@ -186,6 +184,21 @@ func (l *recordLimit) reject(u *userRecord, limit int) {
 	l.pl.p.finish(u, Result{Attempts: u.attempts})
 }
 
+// failWaiting fails the waiting records with err, a setup problem that no
+// request can get past, and leaves the limit to be asked again.
+func (l *recordLimit) failWaiting(err error) {
+	code, message := requestErrorCode(err)
+	l.mu.Lock()
+	waiting := l.waiting
+	l.waiting, l.asked = nil, false
+	l.mu.Unlock()
+	now := time.Now()
+	for _, u := range waiting {
+		u.addAttempt(Attempt{Start: now, End: now, ErrorCode: code, ErrorMessage: message})
+		l.pl.p.finish(u, Result{Attempts: u.attempts})
+	}
+}
+
 // expireWaiting fails the waiting records whose TTL passed.
 func (l *recordLimit) expireWaiting(now time.Time) {
 	l.mu.Lock()
@@ -210,7 +223,11 @@ func (l *recordLimit) expireWaiting(now time.Time) {
 // throttling, a network failure or timeout, or a server-side error.
 func transientLookupError(err error) bool {
 	code, _ := requestErrorCode(err)
-	if code == CodeNetworkError || code == CodeRequestTimeout || classifyCode(code) == actionThrottled {
+	switch code {
+	case CodeNetworkError, CodeResponseLost, CodeRequestTimeout, CodeCredentialsUnavailable:
+		return true
+	}
+	if classifyCode(code) == actionThrottled {
 		return true
 	}
 	var httpErr *smithyhttp.ResponseError

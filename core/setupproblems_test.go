@@ -129,6 +129,17 @@ func TestNoCredentialsFailRecordsAtOnce(t *testing.T) {
 	}
 }
 
+// TestNoCredentialsFailRecordsWaitingForTheShardMapAtOnce: records wait for
+// the first shard map up to their buffering time, here a minute; a listing
+// failing for a setup problem sends them on to fail without that wait.
+func TestNoCredentialsFailRecordsWaitingForTheShardMapAtOnce(t *testing.T) {
+	noCredentialsAnywhere(t)
+	srv := kinesistest.NewServer(kinesistest.Options{Streams: map[string]int{"s": 2}})
+	defer srv.Close()
+	p, w := setupProducer(t, srv.URL, func(c *core.Config) { c.RecordMaxBufferedTime = time.Minute })
+	expectSetupFailure(t, p, w, core.CodeNoCredentials, 1)
+}
+
 func TestRefusedCredentialsFailRecordsAtOnce(t *testing.T) {
 	for _, refusal := range []string{"UnrecognizedClientException", "InvalidSignatureException", kinesistest.ErrorTypeExpiredToken} {
 		t.Run(refusal, func(t *testing.T) {

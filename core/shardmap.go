@@ -66,10 +66,11 @@ type shardMap struct {
 	log      *slog.Logger
 	pageSize int32
 
-	table  atomic.Pointer[shardTable] // nil until the first listing succeeds
-	loaded chan struct{}              // closed when table is first set
-	kick   chan struct{}              // asks the goroutine to refresh
-	done   chan struct{}              // closed when the goroutine returns
+	table   atomic.Pointer[shardTable] // nil until the first listing succeeds
+	loaded  chan struct{}              // closed when table is first set
+	refused chan struct{}              // a token each time a listing before the first fails for a setup problem
+	kick    chan struct{}              // asks the goroutine to refresh
+	done    chan struct{}              // closed when the goroutine returns
 
 	mu        sync.Mutex
 	state     shardMapState
@@ -109,6 +110,7 @@ func newShardMap(client Client, stream streamID, log *slog.Logger) *shardMap {
 		log:      log,
 		pageSize: listShardsPageSize,
 		loaded:   make(chan struct{}),
+		refused:  make(chan struct{}, 1),
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -133,6 +135,11 @@ func (m *shardMap) loadingFirst() bool {
 	defer m.mu.Unlock()
 	return m.table.Load() == nil && m.state == shardMapUpdating
 }
+
+// setupRefused gives a token each time a listing fails, before the first
+// succeeded, for a setup problem (no credentials, say) that fails records
+// too: what waits for the map need not wait longer.
+func (m *shardMap) setupRefused() <-chan struct{} { return m.refused }
 
 // stopped is closed once the background goroutine has returned.
 func (m *shardMap) stopped() <-chan struct{} { return m.done }
@@ -214,6 +221,12 @@ func (m *shardMap) run(ctx context.Context) {
 			delay := backoff/2 + rand.N(backoff/2+1)
 			m.log.Log(ctx, listingLogLevel(err), "gokpl: listing shards failed", "stream", m.stream.name, "error", err, "retry_in", delay)
 			m.setState(shardMapInvalid)
+			if m.table.Load() == nil && isSetupProblem(err) {
+				select {
+				case m.refused <- struct{}{}:
+				default:
+				}
+			}
 			if !sleepContext(ctx, delay) {
 				return
 			}

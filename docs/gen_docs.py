@@ -732,6 +732,9 @@ OWN_CODES = {
     "same. Fails at once, with one warning on the `gokpl` logger.",
     "TLSVerificationFailed": "The endpoint's certificate failed verification: signed by an unknown authority, "
     "issued for another host name, expired. Fails at once, with one warning on the `gokpl` logger; nothing is sent.",
+    "RecordTooLarge": "The record's data and partition key together are more than its stream's maximum record "
+    "size, learnt (DescribeStreamSummary) only after the record was put; a record put once it is known is refused "
+    "by `put_record` with `InvalidRecordError` instead. Fails alone, at once; nothing is sent.",
 }
 
 
