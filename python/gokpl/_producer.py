@@ -205,8 +205,7 @@ class SyncProducer:
         except (KeyError, TypeError):  # not cached yet, or not even hashable
             stream_b = self._encode_stream(stream)
         handle = self._handle
-        quick = handle != 0 and explicit_hash_key is None and not tags
-        if quick:
+        if handle and explicit_hash_key is None and not tags:
             # The common case, a str key and bytes data, in one C call
             # (gokpl/_fastpath.c); anything else, a full producer, a bad
             # record or the first put takes the path below, which checks
@@ -215,7 +214,8 @@ class SyncProducer:
             outcome: SyncOutcome | None = _quick_put(handle, stream_b, partition_key, data, self._dispatcher)
             if outcome is not None:
                 return outcome
-        return self._put_checked(stream_b, partition_key, data, explicit_hash_key, tags, timeout, quick)
+            return self._put_checked(stream_b, partition_key, data, None, tags, timeout, True)
+        return self._put_checked(stream_b, partition_key, data, explicit_hash_key, tags, timeout, False)
 
     def _put_checked(
         self,
