@@ -175,11 +175,14 @@ func (e *producerEntry) streamName(p *C.gokpl_cchar, n C.size_t) (name string, k
 }
 
 // accepted keeps the name of a stream the engine just took a record for, if
-// streamName found it new.
+// streamName found it new. Inlined, and allocating nothing for a known name.
 func (e *producerEntry) accepted(name string, known bool) {
-	if known {
-		return
+	if !known {
+		e.keepStream(name)
 	}
+}
+
+func (e *producerEntry) keepStream(name string) {
 	kept, _ := e.streams.LoadOrStore(name, &name)
 	e.lastStream.Store(kept.(*string))
 }
