@@ -20,7 +20,7 @@ import (
 // is the user's, and left as it is.
 const (
 	memoryLimitShare = 1.15
-	memoryLimitBase  = 40 << 20
+	memoryLimitBase  = 24 << 20
 )
 
 var memoryLimit = memoryLimiter{userSet: os.Getenv("GOMEMLIMIT") != ""}
