@@ -89,7 +89,8 @@ func goString(p *C.gokpl_cchar, n C.size_t) string {
 
 // goKeyAndData copies a record's partition key and data from C in one
 // allocation: a record is then one allocation of the caller's bytes and one
-// of the engine's (core.Producer.Put).
+// of the engine's (core.Producer.Put). A record too large for any stream is
+// not copied.
 func goKeyAndData(key *C.gokpl_cchar, keyLen C.size_t, data *C.gokpl_cbyte, dataLen C.size_t) (string, []byte) {
 	k, d := int(keyLen), int(dataLen)
 	if key == nil {
@@ -100,6 +101,11 @@ func goKeyAndData(key *C.gokpl_cchar, keyLen C.size_t, data *C.gokpl_cbyte, data
 	}
 	if k+d == 0 {
 		return "", []byte{}
+	}
+	if k+d > core.MaxRecordSizeLimit {
+		// Put refuses it whatever it holds, before keeping anything: C's
+		// memory serves for the check instead of a copy of it.
+		return unsafe.String((*byte)(unsafe.Pointer(key)), k), unsafe.Slice((*byte)(unsafe.Pointer(data)), d)
 	}
 	buf := make([]byte, k+d)
 	copy(buf, unsafe.Slice((*byte)(unsafe.Pointer(key)), k))
