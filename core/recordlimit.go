@@ -83,11 +83,7 @@ func (l *recordLimit) admit(u *userRecord) bool {
 
 // close resolves the records still waiting as closed.
 func (l *recordLimit) close() {
-	l.mu.Lock()
-	l.closed = true
-	waiting := l.waiting
-	l.waiting = nil
-	l.mu.Unlock()
+	waiting := l.take(func() { l.closed = true })
 	for _, u := range waiting {
 		l.pl.p.closeRecord(u)
 	}
@@ -156,13 +152,20 @@ func (l *recordLimit) assume(why string) {
 	l.set(DefaultMaxRecordSize)
 }
 
-// set publishes the limit and lets the waiting records go on or fail.
-func (l *recordLimit) set(limit int) {
+// take takes the waiting records, changing the state with change under
+// the same lock.
+func (l *recordLimit) take(change func()) []*userRecord {
 	l.mu.Lock()
-	l.bytes.Store(int64(limit))
+	defer l.mu.Unlock()
+	change()
 	waiting := l.waiting
 	l.waiting = nil
-	l.mu.Unlock()
+	return waiting
+}
+
+// set publishes the limit and lets the waiting records go on or fail.
+func (l *recordLimit) set(limit int) {
+	waiting := l.take(func() { l.bytes.Store(int64(limit)) })
 	var pass []*userRecord
 	for _, u := range waiting {
 		if u.size() > limit {
@@ -188,10 +191,7 @@ func (l *recordLimit) reject(u *userRecord, limit int) {
 // request can get past, and leaves the limit to be asked again.
 func (l *recordLimit) failWaiting(err error) {
 	code, message := requestErrorCode(err)
-	l.mu.Lock()
-	waiting := l.waiting
-	l.waiting, l.asked = nil, false
-	l.mu.Unlock()
+	waiting := l.take(func() { l.asked = false })
 	now := time.Now()
 	for _, u := range waiting {
 		u.addAttempt(Attempt{Start: now, End: now, ErrorCode: code, ErrorMessage: message})

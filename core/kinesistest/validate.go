@@ -77,24 +77,18 @@ func quoted(s string) string { return "'" + s + "'" }
 
 // lengthError names the bound a length of n breaks, or returns "" if n is
 // within [lo, hi].
-func lengthError(n, lo, hi int) string {
-	switch {
-	case n < lo:
-		return "have length greater than or equal to " + strconv.Itoa(lo)
-	case n > hi:
-		return "have length less than or equal to " + strconv.Itoa(hi)
-	}
-	return ""
-}
+func lengthError(n, lo, hi int) string { return boundError("length", n, lo, hi) }
 
 // valueError names the bound v breaks, or returns "" if v is within
 // [lo, hi].
-func valueError(v, lo, hi int) string {
+func valueError(v, lo, hi int) string { return boundError("value", v, lo, hi) }
+
+func boundError(what string, v, lo, hi int) string {
 	switch {
 	case v < lo:
-		return "have value greater than or equal to " + strconv.Itoa(lo)
+		return "have " + what + " greater than or equal to " + strconv.Itoa(lo)
 	case v > hi:
-		return "have value less than or equal to " + strconv.Itoa(hi)
+		return "have " + what + " less than or equal to " + strconv.Itoa(hi)
 	}
 	return ""
 }
