@@ -90,15 +90,26 @@ def run_soak(budget_mib: int, options: argparse.Namespace) -> Run:
             else:
                 other.append(line)
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    out: list[str] = []
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        out.append(proc.stdout.read())
+
+    # One reader per pipe: communicate() would read stderr too, racing the
+    # GC-line reader for its lines.
+    readers = [threading.Thread(target=read, daemon=True) for read in (read_stderr, read_stdout)]
+    for reader in readers:
+        reader.start()
     try:
-        stdout, _ = proc.communicate(timeout=options.seconds + 180)
+        proc.wait(timeout=options.seconds + 180)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        proc.wait()
         sys.exit(f"memory soak at {budget_mib} MiB did not finish:\n{''.join(other[-40:])}")
-    reader.join(timeout=10)
+    for reader in readers:
+        reader.join(timeout=10)
+    stdout = "".join(out)
     if proc.returncode != 0:
         sys.exit(f"memory soak at {budget_mib} MiB failed ({proc.returncode}):\n{''.join(other[-40:])}")
     report: Run = json.loads(stdout.splitlines()[-1])
