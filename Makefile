@@ -161,6 +161,17 @@ wheel:
 	$(VPY) -m twine check --strict dist/gokpl-*
 	@ls -l dist/gokpl-*
 
+## test-wheels-arm64: install the aarch64 wheel in dist/ (or ARM64_WHEEL=path) into a Debian arm64 root (build/arm64-root, made on first use by tests/wheels/arm64_root.sh) and run tests/wheels/wheel_checks.py there under qemu user emulation; needs root, debootstrap and qemu-user-static (installed with apt-get if missing). Not part of `make test`.
+.PHONY: test-wheels-arm64
+ARM64_WHEEL ?=
+test-wheels-arm64:
+	@whl="$(ARM64_WHEEL)"; \
+	if [ -z "$$whl" ]; then whl=$$(ls dist/gokpl-*manylinux*aarch64*.whl 2>/dev/null | head -n1); fi; \
+	if [ -z "$$whl" ] || [ ! -f "$$whl" ]; then \
+		echo "test-wheels-arm64: no aarch64 wheel (dist/gokpl-*manylinux*aarch64*.whl); build one first, or pass ARM64_WHEEL=path" >&2; exit 1; \
+	fi; \
+	tests/wheels/run_arm64.sh "$$whl" $(BUILD)/arm64-root
+
 clean:
 	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/_gokpl_cffi.abi3.so python/gokpl/kinesistest python/gokpl/options.json
 

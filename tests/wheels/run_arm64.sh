@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Install an aarch64 gokpl wheel into a Debian arm64 root and run
+# tests/wheels/wheel_checks.py there, under qemu user emulation.
+#
+#   tests/wheels/run_arm64.sh WHEEL [ROOT]      (ROOT default: build/arm64-root)
+#   tests/wheels/run_arm64.sh --selfcheck [ROOT]
+#
+# --selfcheck needs no wheel: it checks what a wheel run relies on
+# (root_selfcheck.py: an aarch64 interpreter, a virtualenv with cffi from
+# the package index, the fake endpoint built for arm64 with Go, CGO off,
+# answering on 127.0.0.1, a 'spawn' child).
+#
+# Needs root. Builds the root first if it is not there (arm64_root.sh).
+# Mounts a /proc, a private /dev/pts and a /dev/shm (multiprocessing needs
+# it) into the root for the run and unmounts them afterwards, whatever
+# happens. The host's /dev is not bound in: the root has the device nodes
+# debootstrap made, so a stale mount left by a killed run never exposes the
+# host's devices to an rm -rf of build/. Each run makes a fresh virtualenv in the
+# root, pip installs the wheel there (cffi comes from the package index;
+# pip's cache in the root makes reruns quick) and runs the checks with a
+# SIGINT bound scaled for emulation (SIGINT_BOUND, default 1.5 s).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+log() { echo "run-arm64: $*" >&2; }
+die() { echo "run-arm64: error: $*" >&2; exit 1; }
+
+[ $# -ge 1 ] || die "usage: $0 WHEEL [ROOT] | $0 --selfcheck [ROOT]"
+WHEEL=$1
+ROOT=${2:-$repo/build/arm64-root}
+SIGINT_BOUND=${SIGINT_BOUND:-1.5}
+[ "$(id -u)" = 0 ] || die "must run as root (chroot needs it)"
+if [ "$WHEEL" = --selfcheck ]; then
+	mkdir -p "$repo/build"
+	(cd "$repo" && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 ${GO:-go} build -trimpath -o build/kinesistest-arm64 ./core/kinesistest/cmd/kinesistest) ||
+		die "cannot build the fake endpoint for arm64 (needs Go)"
+else
+	[ -f "$WHEEL" ] || die "no wheel at $WHEEL"
+	case "$(basename "$WHEEL")" in
+	*aarch64*.whl) ;;
+	*) die "$WHEEL is not an aarch64 wheel" ;;
+	esac
+fi
+
+started=$(date +%s.%N)
+"$here/arm64_root.sh" "$ROOT"
+root_ready=$(date +%s.%N)
+
+mounted=()
+cleanup() {
+	local i
+	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+		umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" || true
+	done
+	rm -rf "$ROOT/work"
+}
+trap cleanup EXIT
+mount_in() { # mount_in TARGET ARGS...: mount ARGS at ROOT/TARGET unless already mounted
+	local target=$ROOT/$1
+	shift
+	mkdir -p "$target"
+	if ! mountpoint -q "$target"; then
+		mount "$@" "$target"
+		mounted+=("$target")
+	fi
+}
+mount_in proc -t proc proc
+mount_in dev/pts -t devpts -o newinstance,ptmxmode=0666 devpts
+mount_in dev/shm -t tmpfs -o mode=1777,size=256m shm
+# pip reaches the package index with the host's resolver, proxy settings,
+# index and certificate authorities (a machine whose egress re-signs TLS
+# has its CA in PIP_CERT, REQUESTS_CA_BUNDLE or SSL_CERT_FILE, or in the
+# system bundle).
+cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+mkdir -p "$ROOT/work"
+ca=${PIP_CERT:-${REQUESTS_CA_BUNDLE:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}}
+chroot_env=(PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8)
+if [ -f "$ca" ]; then
+	cp -L "$ca" "$ROOT/work/ca.pem"
+	chroot_env+=(PIP_CERT=/work/ca.pem)
+fi
+for var in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_DEFAULT_TIMEOUT http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+	if [ -n "${!var:-}" ]; then chroot_env+=("$var=${!var}"); fi
+done
+if [ "$WHEEL" = --selfcheck ]; then
+	cp "$here/root_selfcheck.py" "$repo/build/kinesistest-arm64" "$ROOT/work/"
+	log "self-check of $ROOT (no wheel)"
+	set +e
+	chroot "$ROOT" /usr/bin/env -i "${chroot_env[@]}" \
+		/usr/bin/python3 /work/root_selfcheck.py /work/kinesistest-arm64
+	status=$?
+	set -e
+	log "self-check took $(awk -v a="$root_ready" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+	exit $status
+fi
+cp "$WHEEL" "$ROOT/work/"
+cp "$here/wheel_checks.py" "$ROOT/work/"
+name=$(basename "$WHEEL")
+
+log "installing $name into a fresh virtualenv in $ROOT (aarch64, under qemu)"
+chroot "$ROOT" /usr/bin/env -i "${chroot_env[@]}" /bin/bash -euc "
+	rm -rf /opt/gokpl-venv
+	python3 -m venv /opt/gokpl-venv
+	/opt/gokpl-venv/bin/python -m pip install --quiet --disable-pip-version-check /work/$name
+	/opt/gokpl-venv/bin/python -m pip list --disable-pip-version-check 2>/dev/null | grep -iE '^(gokpl|cffi) '
+"
+installed=$(date +%s.%N)
+
+log "running wheel_checks.py (SIGINT bound ${SIGINT_BOUND} s)"
+set +e
+chroot "$ROOT" /usr/bin/env -i "${chroot_env[@]}" GOKPL_CHECK_TIMEOUT=600 \
+	/opt/gokpl-venv/bin/python /work/wheel_checks.py --sigint-bound "$SIGINT_BOUND"
+status=$?
+set -e
+ended=$(date +%s.%N)
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+log "timings: root $(secs "$started" "$root_ready") s, venv + install $(secs "$root_ready" "$installed") s, checks $(secs "$installed" "$ended") s, total $(secs "$started" "$ended") s"
+if [ $status -eq 0 ]; then log "PASS: $name on aarch64"; else log "FAIL: $name on aarch64 (exit $status)"; fi
+exit $status
