@@ -46,7 +46,7 @@ LAYERS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
 def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> str:
     cmd = [str(a) for a in args]
-    print("+", " ".join(cmd), flush=True)
+    print("+", " ".join(arg if "\n" not in arg else "'<script>'" for arg in cmd), flush=True)
     result = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(result.stdout, end="", flush=True)
     if result.returncode != 0:
