@@ -88,7 +88,12 @@ fi
 start=$(date +%s)
 MIRROR=$(mirror)
 log "creating $ROOT: debootstrap --arch=arm64 --foreign $SUITE from $MIRROR"
-rm -rf "$ROOT"
+# A partial root (no mark): unmount what a killed run may have left in it
+# before removing it.
+if [ -d "$ROOT" ]; then
+	findmnt -rno TARGET | grep -F "$(realpath "$ROOT")/" | sort -r | while read -r m; do umount -l "$m" || true; done
+fi
+rm -rf --one-file-system "$ROOT"
 mkdir -p "$ROOT"
 debootstrap --arch=arm64 --foreign --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOT" "$MIRROR" >"$ROOT.log" 2>&1 ||
 	{ tail -n 30 "$ROOT.log" >&2; die "debootstrap (first stage) failed; log in $ROOT.log"; }

@@ -18,7 +18,8 @@
 # host's devices to an rm -rf of build/. Each run makes a fresh virtualenv in the
 # root, pip installs the wheel there (cffi comes from the package index;
 # pip's cache in the root makes reruns quick) and runs the checks with a
-# SIGINT bound scaled for emulation (SIGINT_BOUND, default 1.5 s).
+# SIGINT bound allowing for emulation (SIGINT_BOUND, default 0.5 s; 0.3 s
+# natively; measured about 0.11 s under qemu).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +30,7 @@ die() { echo "run-arm64: error: $*" >&2; exit 1; }
 [ $# -ge 1 ] || die "usage: $0 WHEEL [ROOT] | $0 --selfcheck [ROOT]"
 WHEEL=$1
 ROOT=${2:-$repo/build/arm64-root}
-SIGINT_BOUND=${SIGINT_BOUND:-1.5}
+SIGINT_BOUND=${SIGINT_BOUND:-0.5}
 [ "$(id -u)" = 0 ] || die "must run as root (chroot needs it)"
 if [ "$WHEEL" = --selfcheck ]; then
 	mkdir -p "$repo/build"
@@ -60,10 +61,10 @@ mount_in() { # mount_in TARGET ARGS...: mount ARGS at ROOT/TARGET unless already
 	local target=$ROOT/$1
 	shift
 	mkdir -p "$target"
-	if ! mountpoint -q "$target"; then
-		mount "$@" "$target"
-		mounted+=("$target")
-	fi
+	# One left by a run that was killed is replaced, and unmounted at the end.
+	while mountpoint -q "$target"; do umount -l "$target"; done
+	mount "$@" "$target"
+	mounted+=("$target")
 }
 mount_in proc -t proc proc
 mount_in dev/pts -t devpts -o newinstance,ptmxmode=0666 devpts
