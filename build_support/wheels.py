@@ -75,15 +75,13 @@ def version() -> str:
 def build_wheels(platforms: list[str]) -> None:
     zig = zig_executable()
     print("wheels: zig", run(zig, "version").strip(), flush=True)
-    for old in [*DIST.glob("gokpl-*.whl"), *DIST.glob("gokpl-*.tar.gz")]:
-        old.unlink()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     timings: list[tuple[str, float]] = []
 
     started = time.monotonic()
-    run(sys.executable, "-m", "build", "--sdist", "--outdir", DIST, ROOT)
-    (sdist,) = DIST.glob("gokpl-*.tar.gz")
+    run(sys.executable, "-m", "build", "--sdist", "--outdir", WORK / "sdist", ROOT)
+    (sdist,) = (WORK / "sdist").glob("gokpl-*.tar.gz")
     timings.append(("sdist", time.monotonic() - started))
 
     tools = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -110,17 +108,22 @@ def build_wheels(platforms: list[str]) -> None:
         check_policy(plat, show)
         # auditwheel repair would only add older tags (nothing to graft: the engine links to the C library
         # alone), so the wheel keeps the one it was built for.
-        shutil.copyfile(wheel, DIST / wheel.name)
-        reports.append((DIST / wheel.name, show))
+        reports.append((wheel, show))
         timings.append((plat, time.monotonic() - started))
 
     run(sys.executable, "-m", "twine", "check", "--strict", sdist, *(wheel for wheel, _ in reports))
+    # dist/ changes only now, all at once: until then it keeps the previous release files
+    DIST.mkdir(exist_ok=True)
+    for old in [*DIST.glob("gokpl-*.whl"), *DIST.glob("gokpl-*.tar.gz")]:
+        old.unlink()
+    for built in [sdist, *(wheel for wheel, _ in reports)]:
+        shutil.copyfile(built, DIST / built.name)
     print("\nwheels: auditwheel show, per wheel")
     for wheel, show in reports:
         print(f"--- {wheel.name}\n{show.strip()}")
     print("\nwheels: seconds per step:", ", ".join(f"{name} {seconds:.0f}" for name, seconds in timings))
     for path in [sdist, *(wheel for wheel, _ in reports)]:
-        print(f"{path.stat().st_size:>10}  {path.relative_to(ROOT)}")
+        print(f"{path.stat().st_size:>10}  dist/{path.name}")
 
 
 # a platform tag's libc and (major, minor), manylinux2014 being manylinux_2_17
