@@ -172,7 +172,7 @@ test-wheels-arm64:
 	fi; \
 	tests/wheels/run_arm64.sh "$$whl" $(BUILD)/arm64-root
 
-## wheels: the sdist and cp39-abi3 wheels for manylinux2014 (glibc 2.17) and musllinux_1_2, x86-64 and aarch64, in dist/, cross-built with zig as the C toolchain, each checked with auditwheel show and twine check; tools: pyproject's `wheels` dependency group, into .venv (docs/install.md)
+## wheels: the sdist and cp39-abi3 wheels for manylinux2014 (glibc 2.17), x86-64 and aarch64, in dist/, cross-built with zig as the C toolchain, each checked with auditwheel show and twine check; musllinux_1_2 wheels too, kept in build/wheels/ (Go does not start under musl yet); tools: pyproject's `wheels` dependency group, into .venv (docs/install.md)
 .PHONY: wheels wheels-tools test-wheels lambda-layers
 wheels: wheels-tools
 	$(VPY) build_support/wheels.py wheels
