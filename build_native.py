@@ -156,7 +156,7 @@ def build_fastpath_extension(package_dir: Path) -> None:
 
     if cross_target() is not None:
         source = ROOT / "python" / "gokpl" / "_fastpath.c"
-        target_compile([source], package_dir / FASTPATH_EXTENSION, ["-Wall", "-Werror", "-Wl,--no-as-needed", "-lc"])
+        target_compile([source], package_dir / FASTPATH_EXTENSION, ["-Wall", "-Werror"])  # libc: name_target_libc
         return
     extension = Extension(
         "_fastpath",
@@ -222,8 +222,8 @@ def name_target_libc(path: Path) -> None:
     patchelf = shutil.which("patchelf")
     if patchelf is None:
         sys.exit("gokpl: a cross build needs patchelf on PATH")
-    needed = subprocess.run([patchelf, "--print-needed", str(path)], check=True, capture_output=True, text=True)
-    needed = needed.stdout.split()
+    printed = subprocess.run([patchelf, "--print-needed", str(path)], check=True, capture_output=True, text=True)
+    needed = printed.stdout.split()
     if "libc.so" in needed:
         cmd = [patchelf, "--replace-needed", "libc.so", libc, str(path)]
     elif libc not in needed:

@@ -233,7 +233,7 @@ print("layer ok:", sys.version.split()[0], result.shard_id, gokpl._native.librar
 def find_python(version: str) -> str | None:
     """The executable of CPython `version` (on PATH, or among pyenv's versions), not a launcher such as
     pyenv's shims, which need this PATH."""
-    candidates = [shutil.which(f"python{version}")]
+    candidates: list[str | Path | None] = [shutil.which(f"python{version}")]
     pyenv = shutil.which("pyenv")
     if pyenv:
         root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
