@@ -341,3 +341,42 @@ def test_the_backpressure_script_slows_down_and_loses_nothing(fake_kinesis: Fake
     assert "succeeded: 1,500" in out and "failed: 0" in out, out
     stored = stored_by_data(fake_kinesis, fake_stream)
     assert set(stored) == {b"reading %d" % i for i in range(1500)}
+
+
+# AWS Lambda
+
+
+def test_the_lambda_handler_over_two_warm_invocations(fake_kinesis: FakeKinesis, fake_stream: str) -> None:
+    proc = run_script(
+        f"""
+        import json, os, sys, time
+        sys.path.insert(0, {str(EXAMPLES)!r})
+        import lambda_handler
+
+        class Context:  # the one method of Lambda's context object the handler uses
+            def __init__(self, millis):
+                self.deadline = time.monotonic() + millis / 1000
+            def get_remaining_time_in_millis(self):
+                return int((self.deadline - time.monotonic()) * 1000)
+
+        # Buffered for a minute: only the handler's flush can send them in time.
+        for n in range(2):
+            event = {{"records": [{{"partition_key": f"user-{{i}}", "data": {{"n": n, "i": i}}}} for i in range(20)]}}
+            event["records"].append({{"partition_key": "text", "data": f"text-{{n}}"}})
+            started = time.monotonic()
+            answer = lambda_handler.handler(event, Context(10_000))
+            print("ANSWER", json.dumps(answer), round(time.monotonic() - started, 3), os.getpid(), flush=True)
+        """,
+        example_env(fake_kinesis, fake_stream, GOKPL_RECORD_MAX_BUFFERED_TIME_MS="60000"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = [line.rsplit(" ", 2) for line in lines_with("ANSWER", proc.stdout)]
+    assert len(answers) == 2, proc.stdout
+    for body, seconds, _ in answers:
+        assert json.loads(body) == {"records": 21, "succeeded": 21, "failed": 0, "pending": 0, "errors": {}}
+        assert float(seconds) < 9.5, "the flush ended within the invocation's time"
+    assert answers[0][2] == answers[1][2], "one process, one module-level producer, for both invocations"
+    stored = stored_by_data(fake_kinesis, fake_stream)
+    datas = [b'{"n":%d,"i":%d}' % (n, i) for n in range(2) for i in range(20)] + [b"text-0", b"text-1"]
+    assert sorted(stored) == sorted(datas)
+    assert stored[b'{"n":1,"i":7}'].partition_key == "user-7"
