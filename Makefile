@@ -25,8 +25,12 @@ PKG_LIB := python/gokpl/libgokpl.so
 ## build: the shared library (build/libgokpl.so) and the development package's copy of it
 build: $(LIB) $(PKG_LIB)
 
-$(LIB): $(GO_SOURCES)
-	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
+# The version is written once, in python/gokpl/_version.py; the library gets
+# it from the linker.
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' python/gokpl/_version.py)
+
+$(LIB): $(GO_SOURCES) python/gokpl/_version.py
+	$(GO) build -buildmode=c-shared -trimpath -ldflags "-X main.Version=$(VERSION)" -o $@ ./capi
 	rm -f $(BUILD)/libgokpl.h
 
 # The editable install imports python/gokpl, so it needs there what

@@ -28,6 +28,7 @@ headers of the interpreter running the build (see target_compile).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def build_native(package_dir: Path) -> None:
     package_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "core" / "options.json", package_dir / "options.json")
     with tempfile.TemporaryDirectory() as tmp:
-        go_build(go, ["-buildmode=c-shared", "./capi"], Path(tmp) / LIBRARY, cgo=True)
+        go_build(go, ["-buildmode=c-shared", "./capi"], Path(tmp) / LIBRARY, cgo=True, ldflags=[version_ldflag()])
         go_build(go, ["./core/kinesistest/cmd/kinesistest"], Path(tmp) / FAKE_ENDPOINT, cgo=False)
         install(Path(tmp) / LIBRARY, package_dir)
         install(Path(tmp) / FAKE_ENDPOINT, package_dir)
@@ -63,20 +64,32 @@ def build_native(package_dir: Path) -> None:
             name_target_libc(package_dir / name)
 
 
-def go_build(go: str, args: list[str], output: Path, cgo: bool) -> None:
-    cmd = [go, "build", "-trimpath", "-o", str(output), *args]
-    if os.environ.get("GOKPL_STRIP") == "1":  # release builds: no symbol table or DWARF (panics still name functions)
-        cmd[2:2] = ["-ldflags=-s -w"]
+def version_ldflag() -> str:
+    """The linker flag that gives the library the package's version (python/gokpl/_version.py, the one
+    place it is written), which gokpl_version reports and the Python package checks at load."""
+    text = (ROOT / "python" / "gokpl" / "_version.py").read_text()
+    match = re.search(r'^__version__ = "([^"]+)"$', text, re.M)
+    if match is None:
+        sys.exit("gokpl: python/gokpl/_version.py does not set __version__")
+    return f"-X main.Version={match.group(1)}"
+
+
+def go_build(go: str, args: list[str], output: Path, cgo: bool, ldflags: list[str] | None = None) -> None:
+    ldflags = list(ldflags or [])
+    strip = os.environ.get("GOKPL_STRIP") == "1"
+    if strip:  # release builds: no symbol table or DWARF (panics still name functions)
+        ldflags.append("-s -w")
     env = dict(os.environ, CGO_ENABLED="1" if cgo else "0")
     target = cross_target()
     if target is not None:
         zig, triple = target
-        if os.environ.get("GOKPL_STRIP") == "1":  # zig's linker strips only when told: the C parts' symbols too
-            cmd[2] = "-ldflags=-s -w -extldflags=-s"
+        if strip:  # zig's linker strips only when told: the C parts' symbols too
+            ldflags.append("-extldflags=-s")
         env.update(GOOS="linux", GOARCH=GOARCH[triple.split("-")[0]])
         if cgo:
             env["CC"] = f"{zig} cc -target {triple}"
         print(f"gokpl: GOOS={env['GOOS']} GOARCH={env['GOARCH']}" + (f" CC='{env['CC']}'" if cgo else ""), flush=True)
+    cmd = [go, "build", "-trimpath", *([f"-ldflags={' '.join(ldflags)}"] if ldflags else []), "-o", str(output), *args]
     print("gokpl:", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
 

@@ -20,6 +20,7 @@ installed (ziglang among them).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,10 +72,11 @@ def zig_executable() -> str:
 
 
 def version() -> str:
-    for line in (ROOT / "pyproject.toml").read_text().splitlines():
-        if line.startswith("version = "):
-            return line.split('"')[1]
-    sys.exit("wheels: no version in pyproject.toml")
+    """The package's version, as python/gokpl/_version.py (the one place it is written) sets it."""
+    match = re.search(r'^__version__ = "([^"]+)"$', (ROOT / "python" / "gokpl" / "_version.py").read_text(), re.M)
+    if match is None:
+        sys.exit("wheels: python/gokpl/_version.py does not set __version__")
+    return match.group(1)
 
 
 def build_wheels(platforms: list[str]) -> None:

@@ -14,6 +14,10 @@ import "C"
 
 // Version is the library version reported by gokpl_version; the Python
 // package refuses to load a library whose version differs from its own.
-const Version = "0.1.0"
+// It is written in one place, python/gokpl/_version.py, and given to the
+// linker (-X main.Version=...) by build_native.py and the Makefile; a
+// library built without it reports this placeholder, which no package
+// loads.
+var Version = "0.0.0-unversioned"
 
 func main() {}
