@@ -197,6 +197,21 @@ test-wheels: venv
 lambda-layers: wheels-tools
 	$(VPY) build_support/wheels.py lambda-layers
 
+## test-layer-arm64: run an arm64 Lambda layer in the Debian arm64 root under qemu (tests/wheels/run_arm64.sh --layer): unpacked into /opt/layer, the quick start by the root's python3 -S with PYTHONPATH the layer's python/ alone. The root's CPython is 3.11, so the layers are built for ARM64_LAYER_PYTHON (3.11) from dist/'s manylinux2014 wheels and kept in $(BUILD)/layers/, not dist/ (or ARM64_LAYER=path.zip). Needs root; not part of `make test`.
+.PHONY: test-layer-arm64
+ARM64_LAYER ?=
+ARM64_LAYER_PYTHON ?= 3.11
+test-layer-arm64:
+	@zip="$(ARM64_LAYER)"; \
+	if [ -z "$$zip" ]; then \
+		test -x $(VPY) || { echo "test-layer-arm64: no $(VPY); run 'make wheels-tools'" >&2; exit 1; }; \
+		LAYER_PYTHON=$(ARM64_LAYER_PYTHON) $(VPY) build_support/wheels.py lambda-layers || exit 1; \
+		mkdir -p $(BUILD)/layers; \
+		mv -f dist/gokpl-*-lambda-layer-python$(ARM64_LAYER_PYTHON)-*.zip $(BUILD)/layers/; \
+		zip=$$(ls $(BUILD)/layers/gokpl-*-lambda-layer-python$(ARM64_LAYER_PYTHON)-arm64.zip | head -n1); \
+	fi; \
+	tests/wheels/run_arm64.sh --layer "$$zip" $(BUILD)/arm64-root
+
 clean:
 	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/_gokpl_cffi.abi3.so python/gokpl/kinesistest python/gokpl/options.json
 
