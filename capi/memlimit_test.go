@@ -10,10 +10,17 @@ import (
 // the runtime's soft memory limit is what their max_outstanding_bytes allow;
 // once they are closed it is lifted.
 func TestMemoryLimitFollowsTheOpenProducersBudgets(t *testing.T) {
-	if memoryLimit.userSet {
-		t.Skip("GOMEMLIMIT is set in the environment: the library leaves the limit alone")
-	}
 	const budget = 64 << 20
+	if memoryLimit.userSet {
+		// GOMEMLIMIT in the environment is the user's: producers leave it as it is.
+		before := debug.SetMemoryLimit(-1)
+		f := newFixture(t, map[string]any{"max_outstanding_bytes": budget})
+		if got := debug.SetMemoryLimit(-1); got != before {
+			t.Fatalf("memory limit %d with GOMEMLIMIT set, want it left at %d", got, before)
+		}
+		f.close(5_000, statusOK)
+		return
+	}
 	f := newFixture(t, map[string]any{"max_outstanding_bytes": budget})
 	one := float64(budget)
 	want := int64(one*memoryLimitShare + memoryLimitBase)

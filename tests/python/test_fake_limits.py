@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from conftest import missing
 from gokpl.testing import FakeKinesis, FakeKinesisError, _stream_arg
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,14 +29,13 @@ def kinesis() -> Iterator[FakeKinesis]:
     """Streams 'big' (maximum record size 10240 KiB) and 'small' (the default)."""
     binary = Path(os.environ.get("GOKPL_KINESISTEST_BIN", REPO / "build" / "kinesistest"))
     if not binary.exists():
-        pytest.skip(f"{binary} not built (make tools)")
+        missing(f"{binary} not built", "run 'make tools'")
     with FakeKinesis({"big": 1, "small": 1}, max_record_size_kib={"big": 10240}, binary=binary) as fake:
         yield fake
 
 
 @pytest.fixture(scope="module")
 def client(kinesis: FakeKinesis) -> Any:
-    boto3 = pytest.importorskip("boto3")
     return boto3.client("kinesis", **kinesis.client_kwargs())
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import missing
 from gokpl.testing import FakeKinesis
 
 SCRIPT = textwrap.dedent(
@@ -112,7 +113,7 @@ def untrusted_tls_endpoint(tmp_path: Path) -> Iterator[str]:
     """https://127.0.0.1:PORT, presenting a self-signed certificate nobody trusts."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("!!! SKIPPED: openssl is not installed !!!")
+        missing("openssl is not installed", "install Debian's openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     self_signed = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
     subprocess.run(
