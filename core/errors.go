@@ -225,3 +225,20 @@ func listingLogLevel(err error) slog.Level {
 	}
 	return slog.LevelWarn
 }
+
+// transientLookupError reports whether a failed lookup about a stream (its
+// maximum record size) may succeed later: throttling, a network failure or
+// timeout, credentials that could not be refreshed, or a server-side error.
+// Anything else is an answer, and asking again would get the same one.
+func transientLookupError(err error) bool {
+	code, _ := requestErrorCode(err)
+	switch code {
+	case CodeNetworkError, CodeResponseLost, CodeRequestTimeout, CodeCredentialsUnavailable:
+		return true
+	}
+	if classifyCode(code) == actionThrottled {
+		return true
+	}
+	var respErr *awshttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 
 	"github.com/gokpl/gokpl/core/kinesistest"
@@ -209,4 +210,35 @@ func (h recordingHandler) WithGroup(string) slog.Handler            { return h }
 func (h recordingHandler) Handle(_ context.Context, r slog.Record) error {
 	*h.messages = append(*h.messages, r.Message)
 	return nil
+}
+
+// A failed lookup of a stream's maximum record size is tried again only
+// when a later try may be answered otherwise.
+func TestOnlyTransientLookupFailuresAreTriedAgain(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	srv := kinesistest.NewServer(kinesistest.Options{Streams: map[string]int{"s": 1}})
+	defer srv.Close()
+	client := testKinesisClient(t, srv.URL)
+	cases := []struct {
+		fault     kinesistest.Fault
+		transient bool
+	}{
+		{kinesistest.ErrorFault(500, "InternalFailure", "boom"), true},
+		{kinesistest.ErrorFault(503, "ServiceUnavailable", "later"), true},
+		{kinesistest.ErrorFault(400, "LimitExceededException", "slow down"), true},
+		{kinesistest.Fault{ResetConnection: true}, true},
+		{kinesistest.ErrorFault(400, "AccessDeniedException", "no"), false},
+		{kinesistest.ErrorFault(400, "ResourceNotFoundException", "gone"), false},
+	}
+	for _, c := range cases {
+		srv.InjectFault("DescribeStreamSummary", c.fault)
+		_, err := client.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("s")})
+		if err == nil {
+			t.Fatalf("%+v: no error", c.fault)
+		}
+		if got := transientLookupError(err); got != c.transient {
+			t.Errorf("%v: transient %v, want %v", err, got, c.transient)
+		}
+	}
 }

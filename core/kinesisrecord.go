@@ -52,6 +52,14 @@ func (k *kinesisRecord) dataLen() int {
 	return len(k.data) + k.released
 }
 
+// repacked is a Kinesis record of records, some of k's, encoded afresh,
+// for the shard k was predicted to land in.
+func (k *kinesisRecord) repacked(records []*userRecord) *kinesisRecord {
+	r := newKinesisRecord(records)
+	r.predictedShardID, r.shard = k.predictedShardID, k.shard
+	return r
+}
+
 // encode writes a pending aggregation into a pooled data buffer, and gives
 // the aggregation back for reuse.
 func (k *kinesisRecord) encode() {

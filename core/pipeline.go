@@ -277,9 +277,7 @@ func (pl *pipeline) withoutCancelled(k *kinesisRecord) *kinesisRecord {
 	case len(live) == 0:
 		return nil
 	}
-	rebuilt := newKinesisRecord(live)
-	rebuilt.predictedShardID, rebuilt.shard = k.predictedShardID, k.shard
-	return rebuilt
+	return k.repacked(live)
 }
 
 func (pl *pipeline) shardOracle() shardOracle {

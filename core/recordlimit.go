@@ -2,16 +2,12 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // StreamDescriber is the optional part of a Client that tells a stream's
@@ -98,7 +94,7 @@ func (l *recordLimit) learn(ctx context.Context) {
 		l.assume("the Kinesis client given to the producer cannot call DescribeStreamSummary")
 		return
 	}
-	wait := shardMapMinBackoff
+	var backoff lookupBackoff
 	for {
 		limit, err := l.describe(ctx, describer)
 		switch {
@@ -119,10 +115,9 @@ func (l *recordLimit) learn(ctx context.Context) {
 		}
 		l.pl.p.log.Debug("gokpl: maximum record size lookup failed; retrying", "stream", l.pl.id.name, "error", err)
 		l.expireWaiting(time.Now())
-		if !sleepContext(ctx, wait/2+rand.N(wait/2+1)) {
+		if !sleepContext(ctx, backoff.wait()) {
 			return
 		}
-		wait = min(time.Duration(float64(wait)*shardMapBackoffGrowth), shardMapMaxBackoff)
 	}
 }
 
@@ -130,11 +125,7 @@ func (l *recordLimit) describe(ctx context.Context, describer StreamDescriber) (
 	ctx, cancel := context.WithTimeout(ctx, describeStreamTimeout)
 	defer cancel()
 	in := &kinesis.DescribeStreamSummaryInput{}
-	if l.pl.id.arn != "" {
-		in.StreamARN = aws.String(l.pl.id.arn)
-	} else {
-		in.StreamName = aws.String(l.pl.id.name)
-	}
+	l.pl.id.address(&in.StreamName, &in.StreamARN)
 	out, err := describer.DescribeStreamSummary(ctx, in)
 	if err != nil {
 		return 0, err
@@ -217,19 +208,4 @@ func (l *recordLimit) expireWaiting(now time.Time) {
 	for _, u := range expired {
 		l.pl.p.retrier.expire(u, now)
 	}
-}
-
-// transientLookupError reports whether a failed lookup may succeed later:
-// throttling, a network failure or timeout, or a server-side error.
-func transientLookupError(err error) bool {
-	code, _ := requestErrorCode(err)
-	switch code {
-	case CodeNetworkError, CodeResponseLost, CodeRequestTimeout, CodeCredentialsUnavailable:
-		return true
-	}
-	if classifyCode(code) == actionThrottled {
-		return true
-	}
-	var httpErr *smithyhttp.ResponseError
-	return errors.As(err, &httpErr) && httpErr.HTTPStatusCode() >= 500
 }

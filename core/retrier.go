@@ -222,8 +222,7 @@ func reencoded(records []*kinesisRecord) []*kinesisRecord {
 			out[i] = k // raw: its data is the user record's own
 			continue
 		}
-		out[i] = newKinesisRecord(k.records)
-		out[i].predictedShardID, out[i].shard = k.predictedShardID, k.shard
+		out[i] = k.repacked(k.records)
 	}
 	return out
 }
@@ -373,5 +372,9 @@ func backoff(failedAttempts int, a action) time.Duration {
 	if d > ceiling || d <= 0 {
 		d = ceiling
 	}
-	return d/2 + rand.N(d/2+1)
+	return jittered(d)
 }
+
+// jittered draws a wait at random from the upper half of d, so that many
+// producers do not retry in step.
+func jittered(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }

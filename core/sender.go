@@ -164,7 +164,10 @@ func (s *sender) do(r *putRequest) {
 }
 
 // requestBodyEstimate is about the size of a request's body: its data in
-// base64 and its keys, with room for the JSON around each entry.
+// base64 and its keys, with room for the JSON around each entry. It is not
+// putRecordsBodySize, which is exact but reads every string (the protocol
+// reads them again to write the body) and gives nothing for a body with a
+// string to escape, such as a non-ASCII partition key.
 func requestBodyEstimate(records []*kinesisRecord) int64 {
 	const perEntry = 64
 	n := int64(0)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,7 +209,7 @@ func (m *shardMap) invalidate(seenAt time.Time, predicted string) {
 
 func (m *shardMap) run(ctx context.Context) {
 	defer close(m.done)
-	backoff := shardMapMinBackoff
+	var backoff lookupBackoff
 	for {
 		started := time.Now()
 		t, err := m.list(ctx)
@@ -218,7 +217,7 @@ func (m *shardMap) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			delay := backoff/2 + rand.N(backoff/2+1)
+			delay := backoff.wait()
 			m.log.Log(ctx, listingLogLevel(err), "gokpl: listing shards failed", "stream", m.stream.name, "error", err, "retry_in", delay)
 			m.setState(shardMapInvalid)
 			if m.table.Load() == nil && isSetupProblem(err) {
@@ -230,11 +229,10 @@ func (m *shardMap) run(ctx context.Context) {
 			if !sleepContext(ctx, delay) {
 				return
 			}
-			backoff = min(time.Duration(float64(backoff)*shardMapBackoffGrowth), shardMapMaxBackoff)
 			m.setState(shardMapUpdating)
 			continue
 		}
-		backoff = shardMapMinBackoff
+		backoff.reset()
 		m.publish(t, started)
 		m.log.Debug("gokpl: shard map updated", "stream", m.stream.name, "open_shards", len(t.open))
 		select {
@@ -354,6 +352,25 @@ func shardNumber(id string) int64 {
 	}
 	return n
 }
+
+// lookupBackoff paces the tries of a failing call about a stream (the shard
+// listing, the maximum record size): shardMapMinBackoff, growing by
+// shardMapBackoffGrowth per failure up to shardMapMaxBackoff, each wait
+// jittered into its upper half. Not safe for concurrent use.
+type lookupBackoff struct{ next time.Duration }
+
+// wait returns the wait before the next try, and lengthens the one after.
+func (b *lookupBackoff) wait() time.Duration {
+	if b.next == 0 {
+		b.next = shardMapMinBackoff
+	}
+	d := jittered(b.next)
+	b.next = min(time.Duration(float64(b.next)*shardMapBackoffGrowth), shardMapMaxBackoff)
+	return d
+}
+
+// reset starts the waits over after a success.
+func (b *lookupBackoff) reset() { b.next = 0 }
 
 // sleepContext waits d or until ctx ends, reporting whether d passed.
 func sleepContext(ctx context.Context, d time.Duration) bool {
