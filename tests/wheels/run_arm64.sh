@@ -36,6 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 log() { echo "run-arm64: $*" >&2; }
 die() { echo "run-arm64: error: $*" >&2; exit 1; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; } # secs START END: seconds between two date +%s.%N
 
 [ $# -ge 1 ] || die "usage: $0 WHEEL [ROOT] | $0 --selfcheck [ROOT] | $0 --layer ZIP [ROOT]"
 WHEEL=$1
@@ -163,7 +164,6 @@ print(gokpl.testing._default_binary())"
 	status=$?
 	set -e
 	ended=$(date +%s.%N)
-	secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 	log "timings: root $(secs "$started" "$root_ready") s, unpack $(secs "$root_ready" "$unpacked") s, quick start $(secs "$unpacked" "$ended") s, total $(secs "$started" "$ended") s"
 	if [ $status -eq 0 ]; then log "PASS: $name on aarch64 (CPython $root_python)"; else log "FAIL: $name on aarch64 (exit $status)"; fi
 	exit $status
@@ -188,7 +188,6 @@ chroot "$ROOT" /usr/bin/env -i "${chroot_env[@]}" GOKPL_CHECK_TIMEOUT=600 \
 status=$?
 set -e
 ended=$(date +%s.%N)
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 log "timings: root $(secs "$started" "$root_ready") s, venv + install $(secs "$root_ready" "$installed") s, checks $(secs "$installed" "$ended") s, total $(secs "$started" "$ended") s"
 if [ $status -eq 0 ]; then log "PASS: $name on aarch64"; else log "FAIL: $name on aarch64 (exit $status)"; fi
 exit $status
