@@ -147,7 +147,8 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.validateForStream(&r); err != nil {
+	pl, err := p.validateForStream(&r)
+	if err != nil {
 		return nil, err
 	}
 	if p.isClosed() {
@@ -176,7 +177,10 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	}
 	u.epoch = p.epochs.enter()
 	p.counters.recordsPut.Add(1)
-	u.pipeline = p.pipeline(r.Stream)
+	if pl == nil {
+		pl = p.pipeline(r.Stream) // the stream's first put
+	}
+	u.pipeline = pl
 	u.pipeline.received.Add(1)
 	u.pipeline.pending.Add(1)
 	u.pipeline.add(u)
@@ -301,17 +305,18 @@ func (p *Producer) isClosed() bool {
 // validateForStream checks what depends on the record's stream: the stream
 // name or ARN itself, the first time the stream is seen (a stream with a
 // pipeline was checked), and a record larger than every stream takes
-// against the stream's own limit, once that is known.
-func (p *Producer) validateForStream(r *Record) error {
+// against the stream's own limit, once that is known. It returns the
+// stream's pipeline, nil before its first put.
+func (p *Producer) validateForStream(r *Record) (*pipeline, error) {
 	pl := p.existingPipeline(r.Stream)
 	if pl == nil {
 		_, err := parseStream(r.Stream)
-		return err
+		return nil, err
 	}
 	if size := recordSize(r.PartitionKey, r.Data); size > DefaultMaxRecordSize {
-		return pl.maxSize.check(size)
+		return nil, pl.maxSize.check(size)
 	}
-	return nil
+	return pl, nil
 }
 
 // existingPipeline returns the stream's pipeline, or nil before its first put.
