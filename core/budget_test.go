@@ -68,6 +68,11 @@ func TestTheByteBudgetCountsWhatARecordHolds(t *testing.T) {
 	<-client.started
 	close(client.release)
 	wait(t, o)
+	// The room goes back right after the outcome resolves, not before it.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().OutstandingBytes != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	if got := p.Stats().OutstandingBytes; got != 0 {
 		t.Fatalf("outstanding bytes %d once every record is resolved", got)
 	}
