@@ -145,27 +145,7 @@ bench-memory: bench-venv $(PKG_LIB) $(BUILD)/kinesistest
 demo: venv $(PKG_LIB) emulator
 	$(VPY) examples/demo.py
 
-## wheel: an sdist and a wheel built from it in dist/ (python -m build), the wheel retagged manylinux_2_N for the glibc it needs (auditwheel repair, Linux), then twine check; tools: pyproject's `wheel` dependency group, into .venv (docs/install.md)
-.PHONY: wheel
-wheel:
-	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet --group wheel
-	rm -f dist/gokpl-*
-	GOKPL_STRIP=1 $(VPY) -m build --outdir dist .
-	@if [ "$$(uname -s)" = Linux ] && [ -x $(VENV)/bin/auditwheel ]; then \
-		set -e; export PATH="$(abspath $(VENV))/bin:$$PATH"; \
-		for whl in dist/gokpl-*-linux_*.whl; do \
-			echo "auditwheel show $$whl"; auditwheel show "$$whl"; \
-			auditwheel repair --wheel-dir dist "$$whl"; rm "$$whl"; \
-		done; \
-	else \
-		echo "wheel: no auditwheel on this platform; the wheel keeps the tag the build gave it"; \
-	fi
-	$(VPY) -m twine check --strict dist/gokpl-*
-	@ls -l dist/gokpl-*
-
-## test-wheels-arm64: install the aarch64 wheel in dist/ (or ARM64_WHEEL=path) into a Debian arm64 root (build/arm64-root, made on first use by tests/wheels/arm64_root.sh) and run tests/wheels/wheel_checks.py there under qemu user emulation; needs root, debootstrap and qemu-user-static (installed with apt-get if missing). Not part of `make test`.
+## test-wheels-arm64: install the aarch64 wheel in dist/ (or ARM64_WHEEL=path) into a Debian arm64 root (build/arm64-root, made on first use by tests/wheels/arm64_root.sh) and run tests/wheels/wheel_checks.py there under qemu user emulation; needs root, debootstrap and qemu-user-static (installed with apt-get if missing). Part of `make test-wheels`, not of `make test`.
 .PHONY: test-wheels-arm64
 ARM64_WHEEL ?=
 test-wheels-arm64:
@@ -186,8 +166,11 @@ wheels-tools:
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet --group wheels
 
-## test-wheels: the packaging test's install-and-run check (a fresh virtualenv, no Go, CPython 3.9 and 3.13 where present) on dist/'s manylinux2014 x86-64 wheel from `make wheels`
-test-wheels: venv
+## test-wheels: run the release wheels of `make wheels`: the x86-64 one through the packaging test's install-and-run check (a fresh virtualenv, no Go, CPython 3.9 and 3.13 where present), then the aarch64 one and an arm64 Lambda layer under qemu (test-wheels-arm64, test-layer-arm64; root needed; about 4 minutes the first time, for the Debian arm64 root, then about 40 s)
+test-wheels: test-wheels-x86-64 test-wheels-arm64 test-layer-arm64
+
+.PHONY: test-wheels-x86-64
+test-wheels-x86-64: venv
 	@set -- dist/gokpl-*-cp39-abi3-manylinux2014_x86_64.whl; \
 	if [ ! -f "$$1" ]; then echo "test-wheels: no manylinux2014_x86_64 wheel in dist/; run 'make wheels'"; exit 1; fi; \
 	echo "test-wheels: $$1"; \
@@ -197,7 +180,7 @@ test-wheels: venv
 lambda-layers: wheels-tools
 	$(VPY) build_support/wheels.py lambda-layers
 
-## test-layer-arm64: run an arm64 Lambda layer in the Debian arm64 root under qemu (tests/wheels/run_arm64.sh --layer): unpacked into /opt/layer, the quick start by the root's python3 -S with PYTHONPATH the layer's python/ alone. The root's CPython is 3.11, so the layers are built for ARM64_LAYER_PYTHON (3.11) from dist/'s manylinux2014 wheels and kept in $(BUILD)/layers/, not dist/ (or ARM64_LAYER=path.zip). Needs root; not part of `make test`.
+## test-layer-arm64: run an arm64 Lambda layer in the Debian arm64 root under qemu (tests/wheels/run_arm64.sh --layer): unpacked into /opt/layer, the quick start by the root's python3 -S with PYTHONPATH the layer's python/ alone. The root's CPython is 3.11, so the layers are built for ARM64_LAYER_PYTHON (3.11) from dist/'s manylinux2014 wheels and kept in $(BUILD)/layers/, not dist/ (or ARM64_LAYER=path.zip). Needs root; part of `make test-wheels`, not of `make test`.
 .PHONY: test-layer-arm64
 ARM64_LAYER ?=
 ARM64_LAYER_PYTHON ?= 3.11

@@ -13,7 +13,7 @@ install), and setup.py's build step for wheels and `pip install`:
 - kinesistest, the fake Kinesis endpoint that gokpl.testing runs;
 - options.json, the option table.
 
-GOKPL_STRIP=1 (set by `make wheel`) leaves the symbol table and debug
+GOKPL_STRIP=1 (set by `make wheels`) leaves the symbol table and debug
 information out of the Go programs, which makes the wheel much smaller.
 
 GOKPL_TARGET (set by `make wheels`) builds for another platform than the

@@ -256,7 +256,10 @@ def check_layer(layer_zip: Path, arch: str, python_version: str) -> None:
     import platform
 
     python = find_python(python_version)
-    if {"x86_64": "x86_64", "arm64": "aarch64"}[arch] != platform.machine() or not python:
+    native = {"x86_64": "x86_64", "arm64": "aarch64"}[arch] == platform.machine()
+    if native and not python and os.environ.get("CI"):
+        sys.exit(f"wheels: the {arch} layer must be run here, and no python{python_version} was found")
+    if not native or not python:
         print(f"wheels: layer for {arch} not run here (machine {platform.machine()}, python{python_version}: {python})")
         return
     with tempfile.TemporaryDirectory() as tmp:

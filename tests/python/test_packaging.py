@@ -47,7 +47,7 @@ def tools_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(sdist, wheel) from `python -m build`, as `make wheel` makes them: the wheel is built from the sdist."""
+    """(sdist, wheel) from `python -m build`, as a release build makes them: the wheel is built from the sdist."""
     out = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "build", "--outdir", out, REPO, env=dict(os.environ, GOKPL_STRIP="1"))
     (sdist,) = out.glob("gokpl-*.tar.gz")
@@ -65,7 +65,7 @@ def auditwheel_usable() -> bool:
 
 @pytest.fixture(scope="module")
 def release_wheel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel as `make wheel` leaves it: retagged manylinux by auditwheel repair where auditwheel is installed.
+    """The wheel as a release build leaves it: retagged manylinux by auditwheel repair where auditwheel is installed.
     GOKPL_TEST_WHEEL names a wheel built elsewhere to use instead (`make test-wheels`: the manylinux2014 one)."""
     given = os.environ.get("GOKPL_TEST_WHEEL")
     if given:
@@ -117,7 +117,7 @@ def test_wheel_is_platform_tagged_and_carries_the_library(dist: tuple[Path, Path
 
 
 def test_release_build_leaves_out_the_go_symbol_tables(dist: tuple[Path, Path], tmp_path: Path) -> None:
-    # make wheel builds with GOKPL_STRIP=1: the Go programs without their
+    # release builds set GOKPL_STRIP=1: the Go programs without their
     # symbol table and DWARF (about a third of their size).
     from elftools.elf.elffile import ELFFile
 
