@@ -9,7 +9,7 @@ What it writes:
 
 - ``docs/options.md``, whole: every option of ``core/options.json`` (name,
   type, default, range, KPL property, doc), and how Amazon KPL
-  ``.properties`` files map onto the options (``gokpl._config``);
+  ``.properties`` files map onto the options (``gokpl._kpl_properties``);
 - ``docs/api.md``, whole: the public API of ``gokpl``, ``gokpl.testing``
   and ``gokpl.prometheus``, from signatures and docstrings via ``inspect``.
   Every name in those modules' ``__all__`` must be covered, or this fails;
@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO / "python"))
 import gokpl  # noqa: E402
 import gokpl.prometheus  # noqa: E402
 import gokpl.testing  # noqa: E402
-from gokpl import _config, _metrics, _producer  # noqa: E402
+from gokpl import _kpl_properties, _metrics, _producer  # noqa: E402
 
 OPTIONS_JSON = REPO / "core" / "options.json"
 GENERATED_NOTE = (
@@ -256,11 +256,11 @@ def option_range(spec: dict[str, Any]) -> str:
 
 def option_kpl(spec: dict[str, Any]) -> str:
     name = spec["name"]
-    endpoints = _config._endpoint_properties()
+    endpoints = _kpl_properties._endpoint_properties()
     if name in endpoints:
         host, port = endpoints[name]
         return f"`{host}` + `{port}`"
-    if name in _config._RATE_LIMITS:
+    if name in _kpl_properties._RATE_LIMITS:
         return "`RateLimit` (a percentage)"
     return f"`{spec['kpl']}`" if spec.get("kpl") else "—"
 
@@ -330,7 +330,7 @@ def render_readme_options() -> str:
 
 
 def render_kpl_properties(options: list[dict[str, Any]]) -> list[str]:
-    endpoints = _config._endpoint_properties()
+    endpoints = _kpl_properties._endpoint_properties()
     lines = [
         "## KPL properties files",
         "",
@@ -344,7 +344,7 @@ def render_kpl_properties(options: list[dict[str, Any]]) -> list[str]:
         "|---|---|",
     ]
     rows: list[tuple[str, str]] = []
-    for kpl, name in _config.kpl_property_names().items():
+    for kpl, name in _kpl_properties.kpl_property_names().items():
         rows.append((f"`{kpl}`", f"[`{name}`](#{name})"))
     for name, (host, port) in endpoints.items():
         rows.append(
@@ -355,7 +355,7 @@ def render_kpl_properties(options: list[dict[str, Any]]) -> list[str]:
             )
         )
     limits = " and ".join(
-        f"[`{name}`](#{name}) to `{number(v)} * RateLimit / 100`" for name, v in _config._RATE_LIMITS.items()
+        f"[`{name}`](#{name}) to `{number(v)} * RateLimit / 100`" for name, v in _kpl_properties._RATE_LIMITS.items()
     )
     rows.append(("`RateLimit`", f"a percentage (at least 1) of the service's per-shard limits: sets {limits}"))
     lines += [f"| {a} | {cell(b)} |" for a, b in sorted(rows, key=lambda r: r[0].lower())]
@@ -368,7 +368,7 @@ def render_kpl_properties(options: list[dict[str, Any]]) -> list[str]:
         "| Ignored property | KPL default | Why |",
         "|---|---|---|",
     ]
-    for key, (default, why) in sorted(_config._KPL_IGNORED.items()):
+    for key, (default, why) in sorted(_kpl_properties._KPL_IGNORED.items()):
         lines.append(f"| `{key}` | {code(default) if default else '(empty)'} | {cell(why)} |")
     lines += [
         "",
@@ -378,7 +378,7 @@ def render_kpl_properties(options: list[dict[str, Any]]) -> list[str]:
         "| Unsupported property | Instead |",
         "|---|---|",
     ]
-    for key, (_default, instead) in sorted(_config._KPL_UNSUPPORTED.items()):
+    for key, (_default, instead) in sorted(_kpl_properties._KPL_UNSUPPORTED.items()):
         lines.append(f"| `{key}` | {cell(instead)} |")
     return lines
 

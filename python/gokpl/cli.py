@@ -33,15 +33,11 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from . import _native
-from ._config import (
-    Config,
-    env_var,
-    option_specs,
-    options_from_env,
-    options_from_kpl_properties,
-    parse_option,
-)
+from ._config import Config
+from ._environment import env_var, options_from_env, parse_option
 from ._errors import ConfigError, GokplError, InvalidRecordError
+from ._kpl_properties import options_from_kpl_properties
+from ._options import option_specs
 from ._outcome import SyncOutcome
 from ._producer import SyncProducer
 from ._version import __version__

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gokpl import Config, ConfigError
-from gokpl._config import option_specs
+from gokpl._options import option_specs
 
 OPTIONS = Path(__file__).resolve().parents[2] / "core" / "options.json"
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from gokpl import Config, ConfigError
-from gokpl._config import env_var, kpl_property_names, option_specs, parse_option, read_properties
+from gokpl._environment import env_var, parse_option
+from gokpl._kpl_properties import kpl_property_names, read_properties
+from gokpl._options import option_specs
 from gokpl.cli import build_parser, resolve_config
 
 # The Amazon KPL sample's settings (java/amazon-kinesis-producer-sample/default_config.properties), KPL defaults.

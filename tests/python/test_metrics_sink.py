@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from gokpl import Config, ConfigError, Metric, SyncProducer
-from gokpl._config import option_specs
+from gokpl._options import option_specs
 
 ConfigFactory = Callable[..., Config]
 
