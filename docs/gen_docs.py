@@ -394,7 +394,8 @@ class Section(NamedTuple):
 
 def public_members(cls: type, skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
     """The class's public attributes, in definition order: first the methods
-    it inherits from a base class written in C, then its own."""
+    it inherits from a base class written in C, then its own, then those it
+    inherits from the package's Python base classes."""
     skipped = set(skip)
     members = [
         (n, v)
@@ -404,6 +405,13 @@ def public_members(cls: type, skip: Iterable[str] = ()) -> list[tuple[str, Any]]
         if inspect.ismethoddescriptor(v)
     ]
     members += vars(cls).items()
+    members += [
+        (n, v)
+        for base in cls.__mro__[1:]
+        if base.__module__.partition(".")[0] == "gokpl" and native_stub(base) is None
+        for n, v in vars(base).items()
+        if n not in vars(cls)
+    ]
     return [(n, v) for n, v in members if not n.startswith("_") and n not in skipped]
 
 
@@ -871,9 +879,9 @@ def hexdump(data: bytes) -> list[str]:
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     """The varint at pos and the position after it (gokpl.testing's reader)."""
-    from gokpl.testing import _read_varint
+    from gokpl.testing._deaggregation import read_varint
 
-    return _read_varint(buf, pos)
+    return read_varint(buf, pos)
 
 
 FIELD_NAMES = {

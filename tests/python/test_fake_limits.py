@@ -18,7 +18,8 @@ from typing import Any
 import boto3
 import pytest
 from conftest import missing
-from gokpl.testing import FakeKinesis, FakeKinesisError, _stream_arg
+from gokpl.testing import FakeKinesis, FakeKinesisError
+from gokpl.testing._serve import _stream_arg
 
 REPO = Path(__file__).resolve().parents[2]
 MIB = 1 << 20

@@ -158,7 +158,7 @@ print(gokpl.__file__)
 print(cffi.__file__)
 print(_cffi_backend.__file__)
 import gokpl.testing
-print(gokpl.testing._default_binary())"
+print(gokpl.testing.FakeKinesis().binary)"
 		python3 -S /work/layer_quickstart.py /opt/layer/python
 	'
 	status=$?
