@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from endpoint import Endpoint
+from endpoints import fake
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "python" / "process" / "scripts"
@@ -45,11 +45,8 @@ def run(script: str, *args: str, timeout: float) -> dict[str, Any]:
 
 
 def leaks(cycles: int) -> tuple[dict[str, Any], list[str]]:
-    endpoint = Endpoint("leaks", 8)
-    try:
-        report = run("leak_cycles.py", endpoint.url, "leaks", str(cycles), timeout=600)
-    finally:
-        endpoint.close()
+    with fake("leaks", 8) as endpoint:
+        report = run("leak_cycles.py", endpoint.endpoint_url, "leaks", str(cycles), timeout=600)
     problems = []
     if report["after"]["handles"] != report["before"]["handles"] or report["closed"]["handles"] != [0, 0]:
         problems.append(f"handle tables not back: {report['before']} -> {report['after']} -> {report['closed']}")
@@ -66,11 +63,9 @@ def leaks(cycles: int) -> tuple[dict[str, Any], list[str]]:
 
 
 def soak(seconds: float) -> tuple[dict[str, Any], list[str]]:
-    endpoint = Endpoint("overload", 4)
-    try:
-        report = run("overload.py", endpoint.url, "overload", str(seconds), "2000", "8192", timeout=seconds + 120)
-    finally:
-        endpoint.close()
+    with fake("overload", 4) as endpoint:
+        report = run("overload.py", endpoint.endpoint_url, "overload", str(seconds), "2000", "8192",
+                     timeout=seconds + 120)  # fmt: skip
     samples = report["samples"]
     half = report["seconds"] / 2
     first = max(r for t, r in samples if t < half)

@@ -42,7 +42,7 @@ RECORD_SIZE = 200
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
-from endpoint import Endpoint  # noqa: E402
+from endpoints import fake  # noqa: E402
 from gokpl import Config, SyncProducer  # noqa: E402
 
 
@@ -129,9 +129,8 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    endpoint = Endpoint(STREAM, args.shards)
-    try:
-        config = Config(region="us-east-1", endpoint_url=endpoint.url)
+    with fake(STREAM, args.shards) as endpoint:
+        config = Config(region="us-east-1", endpoint_url=endpoint.endpoint_url)
         with SyncProducer(config) as producer:
             producer.put_record(stream=STREAM, partition_key="warm-up", data=b"x").wait(timeout=30)
             if args.profile:
@@ -146,9 +145,7 @@ def main() -> int:
             throughput = [confirmed(producer, args.records) for _ in range(args.rounds)]
             batched = [confirmed_batches(producer, args.records) for _ in range(args.rounds)]
             stats = producer.stats()
-        peer = [boto3_confirmed(endpoint.url, min(args.records, 50_000)) for _ in range(args.rounds)]
-    finally:
-        endpoint.close()
+        peer = [boto3_confirmed(endpoint.endpoint_url, min(args.records, 50_000)) for _ in range(args.rounds)]
 
     best_latency = min(latencies, key=lambda r: r["p50_us"])
     best_peer = max((p for p in peer if p is not None), default=None)

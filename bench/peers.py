@@ -84,7 +84,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from peers_endpoints import KINESISTEST, Fake, kinesis_mock
+from endpoints import KINESISTEST, fake, kinesis_mock
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = REPO / "bench" / "peers_worker.py"
@@ -327,8 +327,8 @@ def run_worker(spec: dict[str, Any], setup: Setup) -> dict[str, Any]:
 
 def run_on_fake(row: Row, setup: Setup) -> dict[str, Any]:
     shards = RATE_SHARDS if row.endpoint == "fake-rate" else FAST_SHARDS
-    with Fake(STREAM, shards, rate_limit=row.endpoint == "fake-rate", binary=setup.kinesistest) as fake:
-        spec = row.spec(fake.url, fake.region)
+    with fake(STREAM, shards, rate_limit=row.endpoint == "fake-rate", binary=setup.kinesistest) as endpoint:
+        spec = row.spec(endpoint.endpoint_url, endpoint.config().region or "")
         if row.kind == "rate":
             spec.update(shards=shards, shard_byte_limit=SHARD_BYTE_LIMIT)
         return run_worker(spec, setup)

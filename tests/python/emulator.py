@@ -6,8 +6,9 @@ loopback ports and reports where it listens.  ``MotoKinesis`` runs moto's
 server (``moto[server]`` from PyPI, installed by ``make venv``) the same way:
 this file, run as ``python emulator.py moto``, starts it on a free loopback
 port with moto's ``ThreadedMotoServer`` and reports where it listens.  The
-module is standard library only, so it works without boto3, and has no pytest
-dependency.  A fixture would look like::
+module needs only the standard library and gokpl (whose
+``gokpl.testing`` EndpointProcess runs the children), so it works without
+boto3, and has no pytest dependency.  A fixture would look like::
 
     @pytest.fixture
     def kinesis():
@@ -38,24 +39,20 @@ several threads; ``close`` is idempotent.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from gokpl.testing._endpoint_process import EndpointProcess
 
 __all__ = [
     "EmulatorError",
@@ -126,30 +123,16 @@ class _Emulator:
     def __init__(self) -> None:
         self.endpoint_url = ""
         self.region = ""
-        self._finalizer: Callable[[], object] | None = None
+        self._process: EndpointProcess | None = None
 
     def _start(self, args: list[str], ready_timeout: float) -> dict[str, str]:
         """Run the child and return its ready line; close() stops it."""
-        stderr = tempfile.TemporaryFile()
+        self._process = EndpointProcess(args, name=self._name, error=_emulator_error, cwd=REPO_ROOT,
+                                        stop_timeout=_STOP_TIMEOUT)  # fmt: skip
         try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                cwd=REPO_ROOT,
-            )
+            info = self._process.start(ready_timeout)
         except OSError as e:
-            stderr.close()
             raise EmulatorNotInstalled(f"cannot run {args[0]}: {e}") from e
-        self._proc = proc
-        self._stderr = stderr
-        self._finalizer = weakref.finalize(self, _stop, proc, stderr)
-        try:
-            info = self._await_ready(ready_timeout)
-        except BaseException:
-            self.close()
-            raise
         self.endpoint_url = info["endpoint_url"]
         self.region = info["region"]
         return info
@@ -165,8 +148,8 @@ class _Emulator:
 
     def close(self) -> None:
         """Stop the emulator and wait for it; idempotent."""
-        if self._finalizer is not None:
-            self._finalizer()
+        if self._process is not None:
+            self._process.stop()
 
     def create_stream(self, name: str, shards: int) -> None:
         """Create a provisioned stream and return once it is ACTIVE."""
@@ -226,42 +209,6 @@ class _Emulator:
                 code, message = "", raw.decode(errors="replace")
             raise KinesisApiError(operation, e.code, code or "UnknownError", message) from None
         return json.loads(raw) if raw else {}
-
-    def _await_ready(self, timeout: float) -> dict[str, str]:
-        """Read the child's one ready line, or explain why there is none."""
-        box: list[bytes] = []
-        stdout = self._proc.stdout
-        assert stdout is not None
-        reader = threading.Thread(
-            target=lambda: box.append(stdout.readline()),
-            name=f"{self._name}-ready",
-            daemon=True,
-        )
-        reader.start()
-        reader.join(timeout)
-        line = box[0] if box else b""
-        if line.strip():
-            try:
-                info: dict[str, str] = json.loads(line)
-                return info
-            except ValueError:
-                raise EmulatorError(f"{self._name} printed {line!r}, want one JSON line") from None
-        if reader.is_alive():
-            text = self._stderr_text()
-            raise EmulatorError(f"{self._name} not ready after {timeout:.0f}s:\n{text}")
-        try:
-            code = self._proc.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            code = None
-        text = self._stderr_text()
-        if code == _EXIT_NOT_INSTALLED:
-            raise EmulatorNotInstalled(text)
-        raise EmulatorError(f"{self._name} exited (status {code}) before it was ready:\n{text}")
-
-    def _stderr_text(self) -> str:
-        self._stderr.flush()
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace").strip()
 
 
 class KinesisMock(_Emulator):
@@ -339,25 +286,9 @@ def _serve_moto() -> int:
     return 0
 
 
-def _stop(proc: subprocess.Popen[bytes], stderr: Any) -> None:
-    """Stop the command: EOF on stdin, then SIGTERM, then SIGKILL."""
-    try:
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        try:
-            proc.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(_STOP_TIMEOUT / 2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    finally:
-        if proc.stdout is not None:
-            proc.stdout.close()
-        stderr.close()
+def _emulator_error(message: str, status: int | None) -> EmulatorError:
+    """The error of a child that failed: EmulatorNotInstalled when it says its emulator is missing."""
+    return EmulatorNotInstalled(message) if status == _EXIT_NOT_INSTALLED else EmulatorError(message)
 
 
 def _hmac(key: bytes, msg: str) -> bytes:

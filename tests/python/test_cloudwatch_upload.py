@@ -4,50 +4,27 @@ what boto3 reads back matches what the producer counted."""
 from __future__ import annotations
 
 import datetime
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import FakeKinesis, missing
+from emulator import EmulatorNotInstalled, MotoKinesis
 from gokpl import Config, SyncProducer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = Path(sys.executable).with_name("moto_server")
-    if not server.exists():
-        missing("moto_server (moto[server]) is not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    endpoint = f"http://127.0.0.1:{port}"
+    """moto's server (CloudWatch among the services it serves) for this module alone, so that the
+    session's moto_kinesis starts fresh for the tests that read Kinesis back from it."""
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
-        cloudwatch(endpoint).list_metrics()  # moto loads its CloudWatch backend on first use
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server = MotoKinesis()
+    except EmulatorNotInstalled as exc:
+        missing(str(exc), hint="run 'make venv'")
+    with server:
+        cloudwatch(server.endpoint_url).list_metrics()  # moto loads its CloudWatch backend on first use
+        yield server.endpoint_url
 
 
 def cloudwatch(endpoint: str) -> Any:
