@@ -44,10 +44,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
 from endpoints import fake  # noqa: E402
 from gokpl import Config, SyncProducer  # noqa: E402
-
-
-def percentile(sorted_ns: list[int], p: float) -> float:
-    return sorted_ns[min(len(sorted_ns) - 1, int(len(sorted_ns) * p))] / 1000.0
+from gokpl._percentile import percentile  # noqa: E402
 
 
 def put_latency(producer: SyncProducer, n: int) -> dict[str, float]:
@@ -63,11 +60,10 @@ def put_latency(producer: SyncProducer, n: int) -> dict[str, float]:
         outcomes[i] = put(stream=STREAM, partition_key=keys[i], data=data)  # type: ignore[call-overload]
         times[i] = clock() - t0
     producer.flush()
-    ordered = sorted(times)
     return {
-        "p50_us": percentile(ordered, 0.50),
-        "p90_us": percentile(ordered, 0.90),
-        "p99_us": percentile(ordered, 0.99),
+        "p50_us": percentile(times, 0.50) / 1000.0,
+        "p90_us": percentile(times, 0.90) / 1000.0,
+        "p99_us": percentile(times, 0.99) / 1000.0,
         "mean_us": statistics.fmean(times) / 1000.0,
     }
 

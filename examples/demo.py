@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO / "tests" / "python"))
 
 from emulator import EmulatorNotInstalled, KinesisMock  # noqa: E402
 from gokpl import Config, SyncOutcome, SyncProducer  # noqa: E402
+from gokpl._percentile import percentile  # noqa: E402
 
 STREAM = "demo"
 RECORDS = 100_000
@@ -270,12 +271,6 @@ def verify(tally: Tally, shards: dict[str, ShardContents]) -> list[str]:
 # Reporting
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) of values, nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
 def summary(tally: Tally, shards: dict[str, ShardContents], requests: int) -> str:
     """The per-shard table, the latency and the aggregation ratio."""
     rows = [shard_row(shard_id, contents) for shard_id, contents in sorted(shards.items())]
@@ -286,7 +281,7 @@ def summary(tally: Tally, shards: dict[str, ShardContents], requests: int) -> st
         format_row(("total", *totals)),
     )
     if tally.latencies:
-        p50, p99 = percentile(tally.latencies, 50), percentile(tally.latencies, 99)
+        p50, p99 = percentile(tally.latencies, 0.50), percentile(tally.latencies, 0.99)
         lines.append(f"\nput-to-result latency: p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms")
         lines.append("  (kinesis-mock takes about a second per PutRecords request; Kinesis takes tens of milliseconds)")
     users, kinesis = totals[0], totals[2]

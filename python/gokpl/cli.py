@@ -19,7 +19,6 @@ import dataclasses
 import importlib
 import json
 import logging
-import math
 import os
 import sys
 import threading
@@ -39,6 +38,7 @@ from ._errors import ConfigError, GokplError, InvalidRecordError
 from ._kpl_properties import options_from_kpl_properties
 from ._options import option_specs
 from ._outcome import SyncOutcome
+from ._percentile import percentile
 from ._producer import SyncProducer
 from ._version import __version__
 
@@ -860,15 +860,6 @@ def _bench_thread(
             outcome.add_done_callback(partial(resolved, started))
     except Exception as exc:
         errors.append(exc)
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """The nearest-rank percentile of values (fraction in [0, 1]); 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1]
 
 
 def _print_bench(

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gokpl.cli import _credentials_without_botocore, mask_key, percentile
+from gokpl._percentile import percentile
+from gokpl.cli import _credentials_without_botocore, mask_key
 from support import control, deaggregate
 
 REPO = Path(__file__).resolve().parents[2]
