@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from gokpl._percentile import percentile
-from gokpl.cli import _credentials_without_botocore, mask_key
+from gokpl.cli.aws_environment import _credentials_without_botocore, mask_key
 from support import control, deaggregate
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ from gokpl import Config, ConfigError
 from gokpl._environment import env_var, parse_option
 from gokpl._kpl_properties import kpl_property_names, read_properties
 from gokpl._options import option_specs
-from gokpl.cli import build_parser, resolve_config
+from gokpl.cli import build_parser
+from gokpl.cli.options import resolve_config
 
 # The Amazon KPL sample's settings (java/amazon-kinesis-producer-sample/default_config.properties), KPL defaults.
 KPL_SAMPLE = """\

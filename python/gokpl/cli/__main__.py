@@ -1,0 +1,5 @@
+"""``python -m gokpl.cli``: the gokpl command."""
+
+from . import main
+
+raise SystemExit(main())
