@@ -188,27 +188,24 @@ def _reject_unknown_properties(props: Mapping[str, _Property]) -> None:
 
 
 def _reject_unsupported_properties(props: Mapping[str, _Property]) -> None:
-    bad = [
-        f"{p.key} ({p.where}): {_KPL_UNSUPPORTED[p.key][1]}"
-        for p in props.values()
-        if p.key in _KPL_UNSUPPORTED and not _is_kpl_default(p.value, _KPL_UNSUPPORTED[p.key][0])
-    ]
+    bad = [f"{p.key} ({p.where}): {instead}" for p, instead in _set_among(props, _KPL_UNSUPPORTED)]
     if bad:
         raise ConfigError("unsupported KPL properties: " + "; ".join(bad))
 
 
 def _warn_ignored_properties(props: Mapping[str, _Property]) -> None:
-    ignored = [
-        f"{p.key} ({_KPL_IGNORED[p.key][1]})"
-        for p in props.values()
-        if p.key in _KPL_IGNORED and not _is_kpl_default(p.value, _KPL_IGNORED[p.key][0])
-    ]
+    ignored = [f"{p.key} ({why})" for p, why in _set_among(props, _KPL_IGNORED)]
     if ignored:
         warnings.warn("KPL properties ignored: " + "; ".join(ignored), UserWarning, stacklevel=4)
 
 
-def _is_kpl_default(value: str, default: str) -> bool:
-    return value == "" or value.lower() == default.lower()
+def _set_among(props: Mapping[str, _Property], table: Mapping[str, tuple[str, str]]) -> list[tuple[_Property, str]]:
+    """The properties of table (name -> (KPL default, reason)) set to other than their KPL default, with the reason."""
+    return [
+        (p, table[p.key][1])
+        for p in props.values()
+        if p.key in table and not (p.value == "" or p.value.lower() == table[p.key][0].lower())
+    ]
 
 
 def _property_value(name: str, prop: _Property) -> Any:
