@@ -395,6 +395,40 @@ int32_t gokpl_log_set_level(int32_t level);
  * GOKPL_ERR_INVALID_ARGUMENT (out is NULL, or buf NULL with cap > 0). */
 int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, size_t cap);
 
+/* gokpl_check resolves what a producer made from config_json (as
+ * gokpl_producer_new takes it), now, would use, through the same AWS SDK
+ * calls the engine makes, with the environment as it is at the call: the
+ * region, the Kinesis endpoint and the credentials (retrieved from the same
+ * provider chain, never read out: only their source and the access key id
+ * masked to its first and last 4 characters). With stream_len > 0 it also
+ * lists the stream's open shards as the engine does (ListShards, AT_LATEST,
+ * every page; a stream given by ARN is named by StreamARN). It writes into
+ * buf[0..cap), unterminated, a JSON object, and stores its length in *len:
+ *   {"region": "us-east-1", "region_source": "environment AWS_REGION",
+ *    "endpoint_url": "https://kinesis.us-east-1.amazonaws.com",
+ *    "endpoint_source": "the service's default for the region",
+ *    "credentials": {"source": "EnvConfigCredentials", "access_key_id": "AKIA…MPLE",
+ *                    "expires": "2030-01-01T00:00:00Z", "error": "..."},
+ *    "stream": {"name": "s", "shards": [{"shard_id": "shardId-000000000000",
+ *               "starting_hash_key": "0", "ending_hash_key": "340282366920938463463374607431768211455"}],
+ *               "error": "..."}}
+ * credentials has either source and access_key_id (expires only for
+ * credentials that expire) or error; stream is absent without a stream, and
+ * has error (with the shards listed before it) when a listing failed.
+ * Blocks up to timeout_ms (the shared config files, the credential
+ * providers, ListShards). buf, *len and err are the caller's.
+ * Returns GOKPL_OK (also when the credentials or the listing failed: the
+ * object says how), GOKPL_ERR_CONFIG (an invalid configuration, or no
+ * region; the message says which), GOKPL_ERR_AWS (the AWS configuration
+ * could not be loaded), GOKPL_TIMEOUT (timeout_ms passed while loading it),
+ * GOKPL_ERR_BUFFER_TOO_SMALL (*len is the size needed; nothing was
+ * written, and calling again checks again), GOKPL_ERR_INVALID_ARGUMENT
+ * (len NULL, buf NULL with cap > 0, a NULL string with a length, or a
+ * negative timeout_ms). */
+int32_t gokpl_check(const char *config_json, size_t config_len,
+                    const char *stream, size_t stream_len, int64_t timeout_ms,
+                    char *buf, size_t cap, size_t *len, char *err, size_t err_cap);
+
 /* END CDEF */
 
 #ifdef __cplusplus

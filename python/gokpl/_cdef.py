@@ -153,4 +153,8 @@ typedef struct gokpl_log_record {
 int32_t gokpl_log_set_level(int32_t level);
 
 int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, size_t cap);
+
+int32_t gokpl_check(const char *config_json, size_t config_len,
+                    const char *stream, size_t stream_len, int64_t timeout_ms,
+                    char *buf, size_t cap, size_t *len, char *err, size_t err_cap);
 """
