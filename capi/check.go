@@ -8,6 +8,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -95,10 +96,14 @@ func gokpl_check(configJSON *C.gokpl_cchar, configLen C.size_t, stream *C.gokpl_
 // check builds the Kinesis client a producer would build from configJSON,
 // with the environment as it is now, and reports what it resolved; with a
 // stream, it also lists the stream's open shards as the engine does. An
-// invalid configuration, or one without a region, is an error; credentials
-// or a listing that fail are reported.
+// invalid configuration is an error; no region (nothing else is resolved
+// then), credentials or a listing that fail are reported.
 func check(ctx context.Context, configJSON, stream string) (*checkReport, error) {
 	cfg, client, err := checkClient(ctx, configJSON)
+	var configErr *core.ConfigError
+	if errors.As(err, &configErr) && configErr.Field == "region" {
+		return &checkReport{RegionSource: "not set"}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ func TestCheckListsAStreamGivenByARN(t *testing.T) {
 	}
 }
 
-func TestCheckRefusesAnInvalidConfigurationOrNoRegion(t *testing.T) {
+func TestCheckRefusesAnInvalidConfigurationAndReportsNoRegion(t *testing.T) {
 	isolateAWSFiles(t)
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
@@ -158,8 +158,9 @@ func TestCheckRefusesAnInvalidConfigurationOrNoRegion(t *testing.T) {
 	if _, err := checkOn(t, map[string]any{"collection_max_count": 501}, ""); !errors.As(err, &configErr) {
 		t.Errorf("an out-of-range option: %v, want a ConfigError", err)
 	}
-	if _, err := checkOn(t, map[string]any{}, ""); !errors.As(err, &configErr) || configErr.Field != "region" {
-		t.Errorf("no region: %v, want a ConfigError for region", err)
+	report, err := checkOn(t, map[string]any{}, "s")
+	if err != nil || report.Region != "" || report.RegionSource != "not set" || report.Stream != nil {
+		t.Errorf("no region: %+v, %v; want the region reported not set, and nothing else", report, err)
 	}
 }
 

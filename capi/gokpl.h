@@ -414,12 +414,14 @@ int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, siz
  *               "error": "..."}}
  * credentials has either source and access_key_id (expires only for
  * credentials that expire) or error; stream is absent without a stream, and
- * has error (with the shards listed before it) when a listing failed.
+ * has error (with the shards listed before it) when a listing failed. With
+ * no region anywhere, region is "", region_source "not set", and nothing
+ * else is resolved.
  * Blocks up to timeout_ms (the shared config files, the credential
  * providers, ListShards). buf, *len and err are the caller's.
  * Returns GOKPL_OK (also when the credentials or the listing failed: the
- * object says how), GOKPL_ERR_CONFIG (an invalid configuration, or no
- * region; the message says which), GOKPL_ERR_AWS (the AWS configuration
+ * object says how), GOKPL_ERR_CONFIG (an invalid configuration; the
+ * message names the field), GOKPL_ERR_AWS (the AWS configuration
  * could not be loaded), GOKPL_TIMEOUT (timeout_ms passed while loading it),
  * GOKPL_ERR_BUFFER_TOO_SMALL (*len is the size needed; nothing was
  * written, and calling again checks again), GOKPL_ERR_INVALID_ARGUMENT

@@ -4,7 +4,6 @@ against the fake endpoint; what it wrote is read back through the fake's control
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import signal
@@ -16,7 +15,6 @@ from typing import Any
 
 import pytest
 from gokpl._percentile import percentile
-from gokpl.cli.aws_environment import _credentials_without_botocore, mask_key
 from support import control, deaggregate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -257,6 +255,39 @@ def test_check_of_a_missing_stream_exits_1(fake_kinesis: Any, tmp_path: Path) ->
     assert "stream no-such-stream: " in done.stderr and "ResourceNotFoundException" in done.stderr
 
 
+def test_check_reports_the_credentials_of_the_profile_the_engine_reads(fake_kinesis: Any, tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[work]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n")
+    env = cli_env(tmp_path, AWS_PROFILE="work", AWS_SHARED_CREDENTIALS_FILE=str(credentials))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        del env[name]
+    done = gokpl(["check", "--stream", "fake-1", "--endpoint-url", fake_kinesis.endpoint_url], env)
+    assert done.returncode == 0, done.stderr
+    assert f"credentials  shared credentials file {credentials} (aws_access_key_id=AKIA…MPLE)" in done.stdout
+    assert "fake-1: 1 open shard" in done.stdout
+    assert SECRET_KEY not in done.stdout + done.stderr and ACCESS_KEY not in done.stdout + done.stderr
+
+
+def test_check_without_credentials_exits_2_and_lists_nothing(fake_kinesis: Any, tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        del env[name]
+    done = gokpl(["check", "--stream", "fake-1", "--endpoint-url", fake_kinesis.endpoint_url], env)
+    assert done.returncode == 2, done
+    assert re.search(r"^credentials\s+none found: ", done.stdout, re.M)
+    assert "no AWS credentials found" in done.stderr
+    assert "open shard" not in done.stdout
+
+
+def test_check_takes_the_endpoint_the_aws_sdk_is_told_to_use(fake_kinesis: Any, tmp_path: Path) -> None:
+    env = cli_env(tmp_path, AWS_ENDPOINT_URL_KINESIS=fake_kinesis.endpoint_url)
+    done = gokpl(["check", "--stream", "fake-4"], env)
+    assert done.returncode == 0, done.stderr
+    endpoint = re.escape(fake_kinesis.endpoint_url)
+    assert re.search(rf"^endpoint\s+{endpoint} \(the AWS SDK's endpoint settings", done.stdout, re.M)
+    assert "fake-4: 4 open shards" in done.stdout
+
+
 # bench
 
 
@@ -276,29 +307,7 @@ def test_bench_prints_throughput_and_latency(fake_kinesis: Any, fake_stream: str
 # helpers, in process
 
 
-def test_mask_key_keeps_only_the_ends() -> None:
-    assert mask_key(ACCESS_KEY) == "AKIA…MPLE"
-    assert mask_key("short") == "………"
-
-
 def test_percentile_nearest_rank() -> None:
     values = [float(i) for i in range(1, 101)]
     assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50.0, 99.0, 100.0)
     assert percentile([], 0.5) == 0.0
-
-
-def test_credentials_without_botocore_read_the_environment_and_profile_files(tmp_path: Path) -> None:
-    env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    assert _credentials_without_botocore(env) == ("environment (AWS_ACCESS_KEY_ID=AKIA…MPLE)", True)
-    creds = tmp_path / "credentials"
-    creds.write_text(f"[work]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n")
-    config = tmp_path / "config"
-    config.write_text("[profile sso-dev]\nsso_session = corp\nregion = eu-west-1\n")
-    files = {"AWS_SHARED_CREDENTIALS_FILE": str(creds), "AWS_CONFIG_FILE": str(config)}
-    text, found = _credentials_without_botocore({**files, "AWS_PROFILE": "work"})
-    assert found and text == f"shared credentials file {creds}, profile work (AKIA…MPLE)"
-    text, found = _credentials_without_botocore({**files, "AWS_PROFILE": "sso-dev"})
-    assert found and text == f"config file {config}, profile sso-dev (SSO)"
-    text, found = _credentials_without_botocore(files)
-    assert found and "instance metadata" in text
-    assert SECRET_KEY not in json.dumps([text])

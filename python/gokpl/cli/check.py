@@ -1,26 +1,26 @@
-"""gokpl check: validate the configuration and show what it resolves to, and the stream's shards.
+"""gokpl check: validate the configuration and show what the engine will use, and the stream's shards.
 
-Region and credentials are described as the AWS SDK's default chain will
-find them (aws_environment); the shards are listed through boto3 when it
-is installed (gokpl itself does not need it). Functions only.
+The engine answers (``gokpl_check``): it resolves region, endpoint and
+credentials with the AWS SDK exactly as a producer made from the same
+Config will, and lists the stream's shards as its shard map does. This
+module only says where each setting came from and prints. Functions only.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
-import warnings
 from typing import Any
 
 from .. import _native
-from .._config import Config
+from .._errors import GokplError
 from .._options import option_specs
 from .._version import __version__
-from .aws_environment import describe_credentials, resolve_region
 from .common import EXIT_FAILED, EXIT_OK, UsageError, command_parser, err, out, print_table
 from .options import Resolved, resolve_config
+
+#: First guess at the report's size; grown to what the library asks for.
+_REPORT_SIZE = 64 * 1024
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -40,33 +40,91 @@ def run_check(args: argparse.Namespace) -> int:
     """gokpl check: validate the configuration; show region, credentials, endpoint, options and shards."""
     resolved = resolve_config(args)
     config = resolved.config
-    region, region_origin = resolve_region(config, resolved.origins, os.environ)
     out(f"gokpl        {__version__}")
     out(f"engine       {_engine_status()}")
+    timeout_s = (config.connect_timeout_ms + config.request_timeout_ms) / 1000
+    report = engine_report(config.to_json(), args.stream or "", timeout_s)
     out("config       valid")
-    if region is None:
+    if not report["region"]:
         out("region       not set")
         raise UsageError("no region: pass --region, set AWS_REGION, or set Region in the properties file")
-    out(f"region       {region} ({region_origin})")
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    endpoint = config.endpoint_url or f"https://kinesis.{region}.{domain}"
-    endpoint_origin = resolved.origins.get("endpoint_url", "the service's default for the region")
-    out(f"endpoint     {endpoint} ({endpoint_origin})")
+    out(f"region       {report['region']} ({_origin(report['region_source'], 'region', resolved)})")
+    out(f"endpoint     {report['endpoint_url']} ({_origin(report['endpoint_source'], 'endpoint_url', resolved)})")
     out(f"verify_ssl   {str(config.verify_ssl).lower()}")
-    credentials, found = describe_credentials(config, resolved.origins, os.environ)
-    out(f"credentials  {credentials}")
+    credentials = report["credentials"]
+    out(f"credentials  {describe_credentials(credentials, resolved)}")
     _print_options(resolved)
-    if not found:
+    if credentials.get("error"):
         raise UsageError("no AWS credentials found")
-    if args.stream is None:
+    stream = report.get("stream")
+    if stream is None:
         return EXIT_OK
-    return _check_stream(config, region, args.stream)
+    if stream.get("error"):
+        err(f"stream {stream['name']}: {stream['error']}")
+        return EXIT_FAILED
+    _print_shards(stream["name"], stream["shards"])
+    return EXIT_OK
+
+
+def engine_report(config_json: str, stream: str, timeout_s: float) -> dict[str, Any]:
+    """What the engine resolves for a producer of this configuration, and the stream's shards (gokpl_check)."""
+    ffi, lib = _native.ffi_lib()
+    config, name = config_json.encode(), stream.encode()
+    length = ffi.new("size_t *")
+    error = _native.error_buffer()
+    size = _REPORT_SIZE
+    while True:
+        buf = ffi.new("char[]", size)
+        status = lib.gokpl_check(config, len(config), name, len(name), round(timeout_s * 1000),
+                                 buf, size, length, error, _native.ERROR_BUFFER_SIZE)  # fmt: skip
+        if status != _native.ERR_BUFFER_TOO_SMALL:
+            break
+        size = int(length[0])
+    if status == _native.TIMEOUT:
+        raise GokplError(f"the AWS configuration did not load within {timeout_s:g} s: {_native.message(error)}")
+    _native.raise_for(status, _native.message(error))
+    report: dict[str, Any] = json.loads(ffi.unpack(buf, length[0]))
+    return report
 
 
 def _engine_status() -> str:
     """Load the shared library (a LibraryLoadError, exit status 1, when it does not) and say from where."""
     _native.ffi_lib()
     return f"loaded ({_native.library_path()})"
+
+
+def _origin(source: str, option: str, resolved: Resolved) -> str:
+    """Where a setting came from: the flag, variable or file that set the option, or the engine's answer."""
+    return resolved.origins.get(option, "config") if source == "config" else source
+
+
+# The AWS SDK's names of its credential providers, as the check says them.
+_PROVIDERS = {
+    "EnvConfigCredentials": "environment",
+    "SSOProvider": "SSO",
+    "AssumeRoleProvider": "assume role",
+    "WebIdentityCredentials": "web identity token",
+    "ProcessProvider": "credential_process",
+    "CredentialsEndpointProvider": "container credentials endpoint",
+    "EC2RoleProvider": "EC2 instance metadata (instance profile)",
+}
+
+
+def describe_credentials(credentials: dict[str, str], resolved: Resolved) -> str:
+    """Where the engine's credentials come from, in words, with the access key id masked; never a secret."""
+    if credentials.get("error"):
+        return f"none found: {credentials['error']}"
+    source, key = credentials.get("source", ""), credentials.get("access_key_id", "")
+    expires = f", expires {credentials['expires']}" if credentials.get("expires") else ""
+    if resolved.config.aws_access_key_id:
+        origin = resolved.origins.get("aws_access_key_id", "config")
+        return f"explicit in config (aws_access_key_id={key}, {origin}){expires}"
+    if source == "EnvConfigCredentials":
+        return f"environment (AWS_ACCESS_KEY_ID={key}){expires}"
+    if source.startswith("SharedConfigCredentials: "):
+        path = source.partition(": ")[2]
+        return f"shared credentials file {path} (aws_access_key_id={key}){expires}"
+    return f"{_PROVIDERS.get(source, source)} (aws_access_key_id={key}){expires}"
 
 
 def _print_options(resolved: Resolved) -> None:
@@ -82,61 +140,12 @@ def _print_options(resolved: Resolved) -> None:
     out("options      " + ("\n             ".join(rows) if rows else "all at their defaults"))
 
 
-def _check_stream(config: Config, region: str, stream: str) -> int:
-    try:
-        boto3 = importlib.import_module("boto3")
-    except ImportError:
-        err("cannot list the stream's shards: boto3 is not installed (pip install boto3; gokpl does not need it)")
-        return EXIT_FAILED
-    try:
-        shards = list_shards(_kinesis_client(boto3, config, region), stream)
-    except Exception as exc:  # botocore's ClientError, EndpointConnectionError, ...
-        err(f"stream {stream}: {exc}")
-        return EXIT_FAILED
-    _print_shards(stream, shards)
-    return EXIT_OK
-
-
-def _kinesis_client(boto3: Any, config: Config, region: str) -> Any:
-    botocore_config = importlib.import_module("botocore.config")
-    options: dict[str, Any] = {
-        "region_name": region,
-        "endpoint_url": config.endpoint_url,
-        "verify": config.verify_ssl,
-        "config": botocore_config.Config(
-            connect_timeout=config.connect_timeout_ms / 1000,
-            read_timeout=config.request_timeout_ms / 1000,
-            retries={"max_attempts": 2},
-        ),
-    }
-    if config.aws_access_key_id:
-        options["aws_access_key_id"] = config.aws_access_key_id
-        options["aws_secret_access_key"] = config.aws_secret_access_key
-        options["aws_session_token"] = config.aws_session_token
-    return boto3.client("kinesis", **options)
-
-
-def list_shards(client: Any, stream: str) -> list[dict[str, Any]]:
-    """The stream's open shards (ListShards, AT_LATEST, every page), as the engine lists them."""
-    shards: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"StreamName": stream, "ShardFilter": {"Type": "AT_LATEST"}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # urllib3's InsecureRequestWarning under --no-verify-ssl
-        while True:
-            page = client.list_shards(**request)
-            shards += page["Shards"]
-            token = page.get("NextToken")
-            if not token:
-                return shards
-            request = {"NextToken": token}
-
-
-def _print_shards(stream: str, shards: list[dict[str, Any]]) -> None:
+def _print_shards(stream: str, shards: list[dict[str, str]]) -> None:
     out(f"stream       {stream}: {len(shards)} open shard{'s' if len(shards) != 1 else ''}")
     if not shards:
         return
     rows = [("shard", "starting hash key", "ending hash key", "share")]
-    for shard in sorted(shards, key=lambda s: int(s["HashKeyRange"]["StartingHashKey"])):
-        start, end = int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"])
-        rows.append((shard["ShardId"], str(start), str(end), f"{(end - start + 1) / 2**128:.1%}"))
+    for shard in sorted(shards, key=lambda s: int(s["starting_hash_key"])):
+        start, end = int(shard["starting_hash_key"]), int(shard["ending_hash_key"])
+        rows.append((shard["shard_id"], str(start), str(end), f"{(end - start + 1) / 2**128:.1%}"))
     print_table(rows, indent="  ")
