@@ -4,14 +4,17 @@
 install), and setup.py's build step for wheels and `pip install`:
 
 - libgokpl.so, the Go engine and its C ABI (go build -buildmode=c-shared);
-- _gokpl_cffi.abi3.so, a cffi extension module compiled against gokpl.h and
-  linked to the library beside it (calls through it cost a fraction of
-  cffi's ABI mode); it uses CPython's stable ABI;
-- _fastpath.abi3.so, the C half of SyncOutcome (python/gokpl/_fastpath.c),
-  also on the stable ABI; it reaches the library through addresses handed
-  to it at load time, so it links to nothing;
+- _gokpl_cffi.abi3.so, a cffi extension module of the declarations derived
+  from capi/gokpl.h (python/gokpl/_cdef.py), linked to the library beside
+  it (calls through it cost a fraction of cffi's ABI mode); it uses
+  CPython's stable ABI;
+- _fastpath.abi3.so, the C base of SyncOutcome and the quick put
+  (python/gokpl/_fastpath.c, which includes gokpl.h), also on the stable
+  ABI; it reaches the library through addresses handed to it at load time,
+  so it links to nothing;
 - kinesistest, the fake Kinesis endpoint that gokpl.testing runs;
-- options.json, the option table.
+- options.json, the option table, and gokpl.h, from which cffi's ABI mode
+  (GOKPL_LIBRARY) derives its declarations.
 
 GOKPL_STRIP=1 (set by `make wheels`) leaves the symbol table and debug
 information out of the Go programs, which makes the wheel much smaller.
@@ -41,7 +44,8 @@ LIBRARY = "libgokpl.so"
 FAKE_ENDPOINT = "kinesistest"
 EXTENSION = "_gokpl_cffi.abi3.so"
 FASTPATH_EXTENSION = "_fastpath.abi3.so"
-GENERATED = ("options.json", LIBRARY, FAKE_ENDPOINT, EXTENSION, FASTPATH_EXTENSION)
+HEADER = ROOT / "capi" / "gokpl.h"
+GENERATED = ("options.json", HEADER.name, LIBRARY, FAKE_ENDPOINT, EXTENSION, FASTPATH_EXTENSION)
 
 
 def build_native(package_dir: Path) -> None:
@@ -52,6 +56,7 @@ def build_native(package_dir: Path) -> None:
         sys.exit("gokpl: building needs the Go toolchain (https://go.dev/dl/) on PATH, or GO=/path/to/go")
     package_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "core" / "options.json", package_dir / "options.json")
+    shutil.copyfile(HEADER, package_dir / HEADER.name)
     with tempfile.TemporaryDirectory() as tmp:
         go_build(go, ["-buildmode=c-shared", "./capi"], Path(tmp) / LIBRARY, cgo=True, ldflags=[version_ldflag()])
         go_build(go, ["./core/kinesistest/cmd/kinesistest"], Path(tmp) / FAKE_ENDPOINT, cgo=False)
@@ -120,41 +125,26 @@ def install(built: Path, package_dir: Path) -> None:
     os.replace(staged, package_dir / built.name)
 
 
-# Calls that never block and take about a microsecond: through them the
-# extension keeps the GIL. Releasing it for so short a call costs more than
-# the call, and with many Python threads putting, every release hands the
-# GIL to another thread and back (a convoy).
-KEEP_GIL = ("gokpl_producer_put_quick", "gokpl_outcome_state", "gokpl_outcomes_free")
-
-
 def build_extension(package_dir: Path) -> None:
     """Compile the cffi extension module _gokpl_cffi, linked to the libgokpl.so beside it."""
-    import cffi
     from cffi import ffiplatform
 
-    sys.path.insert(0, str(ROOT / "python" / "gokpl"))
-    try:
-        from _cdef import CDEF  # the declarations, without importing the gokpl package
-    finally:
-        sys.path.pop(0)
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
+    ffi = cffi_declarations()
     ffi.set_source("_gokpl_cffi", '#include "gokpl.h"')
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "_gokpl_cffi.c"
         ffi.emit_c_code(str(source))
-        source.write_text(keep_gil(source.read_text(), KEEP_GIL))
         if cross_target() is not None:
             target_compile(
                 [source],
                 package_dir / EXTENSION,
-                ["-I", str(ROOT / "capi"), "-L", str(package_dir), "-lgokpl", "-Wl,-rpath,$ORIGIN"],
+                ["-I", str(HEADER.parent), "-L", str(package_dir), "-lgokpl", "-Wl,-rpath,$ORIGIN"],
             )
             return
         extension = ffiplatform.get_extension(
             str(source),
             "_gokpl_cffi",
-            include_dirs=[str(ROOT / "capi")],
+            include_dirs=[str(HEADER.parent)],
             library_dirs=[str(package_dir)],
             libraries=["gokpl"],
             extra_link_args=["-Wl,-rpath,$ORIGIN"],
@@ -163,17 +153,33 @@ def build_extension(package_dir: Path) -> None:
         compile_extension(tmp, extension, package_dir, EXTENSION)
 
 
+def cffi_declarations() -> Any:
+    """A cffi.FFI with the declarations derived from capi/gokpl.h; exits naming the header's
+    line when the derivation or cffi's parser refuses it."""
+    sys.path.insert(0, str(ROOT / "python" / "gokpl"))
+    try:
+        from _cdef import HeaderError, new_ffi  # without importing the gokpl package
+    finally:
+        sys.path.pop(0)
+    try:
+        return new_ffi(HEADER.read_text())
+    except HeaderError as exc:
+        sys.exit(f"gokpl: cannot derive cffi's declarations from {HEADER}: {exc}")
+
+
 def build_fastpath_extension(package_dir: Path) -> None:
     """Compile the extension module _fastpath, the C half of SyncOutcome."""
     from setuptools import Extension
 
+    source = ROOT / "python" / "gokpl" / "_fastpath.c"
     if cross_target() is not None:
-        source = ROOT / "python" / "gokpl" / "_fastpath.c"
-        target_compile([source], package_dir / FASTPATH_EXTENSION, ["-Wall", "-Werror"])  # libc: name_target_libc
+        args = ["-I", str(HEADER.parent), "-Wall", "-Werror"]
+        target_compile([source], package_dir / FASTPATH_EXTENSION, args)  # libc: name_target_libc
         return
     extension = Extension(
         "_fastpath",
-        sources=[str(ROOT / "python" / "gokpl" / "_fastpath.c")],
+        sources=[str(source)],
+        include_dirs=[str(HEADER.parent)],
         extra_compile_args=["-O2", "-Wall", "-Werror"],
         # It calls nothing from libc, but auditwheel tells which libc a
         # wheel needs from its extensions' needed libraries.
@@ -275,27 +281,6 @@ def link_command() -> str:
 
     command = os.environ.get("LDSHARED") or sysconfig.get_config_var("LDSHARED") or "cc -shared"
     return shlex.join(arg for arg in shlex.split(command) if not arg.startswith(("-Wl,-rpath,", "-Wl,-R")))
-
-
-def keep_gil(source: str, names: tuple[str, ...]) -> str:
-    """cffi's generated source with the GIL kept through calls to the named functions.
-
-    cffi releases the GIL around every call (Py_BEGIN_ALLOW_THREADS ...
-    Py_END_ALLOW_THREADS in each wrapper). Should a cffi version generate
-    wrappers of another shape, the source is left as it is, with a warning:
-    the calls then release the GIL, which is correct, only slower.
-    """
-    out = source
-    for name in names:
-        start = out.find(f"\n_cffi_f_{name}(PyObject")
-        end = out.find("\n}\n", start)
-        body = out[start:end]
-        release, reacquire = "  Py_BEGIN_ALLOW_THREADS\n", "  Py_END_ALLOW_THREADS\n"
-        if start < 0 or body.count(release) != 1 or body.count(reacquire) != 1:
-            print(f"gokpl: warning: cffi's wrapper of {name} has an unexpected shape; it releases the GIL")
-            return source
-        out = out[:start] + body.replace(release, "").replace(reacquire, "") + out[end:]
-    return out
 
 
 if __name__ == "__main__":

@@ -39,8 +39,11 @@
  *   caller's with gokpl_producer_next_completions (a completion queue per
  *   producer); that thread runs the caller's callbacks.
  *
- * Everything between the CDEF markers below is plain declarations, read as
- * is by the Python binding (cffi).
+ * The Python binding derives its cffi declarations from this file when it
+ * is built (python/gokpl/_cdef.py): comments, the include guard, system
+ * #include lines and the C++ linkage block are dropped and integer #defines
+ * kept; any other preprocessor line fails that build. Everything else here
+ * is plain C declarations.
  */
 #ifndef GOKPL_H
 #define GOKPL_H
@@ -51,8 +54,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* BEGIN CDEF */
 
 /* The version of this ABI; gokpl_abi_version returns it. */
 #define GOKPL_ABI_VERSION 2
@@ -430,8 +431,6 @@ int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, siz
 int32_t gokpl_check(const char *config_json, size_t config_len,
                     const char *stream, size_t stream_len, int64_t timeout_ms,
                     char *buf, size_t cap, size_t *len, char *err, size_t err_cap);
-
-/* END CDEF */
 
 #ifdef __cplusplus
 }

