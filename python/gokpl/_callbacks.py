@@ -1,4 +1,4 @@
-"""The thread that runs SyncOutcome.add_done_callback callbacks for one producer.
+"""A producer's completions: the thread that runs SyncOutcome.add_done_callback callbacks.
 
 Go never calls into Python: a callback from a thread the Go runtime made,
 possibly while the interpreter shuts down, is not safe. Instead the library
@@ -7,6 +7,10 @@ token, gokpl_producer_next_completions hands tokens back), and one daemon
 thread per producer, started when the first callback needs it, collects the
 tokens in native waits of at most 0.2 s and runs the callbacks in Python. It
 ends once the producer is closed and every token is collected.
+
+Vocabulary: a done-callback is the user's function; a completion is the
+library's notice that an outcome is done, a token registered with
+gokpl_outcome_notify and collected from the producer's completion queue.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ import threading
 from typing import TYPE_CHECKING
 
 from . import _native
+from ._status import OK, TIMEOUT, raise_for
+from ._timeout import WAIT_SLICE_MS
 
 if TYPE_CHECKING:
     from ._outcome import SyncOutcome
 
 _BATCH = 256
-_SLICE_MS = 200
 
 
-class CallbackDispatcher:
-    """Collects one producer's completion tokens and runs their outcomes' callbacks."""
+class Completions:
+    """One producer's completions: registers outcomes for them, and collects them on one thread that runs
+    the outcomes' done-callbacks. Thread-safe."""
 
     def __init__(self, producer_handle: int) -> None:
         self._producer = producer_handle
@@ -34,7 +40,7 @@ class CallbackDispatcher:
         self._tokens = itertools.count(1)
         self._thread: threading.Thread | None = None
 
-    def register(self, outcome: SyncOutcome) -> bool:
+    def notify(self, outcome: SyncOutcome) -> bool:
         """Arrange for outcome's callbacks to run on this thread when it is done.
 
         Returns False, arranging nothing, when it is done already.
@@ -49,7 +55,7 @@ class CallbackDispatcher:
         if not queued:
             with self._lock:
                 del self._waiting[token]
-            _native.raise_for(status)
+            raise_for(status)
             return False
         with self._lock:
             if self._thread is None:
@@ -65,13 +71,13 @@ class CallbackDispatcher:
         tokens = ffi.new("uint64_t[]", _BATCH)
         n = ffi.new("size_t *")
         while True:
-            status = lib.gokpl_producer_next_completions(self._producer, tokens, _BATCH, _SLICE_MS, n)
-            if status == _native.OK:
+            status = lib.gokpl_producer_next_completions(self._producer, tokens, _BATCH, WAIT_SLICE_MS, n)
+            if status == OK:
                 with self._lock:
                     ready = [self._waiting.pop(token, None) for token in ffi.unpack(tokens, n[0])]
                 run_callbacks_of(ready)
                 del ready  # not kept alive (with their native handles) while the next wait blocks
-            elif status != _native.TIMEOUT:
+            elif status != TIMEOUT:
                 return  # closed and drained (or freed): nothing more will come
 
     def join(self, timeout: float | None) -> None:

@@ -17,10 +17,11 @@ import threading
 from typing import Any
 
 from . import _native
+from ._status import OK
+from ._timeout import WAIT_SLICE_MS
 
 log = logging.getLogger("gokpl")
 
-_SLICE_MS = 200
 _MESSAGE_SIZE = 4096
 # Re-read the logger's level this often (in slices), so a level set later applies.
 _LEVEL_EVERY = 5
@@ -91,7 +92,7 @@ def _run(ffi: Any, lib: Any) -> None:
         n += 1
         if n % _LEVEL_EVERY == 0:
             sync_level(lib)
-        if lib.gokpl_log_next(_SLICE_MS, record, buf, _MESSAGE_SIZE) == _native.OK:
+        if lib.gokpl_log_next(WAIT_SLICE_MS, record, buf, _MESSAGE_SIZE) == OK:
             _emit(ffi, record, buf)
 
 
@@ -102,7 +103,7 @@ def drain() -> None:
     ffi, lib = _native.ffi_lib()
     record = ffi.new("gokpl_log_record *")
     buf = ffi.new("char[]", _MESSAGE_SIZE)
-    while lib.gokpl_log_next(0, record, buf, _MESSAGE_SIZE) == _native.OK:
+    while lib.gokpl_log_next(0, record, buf, _MESSAGE_SIZE) == OK:
         _emit(ffi, record, buf)
 
 

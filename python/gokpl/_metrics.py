@@ -22,6 +22,7 @@ from typing import Any
 
 from . import _native
 from ._errors import GokplError
+from ._status import ERR_BUFFER_TOO_SMALL, OK, raise_for
 
 log = logging.getLogger("gokpl")
 
@@ -124,11 +125,11 @@ def metrics_snapshot(handle: int, ms: int) -> list[Metric]:
         if b.buf is None:
             b.buf = ffi.new("char[]", b.size)
         status = lib.gokpl_producer_metrics(handle, ms, b.buf, b.size, length)
-        if status == _native.OK:
+        if status == OK:
             raw = ffi.unpack(b.buf, length[0])
             break
-        if status != _native.ERR_BUFFER_TOO_SMALL:
-            _native.raise_for(status)
+        if status != ERR_BUFFER_TOO_SMALL:
+            raise_for(status)
         # The snapshot may grow before the next call: leave some room.
         b.size = int(length[0]) + int(length[0]) // 4 + 1024
         b.buf = None

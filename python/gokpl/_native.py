@@ -1,10 +1,11 @@
-"""The one door to libgokpl: lazy loading, fork detection and status mapping.
+"""The one door to libgokpl: lazy loading, fork detection and reusable call buffers.
 
 Nothing here runs at import time except registering a fork hook: the shared
 library (and with it the Go runtime) loads on the first call that needs it,
 normally the first put. A process forked after that point cannot use the
 library (the Go runtime does not survive fork), so every call in such a child
-raises ForkedProcessError instead of hanging.
+raises ForkedProcessError instead of hanging. Statuses become exceptions in
+_status; the C fast path (_fastpath) gets the library's addresses from here.
 """
 
 from __future__ import annotations
@@ -15,19 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._errors import (
-    BackpressureTimeoutError,
-    ConfigError,
-    ForkedProcessError,
-    GokplError,
-    InternalError,
-    InvalidRecordError,
-    LibraryLoadError,
-    ProducerClosedError,
-    SyncOutcomeCancelled,
-)
-from ._result import lazy_result
-from ._timeout import check_timeout
+from ._errors import ForkedProcessError, LibraryLoadError
 from ._version import __version__
 
 try:
@@ -42,18 +31,6 @@ ABI_VERSION = 2
 ERROR_BUFFER_SIZE = 2048
 #: Room for a result's or an attempt's strings; a longer error message grows it.
 STRINGS_SIZE = 512
-
-# Status codes, as in gokpl.h (a test checks them against the library).
-OK = 0
-TIMEOUT = 1
-ERR_INVALID_HANDLE = 2
-ERR_INVALID_ARGUMENT = 3
-ERR_INVALID_RECORD = 5
-ERR_CLOSED = 6
-ERR_BACKPRESSURE = 7
-ERR_PENDING = 8
-ERR_CANCELLED = 9
-ERR_BUFFER_TOO_SMALL = 10
 
 _lock = threading.Lock()
 # After the first load these are the cffi FFI and library objects; hot paths
@@ -131,7 +108,7 @@ def _load() -> None:
                 "(pip install builds it with Go) or set GOKPL_LIBRARY."
             ) from exc
         _check_versions(ffi, lib, path)
-        _configure_outcomes(ffi, lib)
+        _configure_fastpath(ffi, lib)
         _unpack = getattr(ffi, "_backend", ffi).unpack  # ABI mode wraps it in Python
         _ffi, _lib, _loaded_in_pid = ffi, lib, os.getpid()
 
@@ -171,11 +148,7 @@ def _check_versions(ffi: Any, lib: Any, path: Path) -> None:
         )
 
 
-#: SyncOutcome._state once cancel() won or a read found the outcome cancelled.
-CANCELLED: Any = type("Cancelled", (), {"__repr__": lambda self: "<cancelled>", "__slots__": ()})()
-
-
-def _configure_outcomes(ffi: Any, lib: Any) -> None:
+def _configure_fastpath(ffi: Any, lib: Any) -> None:
     """Hand the C fast path (_fastpath.c) the three library functions it calls."""
 
     def address(name: str) -> int:
@@ -185,20 +158,17 @@ def _configure_outcomes(ffi: Any, lib: Any) -> None:
             function = getattr(lib, name)  # ABI mode: already a function pointer
         return int(ffi.cast("uintptr_t", function))
 
-    def unavailable() -> None:
-        raise _forked_error()
-
     _fastpath.configure(
-        address("gokpl_outcome_state"),
-        address("gokpl_outcomes_free"),
-        address("gokpl_producer_put_quick"),
-        lazy_result,
-        raise_for,
-        unavailable,
-        SyncOutcomeCancelled,
-        CANCELLED,
-        check_timeout,
+        address("gokpl_outcome_state"), address("gokpl_outcomes_free"), address("gokpl_producer_put_quick")
     )
+
+
+def unavailable() -> None:
+    """Raise why the library cannot be called: the process was forked after
+    it loaded, or it has not been loaded yet."""
+    if _forked_after_load:
+        raise _forked_error()
+    raise RuntimeError("gokpl: the library is not loaded")
 
 
 class Scratch:
@@ -262,41 +232,10 @@ def error_buffer() -> Any:
     return ffi.new("char[]", ERROR_BUFFER_SIZE)
 
 
-_EXCEPTIONS: dict[str, type[GokplError]] = {
-    "GOKPL_ERR_CONFIG": ConfigError,
-    "GOKPL_ERR_INVALID_RECORD": InvalidRecordError,
-    "GOKPL_ERR_CLOSED": ProducerClosedError,
-    "GOKPL_ERR_BACKPRESSURE": BackpressureTimeoutError,
-    "GOKPL_ERR_CANCELLED": SyncOutcomeCancelled,
-    "GOKPL_ERR_AWS": ConfigError,
-    "GOKPL_ERR_INTERNAL": InternalError,
-}
-
-
-def raise_for(status: int, message: str = "") -> None:
-    """Raise the exception for a failing status code; return on GOKPL_OK.
-
-    This is the one place where status codes become exceptions.
-    """
-    if status == 0:
-        return
-    _, lib = ffi_lib()
-    for name, exc_type in _EXCEPTIONS.items():
-        if status == getattr(lib, name):
-            raise exc_type(_strip(message) or name)
-    if status == lib.GOKPL_ERR_INVALID_HANDLE:
-        raise ProducerClosedError(_strip(message) or "the producer or outcome handle is no longer valid")
-    raise InternalError(f"unexpected status {status} from libgokpl: {_strip(message)}")
-
-
 def message(buf: Any) -> str:
     """The NUL-terminated message a failing call wrote into buf."""
     ffi, _ = ffi_lib()
     return str(ffi.string(buf).decode("utf-8", "replace"))
-
-
-def _strip(message: str) -> str:
-    return message[len("gokpl: ") :] if message.startswith("gokpl: ") else message
 
 
 def forked() -> bool:

@@ -1,4 +1,11 @@
-"""SyncOutcome: a blocking handle on one record's result."""
+"""SyncOutcome: a blocking handle on one record's result.
+
+The class is here; what every record goes through (holding the handle and
+the state, done(), wait() on a resolved outcome, releasing the handle) is
+its C base, gokpl/_fastpath.c, which calls back only into the functions
+bound below. Safe to use from any thread: callbacks are guarded by one
+lock, everything else is a native call or a read of a final state.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,9 @@ from . import _fastpath, _native
 from ._errors import SyncOutcomeCancelled
 from ._fastpath import OutcomeBase
 from ._native import _scratches
-from ._result import Attempt, RecordResult
-from ._timeout import check_timeout, deadline_of, passed, slice_ms
+from ._result import Attempt, lazy_result
+from ._status import ERR_BUFFER_TOO_SMALL, ERR_PENDING, TIMEOUT, raise_for
+from ._timeout import check_timeout, deadline_of, wait_in_slices
 
 log = logging.getLogger("gokpl")
 
@@ -20,6 +28,8 @@ log = logging.getLogger("gokpl")
 _FIRED: list[Callable[[SyncOutcome], object]] = []
 # Guards every outcome's _callbacks; callbacks are rare enough to share it.
 _callbacks_lock = threading.Lock()
+# SyncOutcome._state until the outcome is known to be done: gokpl_outcome_state's answer then.
+_PENDING = -ERR_PENDING
 
 
 class SyncOutcome(OutcomeBase):
@@ -38,22 +48,6 @@ class SyncOutcome(OutcomeBase):
 
     __slots__ = ()
 
-    def _wait_pending(self, timeout: Any) -> RecordResult:
-        """wait() for an outcome not resolved yet: native waits of at most 0.2 s."""
-        seconds = check_timeout(timeout)
-        lib = _native._lib
-        handle = self._handle
-        deadline = deadline_of(seconds)
-        while True:
-            status = lib.gokpl_outcome_wait(handle, slice_ms(deadline))
-            if status == _native.OK:
-                if self._read_state() is not None:
-                    return self._result()
-            elif status != _native.TIMEOUT:
-                _native.raise_for(status)
-            if passed(deadline):
-                raise TimeoutError(f"SyncOutcome.wait timed out after {timeout}s")
-
     def cancel(self) -> bool:
         """Resolve the outcome locally as cancelled; False if it was already resolved.
 
@@ -61,15 +55,13 @@ class SyncOutcome(OutcomeBase):
         PutRecords request cannot be recalled: it may still be written to the
         stream. ``wait()`` then raises SyncOutcomeCancelled.
         """
-        if self._state is not None:
+        if self._state != _PENDING:
             return False
         s = _native.take_scratch()
         status = _native._lib.gokpl_outcome_cancel(self._handle, s.flag)
         cancelled = bool(s.flag[0])
         _native.give_scratch(s)
-        _native.raise_for(status)
-        if cancelled:
-            self._mark_cancelled()
+        raise_for(status)
         return cancelled
 
     def add_done_callback(self, fn: Callable[[SyncOutcome], object]) -> None:
@@ -89,7 +81,7 @@ class SyncOutcome(OutcomeBase):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
         with _callbacks_lock:
             callbacks = self._callbacks
-            if callbacks is None and self._state is None:
+            if callbacks is None and self._state == _PENDING:
                 self._callbacks = [fn]
                 register = True
             elif callbacks is not None and callbacks is not _FIRED:
@@ -97,7 +89,7 @@ class SyncOutcome(OutcomeBase):
                 return
             else:
                 register = False
-        if register and self._dispatcher.register(self):
+        if register and self._completions.notify(self):
             return
         if register:
             self._run_callbacks()  # already done: run them here
@@ -116,12 +108,12 @@ class SyncOutcome(OutcomeBase):
             s = _native.Scratch()
         out = s.result
         status = _native._lib.gokpl_outcome_result(self._handle, out, s.strings, _native.STRINGS_SIZE)
-        if status == _native.ERR_BUFFER_TOO_SMALL:  # a long error message; the ids need no more room
+        if status == ERR_BUFFER_TOO_SMALL:  # a long error message; the ids need no more room
             handle = self._handle
             strings = _read_strings(lambda buf, cap: _native._lib.gokpl_outcome_result(handle, out, buf, cap), out)
             _scratches.append(s)
             return strings[0], strings[1]
-        _native.raise_for(status)
+        raise_for(status)
         n = out.shard_id_len
         raw = _native._unpack(s.strings, n + out.sequence_number_len)
         _scratches.append(s)
@@ -143,7 +135,15 @@ class SyncOutcome(OutcomeBase):
         return "<SyncOutcome pending>"
 
 
-_fastpath.set_outcome_class(SyncOutcome)  # what quick_put makes
+def _wait_until_done(handle: int, timeout: Any) -> None:
+    """SyncOutcome.wait for an outcome not done yet (called by its C base): native waits of at most
+    0.2 s until it is done; TimeoutError once the timeout passes."""
+    lib = _native._lib
+    status = wait_in_slices(lambda ms: lib.gokpl_outcome_wait(handle, ms), deadline_of(check_timeout(timeout)))
+    raise_for(status, f"SyncOutcome.wait timed out after {timeout}s" if status == TIMEOUT else "")
+
+
+_fastpath.bind(SyncOutcome, lazy_result, _wait_until_done, raise_for, check_timeout, _native.unavailable)
 
 
 def run_callbacks_of(outcomes: list[SyncOutcome | None]) -> None:
@@ -195,8 +195,8 @@ def _read_strings(call: Callable[[Any, int], int], out: Any) -> tuple[str | None
     while True:
         buf = ffi.new("char[]", size)
         status = call(buf, size)
-        if status != _native.ERR_BUFFER_TOO_SMALL:
-            _native.raise_for(status)
+        if status != ERR_BUFFER_TOO_SMALL:
+            raise_for(status)
             break
         size = out.shard_id_len + out.sequence_number_len + out.error_code_len + out.error_message_len
     raw = ffi.unpack(buf, size)

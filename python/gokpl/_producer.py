@@ -12,14 +12,15 @@ from types import TracebackType
 from typing import Any, Union
 
 from . import _exit, _logs, _metrics, _native
-from ._callbacks import CallbackDispatcher
+from ._callbacks import Completions
 from ._config import Config
 from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
 from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._native import _scratches
 from ._outcome import SyncOutcome
-from ._timeout import check_timeout, deadline_of, passed, slice_ms
+from ._status import ERR_BACKPRESSURE, ERR_INVALID_HANDLE, OK, TIMEOUT, error_for, raise_for
+from ._timeout import check_timeout, deadline_of, wait_in_slices
 
 log = logging.getLogger("gokpl")
 
@@ -99,7 +100,7 @@ class SyncProducer:
         self._backend = backend
         self._lock = threading.Lock()
         self._handle = 0
-        self._dispatcher = CallbackDispatcher(0)  # replaced when the engine starts
+        self._completions = Completions(0)  # replaced when the engine starts
         self._sink_thread: _metrics.SinkThread | None = None  # started with the engine, given a metrics_sink
         self._entered = False
         self._closed = False
@@ -150,9 +151,8 @@ class SyncProducer:
         lib = _native._lib
         deadline = deadline_of(timeout)
         try:
-            _wait_for_flush(lib, handle, deadline)
-        except TimeoutError:
-            log.warning("close: flush did not finish in %ss; failing the records left", timeout)
+            if _flush(lib, handle, deadline) == TIMEOUT:
+                log.warning("close: flush did not finish in %ss; failing the records left", timeout)
         finally:
             sink = self._sink_thread
             try:
@@ -162,11 +162,11 @@ class SyncProducer:
                 buf = _native.error_buffer()
                 status = lib.gokpl_producer_close(handle, 0, buf, _native.ERROR_BUFFER_SIZE)
                 _native.free_released()
-            if status not in (_native.OK, _native.TIMEOUT):
-                _native.raise_for(status, _native.message(buf))
+            if status not in (OK, TIMEOUT):
+                raise_for(status, _native.message(buf))
         # Not when interrupted: the callbacks and the last metrics_sink call then run on without waiting for them.
         join_until = None if deadline is None else max(deadline, time.monotonic() + callbacks_grace)
-        self._dispatcher.join(_seconds_left(join_until))
+        self._completions.join(_seconds_left(join_until))
         if sink is not None:
             sink.join(_seconds_left(join_until))
 
@@ -206,48 +206,41 @@ class SyncProducer:
             stream_b = self._encode_stream(stream)
         handle = self._handle
         if handle and explicit_hash_key is None and not tags:
-            # The common case, a str key and bytes data, in one C call
-            # (gokpl/_fastpath.c); anything else, a full producer, a bad
-            # record or the first put takes the path below, which checks
-            # every argument before it starts the engine or puts, converts,
-            # waits for room or says what is wrong.
-            outcome: SyncOutcome | None = _quick_put(handle, stream_b, partition_key, data, self._dispatcher)
-            if outcome is not None:
+            # The common case, a str key and bytes or bytearray data, in one
+            # C call (gokpl/_fastpath.c). When the library declines the
+            # record it hands back the encoded key, and None for other types.
+            outcome = _quick_put(handle, stream_b, partition_key, data, self._completions)
+            if type(outcome) is SyncOutcome:
                 return outcome
-            return self._put_checked(stream_b, partition_key, data, None, tags, timeout, True)
-        return self._put_checked(stream_b, partition_key, data, explicit_hash_key, tags, timeout, False)
+            return self._put(stream_b, partition_key, outcome, data, None, tags, timeout)
+        return self._put(stream_b, partition_key, None, data, explicit_hash_key, tags, timeout)
 
-    def _put_checked(
+    def _put(
         self,
         stream_b: bytes,
         partition_key: Any,
+        key_b: bytes | None,
         data: Any,
         explicit_hash_key: Any,
         tags: Any,
         timeout: float | None,
-        tried_quick: bool,
     ) -> SyncOutcome:
-        """put_record's full path: check the arguments, start the engine on first use, put, wait for room.
+        """put_record's route for whatever the C quick put declined: check every argument before
+        the engine starts (on the first put) or anything is put, then put, waiting for room in
+        slices while the producer is full, or say what is wrong.
 
-        tried_quick: the fast path already tried the record as it is (if its
-        types were exactly str and bytes).
+        key_b: partition_key as UTF-8 when the quick put already encoded it (its types were the
+        common ones).
         """
-        key_b = _encode_text("partition_key", partition_key)
-        _check_data(data, "data")
+        if key_b is None:
+            key_b = _encode_text("partition_key", partition_key)
+            _check_data(data, "data")
         hash_b = None if explicit_hash_key is None else _encode_hash_key(explicit_hash_key)
         if tags:
             raise TypeError("tags are not supported; pass an empty tuple")
         handle = self._handle or self._native_handle()
         if type(data) is not bytes:
             data = _as_buffer(data, "data")
-        if hash_b is None and not (tried_quick and type(data) is bytes):
-            # The short call as well (a bytearray or memoryview, the first
-            # put); anything but success takes the full call below.
-            h = _native._lib.gokpl_producer_put_quick(
-                handle, stream_b, len(stream_b), key_b, len(key_b), data, len(data)
-            )  # fmt: skip
-            if h > 0:
-                return SyncOutcome(h, self._dispatcher)
         hash_c = _native._ffi.NULL if hash_b is None else hash_b
         hash_len = 0 if hash_b is None else len(hash_b)
         lib = _native._lib
@@ -255,20 +248,23 @@ class SyncProducer:
             s = _scratches.pop()
         except IndexError:
             s = _native.Scratch()
-        deadline = deadline_of(timeout)
-        while True:
-            status = lib.gokpl_producer_put(
-                handle, stream_b, len(stream_b), key_b, len(key_b), hash_c, hash_len,
-                data, len(data), slice_ms(deadline), s.handle, s.err, _native.ERROR_BUFFER_SIZE,
+
+        def put(ms: int) -> int:
+            return int(
+                lib.gokpl_producer_put(
+                    handle, stream_b, len(stream_b), key_b, len(key_b), hash_c, hash_len,
+                    data, len(data), ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
+                )
             )  # fmt: skip
-            if status == 0:
-                outcome = SyncOutcome(s.handle[0], self._dispatcher)
-                _scratches.append(s)
-                return outcome
-            if status != _native.ERR_BACKPRESSURE or passed(deadline):
-                message = _native.message(s.err)
-                _scratches.append(s)
-                _native.raise_for(status, message)
+
+        status = wait_in_slices(put, deadline_of(timeout), again=ERR_BACKPRESSURE)
+        if status != OK:
+            message = _native.message(s.err)
+            _scratches.append(s)
+            raise error_for(status, message)
+        outcome = SyncOutcome(s.handle[0], self._completions)
+        _scratches.append(s)
+        return outcome
 
     def put_records(
         self, stream: str, records: Iterable[BatchRecord], *, timeout: float | None = None
@@ -336,22 +332,18 @@ class SyncProducer:
             put_from = _struct_batch(ffi, lib, handle, stream_b, keys, datas, data_lens, hashes)
         else:
             put_from = _packed_batch(ffi, lib, handle, stream_b, keys, datas, data_lens)
-        dispatcher = self._dispatcher
+        completions = self._completions
         outcomes: list[SyncOutcome] = []
-        deadline = deadline_of(seconds)
-        done = 0
-        while done < count:
-            status = put_from(done, slice_ms(deadline), outs_c + done, accepted, err)
-            n = accepted[0]
-            outcomes += [SyncOutcome(h, dispatcher) for h in outs[done : done + n]]
-            done += n
-            if status == 0:
-                break
-            if status != _native.ERR_BACKPRESSURE or passed(deadline):
-                try:
-                    _native.raise_for(status, _native.message(err))
-                except Exception as exc:
-                    raise _batch_error(exc, done, outcomes) from None
+
+        def put_rest(ms: int) -> int:
+            done = len(outcomes)
+            status = put_from(done, ms, outs_c + done, accepted, err)
+            outcomes.extend([SyncOutcome(h, completions) for h in outs[done : done + accepted[0]]])
+            return status
+
+        status = wait_in_slices(put_rest, deadline_of(seconds), again=ERR_BACKPRESSURE)
+        if status != OK:
+            raise _batch_error(error_for(status, _native.message(err)), len(outcomes), outcomes)
         if bad is not None:
             raise _batch_error(bad, count, outcomes)
         return outcomes
@@ -369,12 +361,8 @@ class SyncProducer:
         handle = self._handle
         if not handle:
             return  # nothing was ever put
-        lib = _native._lib
-        deadline = deadline_of(seconds)
-        try:
-            _wait_for_flush(lib, handle, deadline)
-        except TimeoutError:
-            raise TimeoutError(f"SyncProducer.flush timed out after {timeout}s") from None
+        status = _flush(_native._lib, handle, deadline_of(seconds))
+        raise_for(status, f"SyncProducer.flush timed out after {timeout}s" if status == TIMEOUT else "")
 
     @property
     def outstanding_records(self) -> int:
@@ -386,9 +374,9 @@ class SyncProducer:
         status = _native._lib.gokpl_producer_outstanding(handle, s.i64)
         n = int(s.i64[0])
         _native.give_scratch(s)
-        if status == _native.ERR_INVALID_HANDLE:
+        if status == ERR_INVALID_HANDLE:
             return 0  # closed meanwhile
-        _native.raise_for(status)
+        raise_for(status)
         return n
 
     def stats(self) -> ProducerStats:
@@ -403,7 +391,7 @@ class SyncProducer:
             return ProducerStats()
         ffi, lib = _native.ffi_lib()
         out = ffi.new("gokpl_stats *")
-        _native.raise_for(lib.gokpl_producer_stats(handle, out))
+        raise_for(lib.gokpl_producer_stats(handle, out))
         return ProducerStats(**{f.name: int(getattr(out, f.name)) for f in dataclasses.fields(ProducerStats)})
 
     def metrics(self, window: float | None = None) -> list[Metric]:
@@ -446,8 +434,8 @@ class SyncProducer:
             self._require_open()
             if not self._handle:
                 handle = self._create()
-                # The dispatcher first: a thread that sees the handle uses it.
-                self._dispatcher = CallbackDispatcher(handle)
+                # The completions first: a thread that sees the handle uses them.
+                self._completions = Completions(handle)
                 sink = self._config.metrics_sink
                 if sink is not None:
                     interval = self._config.metrics_upload_interval_ms
@@ -464,7 +452,7 @@ class SyncProducer:
         out = ffi.new("gokpl_producer *")
         buf = _native.error_buffer()
         config = self._config_json.encode()
-        _native.raise_for(
+        raise_for(
             lib.gokpl_producer_new(config, len(config), out, buf, _native.ERROR_BUFFER_SIZE), _native.message(buf)
         )
         return int(out[0])
@@ -657,26 +645,17 @@ def _seconds_left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
-def _wait_for_flush(lib: Any, handle: int, deadline: float | None) -> None:
-    """Begin one flush and wait for it in slices: it covers the records put
-    before the call, so puts from other threads meanwhile cannot stretch it."""
-    ffi = _native._ffi
-    flush = ffi.new("uint64_t *")
-    _native.raise_for(lib.gokpl_producer_flush_begin(handle, flush))
-    flush_id = int(flush[0])
-    _wait_in_slices(lambda ms: lib.gokpl_producer_flush_wait(handle, flush_id, ms), deadline)
-
-
-def _wait_in_slices(native_wait: Any, deadline: float | None) -> None:
-    """Call native_wait(ms) in slices until it returns GOKPL_OK or the deadline passes."""
-    while True:
-        status = native_wait(slice_ms(deadline))
-        if status == _native.OK:
-            return
-        if status != _native.TIMEOUT:
-            _native.raise_for(status)
-        if passed(deadline):
-            raise TimeoutError("timed out")
+def _flush(lib: Any, handle: int, deadline: float | None) -> int:
+    """Begin one flush and wait for it in slices until the deadline (None: none); GOKPL_OK or
+    GOKPL_TIMEOUT. The flush covers the records put before the call, so puts from other threads
+    meanwhile cannot stretch it."""
+    flush = _native._ffi.new("uint64_t *")
+    raise_for(lib.gokpl_producer_flush_begin(handle, flush))
+    ticket = int(flush[0])
+    status = wait_in_slices(lambda ms: lib.gokpl_producer_flush_wait(handle, ticket, ms), deadline)
+    if status not in (OK, TIMEOUT):
+        raise_for(status)
+    return status
 
 
 __all__ = ["BackpressureTimeoutError", "BatchRecord", "ProducerStats", "SyncProducer"]

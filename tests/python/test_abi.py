@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from gokpl import Config, ForkedProcessError, SyncProducer, _native
+from gokpl import Config, ForkedProcessError, SyncProducer, _native, _status
 
 ConfigFactory = Callable[..., Config]
 
@@ -54,9 +54,9 @@ def put(ffi: Any, lib: Any, producer: int, stream: bytes, key: bytes) -> int:
 
 def test_status_constants_match_the_library(abi: tuple[Any, Any]) -> None:
     _, lib = abi
-    for name in ("OK", "TIMEOUT", "ERR_INVALID_HANDLE", "ERR_INVALID_ARGUMENT", "ERR_INVALID_RECORD", "ERR_CLOSED",
-                 "ERR_BACKPRESSURE", "ERR_PENDING", "ERR_CANCELLED", "ERR_BUFFER_TOO_SMALL"):  # fmt: skip
-        assert getattr(_native, name) == getattr(lib, "GOKPL_" + name), name
+    for name, value in vars(_status).items():
+        if name == "OK" or name == "TIMEOUT" or name.startswith("ERR_"):
+            assert value == getattr(lib, "GOKPL_" + name), name
     assert _native.ABI_VERSION == lib.GOKPL_ABI_VERSION == lib.gokpl_abi_version()
 
 
@@ -65,6 +65,7 @@ def test_every_status_maps_to_the_documented_exception(abi: tuple[Any, Any]) -> 
 
     _, lib = abi
     expected = {
+        lib.GOKPL_TIMEOUT: TimeoutError,
         lib.GOKPL_ERR_CONFIG: gokpl.ConfigError,
         lib.GOKPL_ERR_AWS: gokpl.ConfigError,
         lib.GOKPL_ERR_INVALID_RECORD: gokpl.InvalidRecordError,
@@ -73,16 +74,22 @@ def test_every_status_maps_to_the_documented_exception(abi: tuple[Any, Any]) -> 
         lib.GOKPL_ERR_BACKPRESSURE: gokpl.BackpressureTimeoutError,
         lib.GOKPL_ERR_CANCELLED: gokpl.SyncOutcomeCancelled,
         lib.GOKPL_ERR_INTERNAL: gokpl.InternalError,
+        lib.GOKPL_ERR_INVALID_ARGUMENT: gokpl.InternalError,
+        lib.GOKPL_ERR_BUFFER_TOO_SMALL: gokpl.InternalError,
         lib.GOKPL_ERR_PENDING: gokpl.InternalError,
         99: gokpl.InternalError,
     }
     for status, exc_type in expected.items():
         with pytest.raises(exc_type) as info:
-            _native.raise_for(status, "gokpl: the message")
-        assert isinstance(info.value, gokpl.GokplError)
-    _native.raise_for(lib.GOKPL_OK)
+            _status.raise_for(status, "gokpl: the message")
+        assert str(info.value).endswith("the message"), status
+        if status != lib.GOKPL_TIMEOUT:
+            assert isinstance(info.value, gokpl.GokplError)
+    _status.raise_for(lib.GOKPL_OK)
     with pytest.raises(gokpl.InvalidRecordError, match=r"^the message$"):
-        _native.raise_for(lib.GOKPL_ERR_INVALID_RECORD, "gokpl: the message")
+        _status.raise_for(lib.GOKPL_ERR_INVALID_RECORD, "gokpl: the message")
+    with pytest.raises(gokpl.SyncOutcomeCancelled, match=r"^the outcome was cancelled \(SyncOutcome.cancel\)$"):
+        _status.raise_for(lib.GOKPL_ERR_CANCELLED)
 
 
 def test_put_wait_read_free_close_leaves_no_handle(

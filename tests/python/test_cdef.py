@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from gokpl import _cdef, _native
+from gokpl import _cdef, _native, _status
 
 HEADER = Path(__file__).resolve().parents[2] / "capi" / "gokpl.h"
 
@@ -31,6 +31,16 @@ def test_the_compiled_extension_has_every_function_of_the_header() -> None:
     compiled = {name for name in dir(_gokpl_cffi.lib) if name.startswith("gokpl_")}
     assert compiled == header_functions()
     assert _gokpl_cffi.lib.GOKPL_ABI_VERSION == _native.ABI_VERSION
+
+
+def test_the_package_names_every_status_of_the_header_with_its_value_and_exception() -> None:
+    ffi = _cdef.new_ffi(HEADER.read_text())
+    statuses = ffi.typeof("gokpl_status").relements
+    assert len(statuses) > 10
+    for name, value in statuses.items():
+        assert getattr(_status, name[len("GOKPL_") :]) == value, name
+        assert value == _status.OK or value in _status.EXCEPTIONS, name
+    assert set(_status.EXCEPTIONS) == set(statuses.values()) - {_status.OK}
 
 
 def test_comments_and_preprocessor_lines_are_dropped_and_integer_defines_kept() -> None:

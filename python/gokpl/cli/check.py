@@ -15,6 +15,7 @@ from typing import Any
 from .. import _native
 from .._errors import GokplError
 from .._options import option_specs
+from .._status import ERR_BUFFER_TOO_SMALL, TIMEOUT, raise_for
 from .._version import __version__
 from .common import EXIT_FAILED, EXIT_OK, UsageError, command_parser, err, out, print_table
 from .options import Resolved, resolve_config
@@ -77,12 +78,12 @@ def engine_report(config_json: str, stream: str, timeout_s: float) -> dict[str, 
         buf = ffi.new("char[]", size)
         status = lib.gokpl_check(config, len(config), name, len(name), round(timeout_s * 1000),
                                  buf, size, length, error, _native.ERROR_BUFFER_SIZE)  # fmt: skip
-        if status != _native.ERR_BUFFER_TOO_SMALL:
+        if status != ERR_BUFFER_TOO_SMALL:
             break
         size = int(length[0])
-    if status == _native.TIMEOUT:
+    if status == TIMEOUT:
         raise GokplError(f"the AWS configuration did not load within {timeout_s:g} s: {_native.message(error)}")
-    _native.raise_for(status, _native.message(error))
+    raise_for(status, _native.message(error))
     report: dict[str, Any] = json.loads(ffi.unpack(buf, length[0]))
     return report
 
