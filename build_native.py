@@ -125,6 +125,16 @@ def install(built: Path, package_dir: Path) -> None:
     os.replace(staged, package_dir / built.name)
 
 
+# The one call through cffi that never blocks, takes about a microsecond and
+# is made per record: through it the extension keeps the GIL. Releasing it
+# for so short a call costs more than the call, and with many Python threads
+# putting, every release hands the GIL to another thread and back (a
+# convoy). It is SyncProducer._put's first try for a record the C quick put
+# did not take (memoryview data, the first put); the fast path's own calls
+# (_fastpath.c) do not go through cffi.
+KEEP_GIL = ("gokpl_producer_put_quick",)
+
+
 def build_extension(package_dir: Path) -> None:
     """Compile the cffi extension module _gokpl_cffi, linked to the libgokpl.so beside it."""
     from cffi import ffiplatform
@@ -134,6 +144,7 @@ def build_extension(package_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "_gokpl_cffi.c"
         ffi.emit_c_code(str(source))
+        source.write_text(keep_gil(source.read_text(), KEEP_GIL))
         if cross_target() is not None:
             target_compile(
                 [source],
@@ -281,6 +292,27 @@ def link_command() -> str:
 
     command = os.environ.get("LDSHARED") or sysconfig.get_config_var("LDSHARED") or "cc -shared"
     return shlex.join(arg for arg in shlex.split(command) if not arg.startswith(("-Wl,-rpath,", "-Wl,-R")))
+
+
+def keep_gil(source: str, names: tuple[str, ...]) -> str:
+    """cffi's generated source with the GIL kept through calls to the named functions.
+
+    cffi releases the GIL around every call (Py_BEGIN_ALLOW_THREADS ...
+    Py_END_ALLOW_THREADS in each wrapper). Should a cffi version generate
+    wrappers of another shape, the source is left as it is, with a warning:
+    the calls then release the GIL, which is correct, only slower.
+    """
+    out = source
+    for name in names:
+        start = out.find(f"\n_cffi_f_{name}(PyObject")
+        end = out.find("\n}\n", start)
+        body = out[start:end]
+        release, reacquire = "  Py_BEGIN_ALLOW_THREADS\n", "  Py_END_ALLOW_THREADS\n"
+        if start < 0 or body.count(release) != 1 or body.count(reacquire) != 1:
+            print(f"gokpl: warning: cffi's wrapper of {name} has an unexpected shape; it releases the GIL")
+            return source
+        out = out[:start] + body.replace(release, "").replace(reacquire, "") + out[end:]
+    return out
 
 
 if __name__ == "__main__":

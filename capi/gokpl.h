@@ -221,18 +221,18 @@ int32_t gokpl_producer_put_packed(gokpl_producer producer,
 int32_t gokpl_producer_flush(gokpl_producer producer, int64_t timeout_ms);
 
 /* gokpl_producer_flush_begin sends everything buffered now and stores in
- * *flush the id of a flush covering exactly the records put before the
- * call. Never blocks. The id is valid for gokpl_producer_flush_wait on the
+ * *ticket the ticket of a flush covering exactly the records put before the
+ * call. Never blocks. The ticket is valid for gokpl_producer_flush_wait on the
  * same producer until that returns GOKPL_OK; a flush nobody waits for is
  * forgotten once done. Returns GOKPL_OK, GOKPL_ERR_INVALID_HANDLE,
- * GOKPL_ERR_INVALID_ARGUMENT (flush is NULL). */
-int32_t gokpl_producer_flush_begin(gokpl_producer producer, uint64_t *flush);
+ * GOKPL_ERR_INVALID_ARGUMENT (ticket is NULL). */
+int32_t gokpl_producer_flush_begin(gokpl_producer producer, uint64_t *ticket);
 
-/* gokpl_producer_flush_wait waits up to timeout_ms for the flush begun as
- * flush. Returns GOKPL_OK once its records are all resolved (or the flush
+/* gokpl_producer_flush_wait waits up to timeout_ms for the flush whose ticket
+ * is ticket. Returns GOKPL_OK once its records are all resolved (or the flush
  * is already done and forgotten), GOKPL_TIMEOUT, GOKPL_ERR_INVALID_HANDLE,
- * GOKPL_ERR_INVALID_ARGUMENT (an id this producer never gave). */
-int32_t gokpl_producer_flush_wait(gokpl_producer producer, uint64_t flush, int64_t timeout_ms);
+ * GOKPL_ERR_INVALID_ARGUMENT (a ticket this producer never gave). */
+int32_t gokpl_producer_flush_wait(gokpl_producer producer, uint64_t ticket, int64_t timeout_ms);
 
 /* gokpl_producer_outstanding stores the number of records put and not yet
  * resolved in *out. Never blocks. */

@@ -58,7 +58,7 @@ static put_fn producer_put_quick;
 
 /* What bind() hands over; NULL before it. */
 static PyTypeObject *outcome_class; /* SyncOutcome */
-static PyObject *make_result;       /* make_result(success, outcome) -> RecordResult */
+static PyObject *lazy_result;       /* lazy_result(success, outcome) -> RecordResult */
 static PyObject *wait_until_done;   /* wait_until_done(handle, timeout): the sliced wait, raises on timeout */
 static PyObject *raise_for;         /* raise_for(status): raises the status's exception */
 static PyObject *check_timeout;     /* check_timeout(value): raises for a timeout wait() does not take */
@@ -89,7 +89,7 @@ static void free_released_handles(void)
 /* Whether bind() ran; an outcome used before gets an error instead of a crash. */
 static int bound(void)
 {
-    if (make_result == NULL) {
+    if (lazy_result == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "gokpl: gokpl._outcome is not imported");
         return 0;
     }
@@ -207,7 +207,7 @@ static PyObject *result_of(Outcome *self)
         return NULL;
     }
     PyObject *success = PyBool_FromLong(self->state & 1);
-    PyObject *result = PyObject_CallFunctionObjArgs(make_result, success, (PyObject *)self, NULL);
+    PyObject *result = PyObject_CallFunctionObjArgs(lazy_result, success, (PyObject *)self, NULL);
     Py_DECREF(success);
     return result;
 }
@@ -357,7 +357,7 @@ static PyObject *bind(PyObject *module, PyObject *args)
         return NULL;
     }
     keep((PyObject **)&outcome_class, cls);
-    keep(&make_result, factory);
+    keep(&lazy_result, factory);
     keep(&wait_until_done, waiter);
     keep(&raise_for, raiser);
     keep(&check_timeout, checker);
@@ -454,7 +454,7 @@ static PyObject *free_released(PyObject *module, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
     {"bind", bind, METH_VARARGS,
-     "bind(outcome_class, make_result, wait_until_done, raise_for, check_timeout, unavailable): "
+     "bind(outcome_class, lazy_result, wait_until_done, raise_for, check_timeout, unavailable): "
      "SyncOutcome, and the Python functions this module calls."},
     {"configure", configure, METH_VARARGS,
      "configure(state_address, free_address, put_address): the library's gokpl_outcome_state, "

@@ -17,7 +17,7 @@ class OutcomeBase:
 
 def bind(
     outcome_class: type[OutcomeBase],
-    make_result: Callable[[bool, Any], RecordResult],
+    lazy_result: Callable[[bool, Any], RecordResult],
     wait_until_done: Callable[[int, Any], None],
     raise_for: Callable[[int], None],
     check_timeout: Callable[[Any], Any],

@@ -181,7 +181,7 @@ class Scratch:
     simply dropped.
     """
 
-    __slots__ = ("attempt", "err", "flag", "handle", "i64", "result", "size", "strings")
+    __slots__ = ("err", "flag", "handle", "i64", "result", "strings")
 
     def __init__(self) -> None:
         ffi = _ffi
@@ -189,9 +189,7 @@ class Scratch:
         self.handle = ffi.new("uint64_t *")
         self.flag = ffi.new("int32_t *")
         self.i64 = ffi.new("int64_t *")
-        self.size = ffi.new("size_t *")
         self.result = ffi.new("gokpl_result *")
-        self.attempt = ffi.new("gokpl_attempt *")
         self.strings = ffi.new("char[]", STRINGS_SIZE)
 
 

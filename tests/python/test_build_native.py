@@ -1,7 +1,9 @@
-"""build_native.py compiles the declarations derived from gokpl.h, and stops with where the header went wrong."""
+"""build_native.py compiles the declarations derived from gokpl.h, stops with where the header went wrong, and
+keeps the GIL through the one short call it names and no other."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -31,3 +33,29 @@ def test_a_header_cffi_cannot_take_stops_the_build_naming_the_file_and_line(
     message = str(info.value)
     assert message.startswith(f"gokpl: cannot derive cffi's declarations from {header}: line ")
     assert "'#if 1'" in message
+
+
+def wrappers(source: str) -> dict[str, str]:
+    """Each cffi wrapper's body in a generated source, by function name."""
+    return {
+        m.group(1): m.group(2) for m in re.finditer(r"\n_cffi_f_(\w+)\(PyObject[^\n]*\n\{\n(.*?)\n\}\n", source, re.S)
+    }
+
+
+def test_the_short_call_keeps_the_gil_and_the_others_release_it(tmp_path: Path) -> None:
+    ffi = build_native.cffi_declarations()
+    ffi.set_source("_gokpl_cffi", '#include "gokpl.h"')
+    path = tmp_path / "gen.c"
+    ffi.emit_c_code(str(path))
+    patched = wrappers(build_native.keep_gil(path.read_text(), build_native.KEEP_GIL))
+    assert set(build_native.KEEP_GIL) <= set(patched)
+    for name, body in patched.items():
+        releases = "Py_BEGIN_ALLOW_THREADS" in body and "Py_END_ALLOW_THREADS" in body
+        assert releases == (name not in build_native.KEEP_GIL), name
+    # A blocking call must never keep the GIL.
+    assert not {"gokpl_outcome_wait", "gokpl_producer_put", "gokpl_producer_flush_wait"} & set(build_native.KEEP_GIL)
+
+
+def test_an_unexpected_wrapper_shape_leaves_the_source_alone() -> None:
+    source = "\n_cffi_f_gokpl_producer_put_quick(PyObject *self)\n{\n  result = gokpl_producer_put_quick(x0);\n}\n"
+    assert build_native.keep_gil(source, ("gokpl_producer_put_quick",)) == source
