@@ -399,11 +399,11 @@ static int data_bytes(PyObject *data, char **p, Py_ssize_t *n)
 }
 
 /* quick_put(producer, stream, partition_key, data, completions): puts one
- * record without waiting and returns its SyncOutcome; when the library
- * declines it (a full producer, a bad record), the partition key as UTF-8,
- * for SyncProducer's one other route to reuse; and None when the arguments
- * are not the common types (a key exactly str that has a UTF-8 form, data
- * exactly bytes or bytearray) or the library is not there. */
+ * record without waiting and returns its SyncOutcome, or None for
+ * SyncProducer's one other route to take it: when the library declines it
+ * (a full producer, a bad record), when the arguments are not the common
+ * types (a key exactly str that has a UTF-8 form, data exactly bytes or
+ * bytearray), or when the library is not there. */
 static PyObject *quick_put(PyObject *module, PyObject *args)
 {
     if (PyTuple_Size(args) != 5) {
@@ -431,9 +431,9 @@ static PyObject *quick_put(PyObject *module, PyObject *args)
     }
     int64_t handle = producer_put_quick(producer, stream_p, (size_t)stream_n, key_p, (size_t)key_n,
                                         (const uint8_t *)data_p, (size_t)data_n);
-    if (handle <= 0)
-        return key_bytes;
     Py_DECREF(key_bytes);
+    if (handle <= 0)
+        Py_RETURN_NONE;
     return new_outcome(outcome_class, (gokpl_outcome)handle, PyTuple_GetItem(args, 4));
 }
 
@@ -461,8 +461,7 @@ static PyMethodDef module_methods[] = {
      "gokpl_outcomes_free and gokpl_producer_put_quick, once it is loaded."},
     {"quick_put", quick_put, METH_VARARGS,
      "quick_put(producer, stream, partition_key, data, completions): put one record (str key, bytes or\n"
-     "bytearray data) without waiting and return its SyncOutcome; the key as UTF-8 when the library\n"
-     "declines the record; None for other types."},
+     "bytearray data) without waiting and return its SyncOutcome, or None for the other route to decide."},
     {"forget", forget, METH_NOARGS, "Drop the library's functions and the queued handles (a forked child)."},
     {"free_released", free_released, METH_NOARGS, "Free the handles of dropped outcomes queued so far."},
     {NULL},

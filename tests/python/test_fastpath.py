@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from gokpl import Config, SyncOutcomeCancelled, SyncProducer, _fastpath, _status
+from gokpl import Config, InvalidRecordError, SyncOutcomeCancelled, SyncProducer, _fastpath, _status
 from gokpl._outcome import SyncOutcome
 from gokpl._timeout import WAIT_SLICE_MS, deadline_of, wait_in_slices
 
@@ -39,12 +39,15 @@ def test_quick_put_leaves_other_types_to_the_python_route(buffering: SyncProduce
     assert buffering.outstanding_records == 1  # the start record alone
 
 
-def test_a_record_the_library_declines_comes_back_as_its_encoded_key(
+def test_a_record_the_library_declines_is_left_to_the_python_route_which_says_why(
     buffering: SyncProducer, fake_stream: str
 ) -> None:
-    assert quick_put(buffering, fake_stream, "", b"x") == b""  # an empty partition key is invalid
     long_key = "ключ" * 100  # over 256 characters
-    assert quick_put(buffering, fake_stream, long_key, b"x") == long_key.encode()
+    for key in ("", long_key):
+        assert quick_put(buffering, fake_stream, key, b"x") is None
+        with pytest.raises(InvalidRecordError, match="partition_key"):
+            buffering.put_record(stream=fake_stream, partition_key=key, data=b"x")
+    assert buffering.outstanding_records == 1  # the start record alone
 
 
 def test_the_state_is_the_library_encoding_pending_resolved_or_cancelled(
