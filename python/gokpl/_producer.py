@@ -255,29 +255,7 @@ class SyncProducer:
             h = lib.gokpl_producer_put_quick(handle, stream_b, len(stream_b), key_b, len(key_b), data, len(data))
             if h > 0:
                 return SyncOutcome(h, self._completions)
-        hash_c = _native._ffi.NULL if hash_b is None else hash_b
-        hash_len = 0 if hash_b is None else len(hash_b)
-        try:  # _native.take_scratch(), inlined
-            s = _scratches.pop()
-        except IndexError:
-            s = _native.Scratch()
-
-        def put(ms: int) -> int:
-            return int(
-                lib.gokpl_producer_put(
-                    handle, stream_b, len(stream_b), key_b, len(key_b), hash_c, hash_len,
-                    data, len(data), ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
-                )
-            )  # fmt: skip
-
-        status = wait_in_slices(put, deadline_of(timeout), again=ERR_BACKPRESSURE)
-        if status != OK:
-            message = _native.message(s.err)
-            _scratches.append(s)
-            raise error_for(status, message)
-        outcome = SyncOutcome(s.handle[0], self._completions)
-        _scratches.append(s)
-        return outcome
+        return _put_in_slices(lib, handle, stream_b, key_b, hash_b, data, timeout, self._completions)
 
     def put_records(
         self, stream: str, records: Iterable[BatchRecord], *, timeout: float | None = None
@@ -493,6 +471,45 @@ def _warn_verify_ssl_once() -> None:
             "verify_ssl=False: TLS certificates of the Kinesis endpoint are not verified; "
             "use it only with a local emulator"
         )
+
+
+def _put_in_slices(
+    lib: Any,
+    handle: int,
+    stream_b: bytes,
+    key_b: bytes,
+    hash_b: bytes | None,
+    data: Any,
+    timeout: float | None,
+    completions: Completions,
+) -> SyncOutcome:
+    """One record through gokpl_producer_put, in slices while the producer is full, until timeout.
+
+    Apart from _put so that its closure's variables cost nothing to the puts that return before it.
+    """
+    hash_c = _native._ffi.NULL if hash_b is None else hash_b
+    hash_len = 0 if hash_b is None else len(hash_b)
+    try:  # _native.take_scratch(), inlined
+        s = _scratches.pop()
+    except IndexError:
+        s = _native.Scratch()
+
+    def put(ms: int) -> int:
+        return int(
+            lib.gokpl_producer_put(
+                handle, stream_b, len(stream_b), key_b, len(key_b), hash_c, hash_len,
+                data, len(data), ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
+            )
+        )  # fmt: skip
+
+    status = wait_in_slices(put, deadline_of(timeout), again=ERR_BACKPRESSURE)
+    if status != OK:
+        message = _native.message(s.err)
+        _scratches.append(s)
+        raise error_for(status, message)
+    outcome = SyncOutcome(s.handle[0], completions)
+    _scratches.append(s)
+    return outcome
 
 
 def _encode_text(name: str, value: Any) -> bytes:
