@@ -20,9 +20,9 @@ import (
 // aggregator packs whatever it is given. Buffers are created on a shard's
 // first record and kept, as the KPL keeps its reducers after resharding.
 //
-// All methods are safe for concurrent use; each shard's buffer has its own
-// lock, so puts to different shards do not wait for each other. emit runs
-// outside the locks, on the caller's goroutine or on a deadline timer's, and
+// All methods are safe for concurrent use. Each shard's buffer is an
+// reducer (reducer.go) with its own lock, so puts to different
+// shards do not wait for each other. emit runs outside the locks, on the caller's goroutine or on a deadline timer's, and
 // may run concurrently with itself; Kinesis records of one shard may then
 // reach it out of order.
 type aggregator struct {
@@ -31,7 +31,7 @@ type aggregator struct {
 	lead     time.Duration // how long before its earliest deadline a buffer leaves
 	emit     func(k *kinesisRecord, reason flushReason)
 
-	shards sync.Map     // int64 shard number → *shardBuffer
+	shards sync.Map     // int64 shard number → *shardReducer
 	held   atomic.Int32 // hold calls running: deadline timers leave buffers to them
 
 	mu     sync.Mutex // orders creating a shard's buffer with close
@@ -52,7 +52,7 @@ func newAggregator(cfg *Config, lead time.Duration, emit func(k *kinesisRecord, 
 
 // put buffers u for the shard the shard map predicts for it (the number in
 // "shardId-000000000123"), emitting whatever leaves because of it.
-func (a *aggregator) put(u *userRecord, shard int64) { a.buffer(shard).put(u) }
+func (a *aggregator) put(u *userRecord, shard int64) { a.buffer(shard).add(u) }
 
 // hold runs add with the buffers' deadline timers held back, so that records
 // added together (the records of one failed aggregate, back for a retry,
@@ -63,7 +63,7 @@ func (a *aggregator) hold(add func()) {
 	add()
 	a.held.Add(-1)
 	a.shards.Range(func(_, s any) bool {
-		s.(*shardBuffer).emitIfDue()
+		s.(*shardReducer).emitIfDue()
 		return true
 	})
 }
@@ -71,7 +71,7 @@ func (a *aggregator) hold(add func()) {
 // flush emits everything buffered now.
 func (a *aggregator) flush() {
 	a.shards.Range(func(_, s any) bool {
-		s.(*shardBuffer).flush(flushManual, false)
+		s.(*shardReducer).flush(flushManual)
 		return true
 	})
 }
@@ -84,7 +84,7 @@ func (a *aggregator) close() {
 	// Every buffer created before closed was set is visible to Range; every
 	// one created after it starts closed.
 	a.shards.Range(func(_, s any) bool {
-		s.(*shardBuffer).flush(flushClose, true)
+		s.(*shardReducer).close()
 		return true
 	})
 }
@@ -93,30 +93,38 @@ func (a *aggregator) close() {
 func (a *aggregator) buffered() int {
 	n := 0
 	a.shards.Range(func(_, v any) bool {
-		s := v.(*shardBuffer)
+		s := v.(*shardReducer)
 		s.mu.Lock()
-		n += len(s.agg.records)
+		n += len(s.buf.(*shardAggregation).agg.records)
 		s.mu.Unlock()
 		return true
 	})
 	return n
 }
 
-func (a *aggregator) buffer(shard int64) *shardBuffer {
+// shardReducer accumulates one predicted shard's user records into an
+// aggregated Kinesis record.
+type shardReducer = reducer[*userRecord, *aggregation]
+
+func (a *aggregator) buffer(shard int64) *shardReducer {
 	if s, ok := a.shards.Load(shard); ok {
-		return s.(*shardBuffer)
+		return s.(*shardReducer)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if s, ok := a.shards.Load(shard); ok {
-		return s.(*shardBuffer)
+		return s.(*shardReducer)
 	}
-	s := &shardBuffer{a: a, agg: new(aggregation), closed: a.closed}
+	s := newReducer(&shardAggregation{a: a, agg: new(aggregation)}, a.emitTaken, a.emitRaw)
+	s.held = &a.held
+	if a.closed {
+		s.close()
+	}
 	a.shards.Store(shard, s)
 	return s
 }
 
-// emitTaken turns a taken buffer into its Kinesis record, to be encoded
+// emitTaken turns a taken aggregation into its Kinesis record, to be encoded
 // when its request is written, and emits it.
 func (a *aggregator) emitTaken(g *aggregation, reason flushReason) {
 	k := g.pendingKinesisRecord()
@@ -127,74 +135,46 @@ func (a *aggregator) emitTaken(g *aggregation, reason flushReason) {
 	a.emit(k, reason)
 }
 
+// emitRaw emits u alone, raw: the aggregator is closed.
+func (a *aggregator) emitRaw(u *userRecord) {
+	a.emit(newKinesisRecord([]*userRecord{u}), flushClose)
+}
+
 // aggregations holds taken aggregations for reuse, so that a shard's tables
 // keep their capacity from one Kinesis record to the next.
 var aggregations = sync.Pool{New: func() any { return new(aggregation) }}
 
-// shardBuffer is one predicted shard's aggregation in progress.
-type shardBuffer struct {
-	a *aggregator
-
-	mu       sync.Mutex
-	agg      *aggregation
-	deadline time.Time // earliest deadline buffered; zero when empty
-	timer    *time.Timer
-	closed   bool
+// shardAggregation is one predicted shard's aggregation in progress: the
+// buffer of its reducer.
+type shardAggregation struct {
+	a   *aggregator
+	agg *aggregation
 }
 
-func (s *shardBuffer) put(u *userRecord) {
-	a := s.a
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		a.emit(newKinesisRecord([]*userRecord{u}), flushClose)
-		return
-	}
+func (s *shardAggregation) add(u *userRecord) (overflow, full bool, reason flushReason) {
 	add := s.agg.measure(u)
-	var full *aggregation
-	if len(s.agg.records) > 0 && s.agg.size()+add.grow > a.maxSize {
-		full = s.takeLocked()
-		add = s.agg.measure(u) // its keys are new to the empty buffer
+	if len(s.agg.records) > 0 && s.agg.size()+add.grow > s.a.maxSize {
+		return true, false, 0
 	}
 	s.agg.add(u, add)
-	var ready *aggregation
-	reason := flushCount
 	switch {
-	case int64(len(s.agg.records)) >= a.maxCount:
-		ready = s.takeLocked()
-	case s.agg.size() >= a.maxSize:
-		ready, reason = s.takeLocked(), flushSize
-	default:
-		s.armLocked(u.deadline.Add(-a.lead))
+	case int64(len(s.agg.records)) >= s.a.maxCount:
+		return false, true, flushCount
+	case s.agg.size() >= s.a.maxSize:
+		return false, true, flushSize
 	}
-	s.mu.Unlock()
-	if full != nil {
-		a.emitTaken(full, flushSize)
-	}
-	if ready != nil {
-		a.emitTaken(ready, reason)
-	}
+	return false, false, 0
 }
 
-func (s *shardBuffer) flush(reason flushReason, close bool) {
-	s.mu.Lock()
-	if close {
-		s.closed = true
-	}
-	var taken *aggregation
-	if len(s.agg.records) > 0 {
-		taken = s.takeLocked()
-	}
-	s.mu.Unlock()
-	if taken != nil {
-		s.a.emitTaken(taken, reason)
-	}
-}
+// departure is the record's deadline less the lead the next stages need.
+func (s *shardAggregation) departure(u *userRecord) time.Time { return u.deadline.Add(-s.a.lead) }
 
-// takeLocked takes the buffered aggregation and starts an empty one, which
-// inherits the key lookups (cleared, keeping their capacity) and a records
-// slice the size of the last Kinesis record's.
-func (s *shardBuffer) takeLocked() *aggregation {
+func (s *shardAggregation) empty() bool { return len(s.agg.records) == 0 }
+
+// take takes the aggregation and starts an empty one, which inherits the
+// key lookups (cleared, keeping their capacity) and a records slice the
+// size of the last Kinesis record's.
+func (s *shardAggregation) take() *aggregation {
 	taken := s.agg
 	next := aggregations.Get().(*aggregation)
 	next.records = make([]*userRecord, 0, len(taken.records))
@@ -203,43 +183,10 @@ func (s *shardBuffer) takeLocked() *aggregation {
 	clear(next.partitionKeyIndex)
 	clear(next.hashKeyIndex)
 	s.agg = next
-	s.deadline = time.Time{}
-	if s.timer != nil {
-		s.timer.Stop()
-	}
 	return taken
 }
 
-// armLocked makes the timer fire at the earliest of the buffered records'
-// departure times.
-func (s *shardBuffer) armLocked(deadline time.Time) {
-	if !s.deadline.IsZero() && !deadline.Before(s.deadline) {
-		return
-	}
-	s.deadline = deadline
-	wait := time.Until(deadline)
-	if s.timer == nil {
-		s.timer = time.AfterFunc(wait, s.onDeadline)
-		return
-	}
-	s.timer.Reset(wait)
-}
-
-func (s *shardBuffer) onDeadline() {
-	if s.a.held.Load() > 0 {
-		return // the hold emits the buffer if it is due when it ends
-	}
-	s.emitIfDue()
-}
-
-// emitIfDue emits the buffer if its deadline has come.
-func (s *shardBuffer) emitIfDue() {
-	s.mu.Lock()
-	if s.deadline.IsZero() || time.Now().Before(s.deadline) {
-		s.mu.Unlock() // a stale firing: the buffer left, and any refill is not due yet
-		return
-	}
-	taken := s.takeLocked()
-	s.mu.Unlock()
-	s.a.emitTaken(taken, flushDeadline)
+// takeDue takes the whole aggregation: it leaves at its earliest departure.
+func (s *shardAggregation) takeDue(time.Time) (*aggregation, time.Time) {
+	return s.take(), time.Time{}
 }

@@ -14,31 +14,21 @@ const perShardBytesCap = 256 << 10
 // dueRequestBytes of due records: records whose deadline falls within the
 // collector's grace wait only to share a request with other shards' records,
 // and once they fill one, more waiting delays them without saving a request
-// worth having. Safe for concurrent use.
+// worth having. It is a reducer (reducer.go) of a requestBatch.
+// Safe for concurrent use.
 type collector struct {
-	batch *batcher[*kinesisRecord]
-
-	// Guarded by batch's lock (used only from its hooks).
-	shardBytes map[int64]int64
-	dueBytes   int64
+	acc *reducer[*kinesisRecord, []*kinesisRecord]
 }
 
 func newCollector(cfg *Config, send func([]*kinesisRecord, flushReason)) *collector {
-	c := &collector{shardBytes: make(map[int64]int64)}
-	margin := sendMargin(cfg.RecordMaxBufferedTime)
-	c.batch = newBatcher(
-		int(cfg.CollectionMaxCount),
-		cfg.CollectionMaxSize,
-		(*kinesisRecord).wireSize,
-		func(k *kinesisRecord) time.Time { return k.deadline.Add(-margin) },
-		send,
-	)
-	c.batch.full = c.full
-	c.batch.reset = func() {
-		clear(c.shardBytes)
-		c.dueBytes = 0
+	batch := &requestBatch{
+		maxCount:   int(cfg.CollectionMaxCount),
+		maxSize:    cfg.CollectionMaxSize,
+		margin:     sendMargin(cfg.RecordMaxBufferedTime),
+		shardBytes: make(map[int64]int64),
 	}
-	return c
+	passOn := func(k *kinesisRecord) { send([]*kinesisRecord{k}, flushClose) }
+	return &collector{acc: newReducer(batch, send, passOn)}
 }
 
 // sendMargin is how long before its earliest deadline a batch is sent: the
@@ -51,21 +41,73 @@ func sendMargin(buffered time.Duration) time.Duration {
 	return min(5*time.Millisecond, buffered/20)
 }
 
-// full reports whether the batch should leave now that k is in it.
-func (c *collector) full(k *kinesisRecord) bool {
+func (c *collector) put(k *kinesisRecord) { c.acc.add(k) }
+func (c *collector) flush()               { c.acc.flush(flushManual) }
+func (c *collector) close()               { c.acc.close() }
+
+// requestBatch is the collector's buffer: the Kinesis records of the next
+// PutRecords request.
+type requestBatch struct {
+	maxCount int
+	maxSize  int64
+	margin   time.Duration
+
+	records    []*kinesisRecord
+	size       int64
+	shardBytes map[int64]int64 // per predicted shard
+	dueBytes   int64
+}
+
+func (b *requestBatch) add(k *kinesisRecord) (overflow, full bool, reason flushReason) {
+	size := k.wireSize()
+	if len(b.records) > 0 && b.size+size > b.maxSize {
+		return true, false, 0
+	}
+	b.records = append(b.records, k)
+	b.size += size
+	switch {
+	case len(b.records) >= b.maxCount:
+		return false, true, flushCount
+	case b.size >= b.maxSize:
+		return false, true, flushSize
+	case b.fillsARequest(k, size):
+		return false, true, flushPredicate
+	}
+	return false, false, 0
+}
+
+// fillsARequest reports whether the batch should leave now that k, of size
+// bytes, is in it: its due records, or its records for k's shard, fill a
+// request.
+func (b *requestBatch) fillsARequest(k *kinesisRecord, size int64) bool {
 	if k.due {
-		c.dueBytes += k.wireSize()
-		if c.dueBytes >= dueRequestBytes {
+		b.dueBytes += size
+		if b.dueBytes >= dueRequestBytes {
 			return true
 		}
 	}
 	if k.predictedShardID == "" {
 		return false
 	}
-	c.shardBytes[k.shard] += k.wireSize()
-	return c.shardBytes[k.shard] >= perShardBytesCap
+	b.shardBytes[k.shard] += size
+	return b.shardBytes[k.shard] >= perShardBytesCap
 }
 
-func (c *collector) put(k *kinesisRecord) { c.batch.add(k) }
-func (c *collector) flush()               { c.batch.flush(flushManual) }
-func (c *collector) close()               { c.batch.close() }
+// departure is the record's deadline less the send margin.
+func (b *requestBatch) departure(k *kinesisRecord) time.Time { return k.deadline.Add(-b.margin) }
+
+func (b *requestBatch) empty() bool { return len(b.records) == 0 }
+
+func (b *requestBatch) take() []*kinesisRecord {
+	records := b.records
+	b.records = nil
+	b.size = 0
+	clear(b.shardBytes)
+	b.dueBytes = 0
+	return records
+}
+
+// takeDue takes the whole batch: it leaves at its earliest departure.
+func (b *requestBatch) takeDue(time.Time) ([]*kinesisRecord, time.Time) {
+	return b.take(), time.Time{}
+}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -31,14 +32,47 @@ type item struct {
 	deadline time.Time
 }
 
-func newItemBatcher(maxCount int, maxSize int64, out *emitted[item]) *batcher[item] {
-	return newBatcher(maxCount, maxSize,
-		func(i item) int64 { return i.size },
-		func(i item) time.Time { return i.deadline },
-		out.emit)
+// itemBatch is a buffer of items with a count and a size limit, leaving
+// whole at the earliest deadline.
+type itemBatch struct {
+	maxCount int
+	maxSize  int64
+	items    []item
+	size     int64
 }
 
-func TestBatcherCountLimitFlushesAtEquality(t *testing.T) {
+func (b *itemBatch) add(i item) (overflow, full bool, reason flushReason) {
+	if len(b.items) > 0 && b.size+i.size > b.maxSize {
+		return true, false, 0
+	}
+	b.items = append(b.items, i)
+	b.size += i.size
+	switch {
+	case len(b.items) >= b.maxCount:
+		return false, true, flushCount
+	case b.size >= b.maxSize:
+		return false, true, flushSize
+	}
+	return false, false, 0
+}
+
+func (b *itemBatch) departure(i item) time.Time { return i.deadline }
+func (b *itemBatch) empty() bool                { return len(b.items) == 0 }
+
+func (b *itemBatch) take() []item {
+	items := b.items
+	b.items, b.size = nil, 0
+	return items
+}
+
+func (b *itemBatch) takeDue(time.Time) ([]item, time.Time) { return b.take(), time.Time{} }
+
+func newItemBatcher(maxCount int, maxSize int64, out *emitted[item]) *reducer[item, []item] {
+	passOn := func(i item) { out.emit([]item{i}, flushClose) }
+	return newReducer(&itemBatch{maxCount: maxCount, maxSize: maxSize}, out.emit, passOn)
+}
+
+func TestReducerCountLimitFlushesAtEquality(t *testing.T) {
 	var out emitted[item]
 	b := newItemBatcher(3, 1<<20, &out)
 	far := time.Now().Add(time.Hour)
@@ -51,7 +85,7 @@ func TestBatcherCountLimitFlushesAtEquality(t *testing.T) {
 	b.close()
 }
 
-func TestBatcherSizeLimitIsNeverExceeded(t *testing.T) {
+func TestReducerSizeLimitIsNeverExceeded(t *testing.T) {
 	var out emitted[item]
 	b := newItemBatcher(100, 10, &out)
 	far := time.Now().Add(time.Hour)
@@ -78,7 +112,7 @@ func TestBatcherSizeLimitIsNeverExceeded(t *testing.T) {
 	b.close()
 }
 
-func TestBatcherFlushesAtTheEarliestDeadline(t *testing.T) {
+func TestReducerFlushesAtTheEarliestDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out emitted[item]
 		b := newItemBatcher(100, 1<<20, &out)
@@ -99,7 +133,7 @@ func TestBatcherFlushesAtTheEarliestDeadline(t *testing.T) {
 	})
 }
 
-func TestBatcherCloseEmitsAndPassesLaterItemsThrough(t *testing.T) {
+func TestReducerCloseEmitsAndPassesLaterItemsThrough(t *testing.T) {
 	var out emitted[item]
 	b := newItemBatcher(100, 1<<20, &out)
 	far := time.Now().Add(time.Hour)
@@ -129,4 +163,50 @@ func TestCollectorLeavesEarlyAtThePerShardByteCap(t *testing.T) {
 		t.Fatalf("batches = %d reasons = %v", out.count(), out.reasons)
 	}
 	c.close()
+}
+
+func TestWaitingRoomLetsDueRecordsGoAndKeepsTheRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var routed, fellBack []string
+		note := func(to *[]string) func(*userRecord) {
+			return func(u *userRecord) {
+				mu.Lock()
+				defer mu.Unlock()
+				*to = append(*to, u.PartitionKey)
+			}
+		}
+		w := newWaitingRoom(note(&routed), note(&fellBack))
+		now := time.Now()
+		for _, r := range []struct {
+			key string
+			in  time.Duration
+		}{{"late", time.Hour}, {"soon", 10 * time.Millisecond}, {"later", time.Minute}} {
+			w.add(&userRecord{Record: Record{PartitionKey: r.key}, deadline: now.Add(r.in)})
+		}
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		if fmt.Sprint(fellBack) != "[soon]" || len(routed) != 0 {
+			t.Fatalf("fell back %v, routed %v; want only the due record to leave", fellBack, routed)
+		}
+		mu.Unlock()
+		w.flushWithin(time.Second) // earlier than "later": both leave then
+		w.flushWithin(time.Hour)   // does not extend the first flush's wait
+		time.Sleep(time.Second)
+		synctest.Wait()
+		mu.Lock()
+		if fmt.Sprint(fellBack) != "[soon late later]" {
+			t.Fatalf("fell back %v; want all, in order, once the flush's wait ran out", fellBack)
+		}
+		mu.Unlock()
+		w.add(&userRecord{Record: Record{PartitionKey: "kept"}, deadline: now.Add(time.Hour)})
+		w.release()
+		w.add(&userRecord{Record: Record{PartitionKey: "after"}, deadline: now.Add(time.Hour)})
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(routed) != "[kept after]" {
+			t.Fatalf("routed %v; want the waiting record and the later one", routed)
+		}
+	})
 }
