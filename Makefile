@@ -198,8 +198,8 @@ test-layer-arm64:
 clean:
 	rm -rf $(BUILD) python/gokpl/libgokpl.so python/gokpl/_gokpl_cffi.abi3.so python/gokpl/kinesistest python/gokpl/options.json
 
-## proto: regenerate core/aggregated.pb.go (needs protoc; protoc-gen-go is built at go.mod's protobuf version). Not run by CI.
+## proto: regenerate internal/aggpb/aggregated.pb.go (needs protoc; protoc-gen-go is built at go.mod's protobuf version). Not run by CI.
 .PHONY: proto
 proto:
 	GOBIN=$(abspath $(BUILD)) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$$($(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
-	protoc --plugin=protoc-gen-go=$(BUILD)/protoc-gen-go --go_out=. --go_opt=paths=source_relative core/aggregated.proto
+	protoc --plugin=protoc-gen-go=$(BUILD)/protoc-gen-go --go_out=. --go_opt=paths=source_relative internal/aggpb/aggregated.proto

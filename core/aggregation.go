@@ -20,7 +20,7 @@ const aggregatedOverhead = len(aggregatedMagic) + md5.Size
 // record; the explicit hash key routes it.
 const aggregatedPartitionKey = "a"
 
-// Field tags of aggregated.proto, all a single byte on the wire.
+// Field tags of internal/aggpb/aggregated.proto, all a single byte on the wire.
 const (
 	tagPartitionKeyTable    = byte(1<<3 | protowire.BytesType)
 	tagExplicitHashKeyTable = byte(2<<3 | protowire.BytesType)
@@ -35,7 +35,7 @@ const (
 // the encoded protobuf as records come in, so that the aggregator knows
 // before adding a record whether the result still fits, and encodes in one
 // pass into a buffer of exactly the right size. The encoding is the one
-// proto.Marshal gives for the AggregatedRecord of aggregated.proto (fields in
+// proto.Marshal gives for the AggregatedRecord of internal/aggpb/aggregated.proto (fields in
 // number order, no tags), which the tests check byte for byte.
 //
 // An aggregation is not safe for concurrent use; the aggregator guards each

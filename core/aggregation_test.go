@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gokpl/gokpl/internal/aggpb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -44,7 +45,7 @@ func aggregate(records []*userRecord) ([]byte, *aggregation) {
 // what the hand-written encoder must reproduce byte for byte.
 func marshalReference(t testing.TB, records []*userRecord) []byte {
 	t.Helper()
-	var ar AggregatedRecord
+	var ar aggpb.AggregatedRecord
 	pks := map[string]uint64{}
 	ehks := map[string]uint64{}
 	for _, u := range records {
@@ -54,7 +55,7 @@ func marshalReference(t testing.TB, records []*userRecord) []byte {
 			pks[u.PartitionKey] = pk
 			ar.PartitionKeyTable = append(ar.PartitionKeyTable, u.PartitionKey)
 		}
-		r := &AggregatedRecord_Record{PartitionKeyIndex: proto.Uint64(pk), Data: nonNil(u.Data)}
+		r := &aggpb.Record{PartitionKeyIndex: proto.Uint64(pk), Data: nonNil(u.Data)}
 		if u.ExplicitHashKey != "" {
 			key := u.hash.String()
 			ehk, ok := ehks[key]
@@ -314,15 +315,15 @@ func TestDeaggregateBadMD5IsNotAggregated(t *testing.T) {
 }
 
 func TestDeaggregateCorruptProtobufIsAnError(t *testing.T) {
-	outside := &AggregatedRecord{
+	outside := &aggpb.AggregatedRecord{
 		PartitionKeyTable: []string{"a"},
-		Records:           []*AggregatedRecord_Record{{PartitionKeyIndex: proto.Uint64(1), Data: []byte{}}},
+		Records:           []*aggpb.Record{{PartitionKeyIndex: proto.Uint64(1), Data: []byte{}}},
 	}
-	outsideEHK := &AggregatedRecord{
+	outsideEHK := &aggpb.AggregatedRecord{
 		PartitionKeyTable: []string{"a"},
-		Records:           []*AggregatedRecord_Record{{PartitionKeyIndex: proto.Uint64(0), ExplicitHashKeyIndex: proto.Uint64(0), Data: []byte{}}},
+		Records:           []*aggpb.Record{{PartitionKeyIndex: proto.Uint64(0), ExplicitHashKeyIndex: proto.Uint64(0), Data: []byte{}}},
 	}
-	missing := &AggregatedRecord{Records: []*AggregatedRecord_Record{{Data: []byte{}}}}
+	missing := &aggpb.AggregatedRecord{Records: []*aggpb.Record{{Data: []byte{}}}}
 	cases := map[string][]byte{
 		"garbage":                  {0xFF, 0xFF, 0xFF},
 		"partition key index":      mustMarshal(t, outside, false),
@@ -363,13 +364,13 @@ func mustMarshal(t *testing.T, m proto.Message, partial bool) []byte {
 	return b
 }
 
-func unmarshalAggregated(t *testing.T, data []byte) *AggregatedRecord {
+func unmarshalAggregated(t *testing.T, data []byte) *aggpb.AggregatedRecord {
 	t.Helper()
 	pb, ok := aggregatedProtobuf(data)
 	if !ok {
 		t.Fatalf("not aggregated: %x", data)
 	}
-	var ar AggregatedRecord
+	var ar aggpb.AggregatedRecord
 	if err := proto.Unmarshal(pb, &ar); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gokpl/gokpl/internal/aggpb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -65,7 +66,7 @@ func Deaggregate(partitionKey, explicitHashKey string, data []byte) ([]Deaggrega
 	if !ok {
 		return whole, fmt.Errorf("%w: starts with the magic bytes, but is too short or its MD5 does not match", ErrNotAggregated)
 	}
-	var ar AggregatedRecord
+	var ar aggpb.AggregatedRecord
 	if err := proto.Unmarshal(pb, &ar); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}

@@ -23,10 +23,10 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/gokpl/gokpl/core"
 	"github.com/gokpl/gokpl/core/kinesistest"
+	"github.com/gokpl/gokpl/internal/aggpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // ecProducer starts a fake endpoint holding streams (name → shard count)
@@ -418,10 +418,10 @@ func TestEdgeCase04AggregatedRecordIsByteExact(t *testing.T) {
 	}
 
 	u := proto.Uint64
-	want := &core.AggregatedRecord{
+	want := &aggpb.AggregatedRecord{
 		PartitionKeyTable:    []string{"alpha", "beta", "gamma"},
 		ExplicitHashKeyTable: []string{"12345", "99"},
-		Records: []*core.AggregatedRecord_Record{
+		Records: []*aggpb.Record{
 			{PartitionKeyIndex: u(0), Data: []byte("zero")},
 			{PartitionKeyIndex: u(1), ExplicitHashKeyIndex: u(0), Data: []byte{}},
 			{PartitionKeyIndex: u(0), Data: []byte("two")},
@@ -447,7 +447,7 @@ func TestEdgeCase04AggregatedRecordIsByteExact(t *testing.T) {
 	if k.PartitionKey != "a" || k.ExplicitHashKey != core.PartitionKeyHash("alpha").String() {
 		t.Errorf("aggregated record keys = %q / %q, want \"a\" / the first record's hash", k.PartitionKey, k.ExplicitHashKey)
 	}
-	var decoded core.AggregatedRecord
+	var decoded aggpb.AggregatedRecord
 	if err := proto.Unmarshal(k.Data[4:len(k.Data)-16], &decoded); err != nil {
 		t.Fatalf("the protobuf part does not parse: %v", err)
 	}
@@ -520,9 +520,9 @@ func TestEdgeCase05SingleRecordRawSeveralAggregatedUnderKeyA(t *testing.T) {
 // dataLen bytes of data each.
 func ecAggregateSize(t *testing.T, n, pkLen, dataLen int) int {
 	t.Helper()
-	ar := &core.AggregatedRecord{PartitionKeyTable: []string{strings.Repeat("k", pkLen)}}
+	ar := &aggpb.AggregatedRecord{PartitionKeyTable: []string{strings.Repeat("k", pkLen)}}
 	for range n {
-		ar.Records = append(ar.Records, &core.AggregatedRecord_Record{PartitionKeyIndex: proto.Uint64(0), Data: make([]byte, dataLen)})
+		ar.Records = append(ar.Records, &aggpb.Record{PartitionKeyIndex: proto.Uint64(0), Data: make([]byte, dataLen)})
 	}
 	return 4 + proto.Size(ar) + 16
 }
