@@ -7,10 +7,6 @@ import (
 	"sync/atomic"
 )
 
-// ErrBackpressure is wrapped by the error a Put returns when the producer
-// stayed full of unresolved records until the put's context ended.
-var ErrBackpressure = fmt.Errorf("gokpl: producer is full: max_outstanding_records or max_outstanding_bytes reached")
-
 // recordBookkeepingBytes is what a record in flight takes beside its data and
 // partition key: the userRecord (440 bytes, in a 448-byte size class) and
 // its share of the stages' queues and tables.

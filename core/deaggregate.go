@@ -3,7 +3,6 @@ package core
 import (
 	"bytes"
 	"crypto/md5"
-	"errors"
 	"fmt"
 
 	"github.com/gokpl/gokpl/internal/aggpb"
@@ -16,18 +15,6 @@ type DeaggregatedRecord struct {
 	ExplicitHashKey string // decimal; empty when an aggregated user record had none
 	Data            []byte
 }
-
-var (
-	// ErrNotAggregated reports data that starts with the aggregated
-	// record's magic bytes but is not an aggregated record: it has no
-	// protobuf bytes or its MD5 does not match.
-	ErrNotAggregated = errors.New("gokpl: not an aggregated record")
-
-	// ErrCorrupt reports an aggregated record whose MD5 matches but whose
-	// protobuf cannot be read: malformed, missing a required field, or
-	// pointing outside its key tables.
-	ErrCorrupt = errors.New("gokpl: corrupt aggregated record")
-)
 
 // IsAggregated reports whether data is a KPL aggregated record: the magic
 // bytes F3 89 9A C2, then at least one protobuf byte, then the MD5 of the

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -12,6 +13,53 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 )
+
+// The errors the package's functions return. Test for them with errors.Is
+// and errors.As: a returned error may wrap them.
+var (
+	// ErrClosed is returned by Put after Close has begun.
+	ErrClosed = errors.New("gokpl: producer is closed")
+
+	// ErrBackpressure is wrapped by the error a Put returns when the
+	// producer stayed full of unresolved records (MaxOutstandingRecords or
+	// MaxOutstandingBytes) until the put's context ended.
+	ErrBackpressure = errors.New("gokpl: producer is full: max_outstanding_records or max_outstanding_bytes reached")
+
+	// ErrCancelled is returned by Outcome.Wait after Outcome.Cancel won.
+	ErrCancelled = errors.New("gokpl: outcome cancelled")
+
+	// ErrNotAggregated is returned by Deaggregate for data that starts
+	// with the aggregated record's magic bytes but is not an aggregated
+	// record: it has no protobuf bytes or its MD5 does not match.
+	ErrNotAggregated = errors.New("gokpl: not an aggregated record")
+
+	// ErrCorrupt is returned by Deaggregate for an aggregated record whose
+	// MD5 matches but whose protobuf cannot be read: malformed, missing a
+	// required field, or pointing outside its key tables.
+	ErrCorrupt = errors.New("gokpl: corrupt aggregated record")
+)
+
+// InvalidRecordError reports a record that can never be sent, naming the
+// field; Put and ParseHashKey return it.
+type InvalidRecordError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidRecordError) Error() string {
+	return fmt.Sprintf("gokpl: invalid record: %s %s", e.Field, e.Reason)
+}
+
+// ConfigError reports one bad configuration field, naming it and what it
+// allows; New, NewKinesisClient and ParseConfigJSON return it.
+type ConfigError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("gokpl: config field %q %s", e.Field, e.Reason)
+}
 
 // Error codes that gokpl itself puts in attempts, beside the service's own
 // exception names.

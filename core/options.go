@@ -76,16 +76,6 @@ func Options() []OptionSpec {
 	return table.Options
 }
 
-// ConfigError reports one bad configuration field, naming it and what it allows.
-type ConfigError struct {
-	Field  string
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("gokpl: config field %q %s", e.Field, e.Reason)
-}
-
 // check validates one raw JSON value (decoded with UseNumber) against the
 // option's type and range, returning the normalised Go value.
 func (o *OptionSpec) check(raw any) (any, error) {

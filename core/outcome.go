@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,9 +43,6 @@ func (r *Result) ErrorMessage() string {
 	}
 	return r.Attempts[len(r.Attempts)-1].ErrorMessage
 }
-
-// ErrCancelled is returned by Outcome.Wait after Outcome.Cancel won.
-var ErrCancelled = errors.New("gokpl: outcome cancelled")
 
 // Outcome states.
 const (

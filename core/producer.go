@@ -10,16 +10,12 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// ErrClosed is returned by Put after Close has begun.
-var ErrClosed = errors.New("gokpl: producer is closed")
 
 // Producer publishes records to Kinesis streams.
 type Producer struct {

@@ -21,16 +21,6 @@ type Record struct {
 	Data            []byte
 }
 
-// InvalidRecordError reports a record that can never be sent, naming the field.
-type InvalidRecordError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidRecordError) Error() string {
-	return fmt.Sprintf("gokpl: invalid record: %s %s", e.Field, e.Reason)
-}
-
 // HashKey is a 128-bit Kinesis hash key, compared as an unsigned integer.
 type HashKey struct{ Hi, Lo uint64 }
 
