@@ -14,45 +14,147 @@ import (
 )
 
 // Config holds every producer option. The zero value is not useful; start from
-// DefaultConfig or ParseConfigJSON. Field tags name the option in options.json,
-// which holds the defaults, ranges and docs. A Config is read-only once a
-// Producer uses it.
+// DefaultConfig or ParseConfigJSON, change fields, and New validates the
+// result (Validate reports the first field out of range). Each field's tag
+// names its option in options.json, the one table of defaults, ranges and
+// docs that the comments below repeat (a test keeps them in step). Options
+// in milliseconds (_ms) are time.Durations here; sizes are bytes. A Config
+// is copied by New and read-only for the producer.
 type Config struct {
-	Region             string `opt:"region"`
-	EndpointURL        string `opt:"endpoint_url"`
-	VerifySSL          bool   `opt:"verify_ssl"`
-	AWSAccessKeyID     string `opt:"aws_access_key_id"`
+	// Region (region): AWS region used for signing and the default endpoint;
+	// when unset, AWS_REGION or AWS_DEFAULT_REGION from the environment, as
+	// boto3 does. Unset by default.
+	Region string `opt:"region"`
+
+	// EndpointURL (endpoint_url): Full Kinesis endpoint URL (scheme, host,
+	// port), for emulators and private endpoints; http is allowed. Unset by
+	// default.
+	EndpointURL string `opt:"endpoint_url"`
+
+	// VerifySSL (verify_ssl): Verify the endpoint's TLS certificate; false
+	// accepts self-signed certificates (emulators only). Default: true.
+	VerifySSL bool `opt:"verify_ssl"`
+
+	// AWSAccessKeyID (aws_access_key_id): Static access key; when unset the
+	// SDK's default credential chain is used (environment, profiles, SSO, web
+	// identity, IMDS). Unset by default.
+	AWSAccessKeyID string `opt:"aws_access_key_id"`
+
+	// AWSSecretAccessKey (aws_secret_access_key): Static secret key, given
+	// together with aws_access_key_id. Unset by default.
 	AWSSecretAccessKey string `opt:"aws_secret_access_key"`
-	AWSSessionToken    string `opt:"aws_session_token"`
 
-	AggregationEnabled  bool  `opt:"aggregation_enabled"`
+	// AWSSessionToken (aws_session_token): Session token for temporary static
+	// credentials. Unset by default.
+	AWSSessionToken string `opt:"aws_session_token"`
+
+	// AggregationEnabled (aggregation_enabled): Pack many user records into one
+	// Kinesis record per predicted shard (the KPL aggregated format). Default:
+	// true.
+	AggregationEnabled bool `opt:"aggregation_enabled"`
+
+	// AggregationMaxCount (aggregation_max_count): Most user records in one
+	// aggregated Kinesis record. Default: 4294967295. Range: at least 1.
 	AggregationMaxCount int64 `opt:"aggregation_max_count"`
-	AggregationMaxSize  int64 `opt:"aggregation_max_size"`
 
+	// AggregationMaxSize (aggregation_max_size): Largest aggregated Kinesis
+	// record, its data and its partition key together as the service counts
+	// them; a single user record larger than this is sent alone. Default: 51200
+	// bytes. Range: 64 to 1048576 bytes.
+	AggregationMaxSize int64 `opt:"aggregation_max_size"`
+
+	// RecordMaxBufferedTime (record_max_buffered_time_ms): Longest a record
+	// waits in the producer's buffers before it is sent. Default: 100 ms. Range:
+	// at least 0 ms.
 	RecordMaxBufferedTime time.Duration `opt:"record_max_buffered_time_ms"`
-	RecordTTL             time.Duration `opt:"record_ttl_ms"`
 
+	// RecordTTL (record_ttl_ms): Time after which a record not yet delivered
+	// fails with error code Expired; huge values mean no expiry. Default: 30000
+	// ms. Range: at least 100 ms.
+	RecordTTL time.Duration `opt:"record_ttl_ms"`
+
+	// CollectionMaxCount (collection_max_count): Most Kinesis records in one
+	// PutRecords request. Default: 500. Range: 1 to 500.
 	CollectionMaxCount int64 `opt:"collection_max_count"`
-	CollectionMaxSize  int64 `opt:"collection_max_size"`
 
-	RateLimitRecordsPerSecPerShard float64       `opt:"rate_limit_records_per_sec_per_shard"`
-	RateLimitBytesPerSecPerShard   float64       `opt:"rate_limit_bytes_per_sec_per_shard"`
-	DrainInterval                  time.Duration `opt:"drain_interval_ms"`
-	RetryDeadline                  time.Duration `opt:"retry_deadline_ms"`
-	FailIfThrottled                bool          `opt:"fail_if_throttled"`
+	// CollectionMaxSize (collection_max_size): Largest PutRecords request,
+	// counted as the sum of partition key and data lengths, as the service
+	// counts it. Default: 5242880 bytes. Range: 52224 to 5242880 bytes.
+	CollectionMaxSize int64 `opt:"collection_max_size"`
 
+	// RateLimitRecordsPerSecPerShard (rate_limit_records_per_sec_per_shard):
+	// Refill rate of each shard's record token bucket (the service allows 1,000
+	// records/s per shard). Default: 1000 records/s. Range: 1 to 1000000000000
+	// records/s.
+	RateLimitRecordsPerSecPerShard float64 `opt:"rate_limit_records_per_sec_per_shard"`
+
+	// RateLimitBytesPerSecPerShard (rate_limit_bytes_per_sec_per_shard): Refill
+	// rate of each shard's byte token bucket (the service allows 1 MiB/s per
+	// shard). Default: 1048576 bytes/s. Range: 1 to 1000000000000000 bytes/s.
+	RateLimitBytesPerSecPerShard float64 `opt:"rate_limit_bytes_per_sec_per_shard"`
+
+	// DrainInterval (drain_interval_ms): How often records held back by the rate
+	// limiter are reconsidered. Default: 25 ms. Range: 1 to 60000 ms.
+	DrainInterval time.Duration `opt:"drain_interval_ms"`
+
+	// RetryDeadline (retry_deadline_ms): Buffering deadline given to a record
+	// that goes back for another attempt (the KPL uses half of
+	// record_max_buffered_time_ms). Default: 50 ms. Range: at least 0 ms.
+	RetryDeadline time.Duration `opt:"retry_deadline_ms"`
+
+	// FailIfThrottled (fail_if_throttled): Fail a record at once when it is
+	// throttled (ProvisionedThroughputExceededException, ThrottlingException,
+	// LimitExceededException, RequestLimitExceeded, KMSThrottlingException)
+	// instead of retrying it with backoff. Default: false.
+	FailIfThrottled bool `opt:"fail_if_throttled"`
+
+	// MaxOutstandingRecords (max_outstanding_records): Most records put but not
+	// yet resolved; a put past it blocks until room frees or its timeout passes.
+	// Default: 100000. Range: 1 to 100000000.
 	MaxOutstandingRecords int64 `opt:"max_outstanding_records"`
-	MaxOutstandingBytes   int64 `opt:"max_outstanding_bytes"`
 
+	// MaxOutstandingBytes (max_outstanding_bytes): Most memory the records put
+	// but not yet resolved may hold: their data and partition keys, 512 bytes of
+	// bookkeeping each, their retry histories and the bodies of requests in
+	// flight; a put past it blocks like max_outstanding_records. Default:
+	// 268435456 bytes. Range: 1048576 to 1099511627776 bytes.
+	MaxOutstandingBytes int64 `opt:"max_outstanding_bytes"`
+
+	// ConnectTimeout (connect_timeout_ms): Timeout for establishing a connection
+	// to the endpoint. Default: 6000 ms. Range: 100 to 300000 ms.
 	ConnectTimeout time.Duration `opt:"connect_timeout_ms"`
-	RequestTimeout time.Duration `opt:"request_timeout_ms"`
-	MaxConnections int64         `opt:"max_connections"`
 
-	MetricsLevel          string        `opt:"metrics_level"`
-	MetricsGranularity    string        `opt:"metrics_granularity"`
-	MetricsNamespace      string        `opt:"metrics_namespace"`
+	// RequestTimeout (request_timeout_ms): Timeout of one PutRecords request; a
+	// timed-out request may still have been written, so a retry can duplicate
+	// records. Default: 6000 ms. Range: 100 to 600000 ms.
+	RequestTimeout time.Duration `opt:"request_timeout_ms"`
+
+	// MaxConnections (max_connections): Most PutRecords requests in flight at
+	// once (and HTTP connections kept open). Default: 24. Range: 1 to 256.
+	MaxConnections int64 `opt:"max_connections"`
+
+	// MetricsLevel (metrics_level): Which metrics are uploaded to CloudWatch;
+	// none uploads nothing (metrics are still kept locally). One of "none",
+	// "summary", "detailed". Default: "none".
+	MetricsLevel string `opt:"metrics_level"`
+
+	// MetricsGranularity (metrics_granularity): Deepest dimension uploaded:
+	// global, per stream, or per shard. One of "global", "stream", "shard".
+	// Default: "stream".
+	MetricsGranularity string `opt:"metrics_granularity"`
+
+	// MetricsNamespace (metrics_namespace): CloudWatch namespace for uploaded
+	// metrics; may not start with AWS/. Default: "KinesisProducerLibrary".
+	MetricsNamespace string `opt:"metrics_namespace"`
+
+	// MetricsUploadInterval (metrics_upload_interval_ms): How often metrics are
+	// uploaded. Default: 60000 ms. Range: 1 to 60000 ms.
 	MetricsUploadInterval time.Duration `opt:"metrics_upload_interval_ms"`
-	CloudWatchEndpointURL string        `opt:"cloudwatch_endpoint_url"`
+
+	// CloudWatchEndpointURL (cloudwatch_endpoint_url): Full CloudWatch endpoint
+	// URL for metrics upload, for emulators and private endpoints. Unset by
+	// default.
+	CloudWatchEndpointURL string `opt:"cloudwatch_endpoint_url"`
 }
 
 // DefaultConfig returns the defaults from options.json, with Region taken from
