@@ -71,6 +71,13 @@ func WithLogger(log *slog.Logger) Option { return func(p *Producer) { p.log = lo
 
 // New validates cfg and starts a producer. Without WithClient it builds an
 // aws-sdk-go-v2 Kinesis client from cfg (endpoint, TLS, timeouts, credentials).
+//
+// ctx bounds only what New itself does: loading the AWS configuration
+// (shared config files, and the credential chain's setup) for the Kinesis
+// and, when metrics are uploaded, the CloudWatch client. It is not kept:
+// ending it later stops nothing, and credentials are fetched when the first
+// request needs them, not here. The producer runs until Close. Invalid
+// fields fail with a *ConfigError.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -252,7 +259,14 @@ func (p *Producer) Outstanding() int64 { return p.budget.outstanding() }
 // Close stops taking records, flushes until ctx ends, then resolves every
 // record still open as a failure with error code ProducerClosed and stops all
 // goroutines. It returns once every outcome is resolved; later calls return
-// at once.
+// at once (with nil). When the flush did not finish in time, the error wraps
+// ctx's error.
+//
+// Past ctx, Close cancels the requests in flight and waits for the
+// goroutines it stops (with metrics uploaded, the last upload takes at most
+// finalUploadTimeout, 2 s), then for the outcomes they resolve, for at most
+// closeSafetyNet (10 s): every outcome is resolved at once unless gokpl has
+// a bug, and Close reports such records in its error rather than hang.
 func (p *Producer) Close(ctx context.Context) error {
 	var err error
 	p.closeOnce.Do(func() { err = p.shutdown(ctx) })
@@ -283,7 +297,7 @@ func (p *Producer) shutdown(ctx context.Context) error {
 	all := p.epochs.seal()
 	select {
 	case <-all.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(closeSafetyNet):
 		return fmt.Errorf("gokpl: close: %d records still unresolved after shutdown", p.Outstanding())
 	}
 	if flushErr != nil {
@@ -291,6 +305,11 @@ func (p *Producer) shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// closeSafetyNet is how long Close waits, after shutting every stage down,
+// for the last outcomes to resolve; they all are at once unless something
+// is wrong, and then Close returns an error instead of hanging.
+const closeSafetyNet = 10 * time.Second
 
 func (p *Producer) isClosed() bool {
 	p.lifecycle.RLock()
