@@ -1,11 +1,3 @@
-// Package core is gokpl's Kinesis producer engine: the Amazon KPL's pipeline
-// (aggregation, per-shard batching, rate limiting, retries, one result per
-// record with its attempts) on aws-sdk-go-v2.
-//
-// A Producer is safe for concurrent use. Put validates and buffers a record and
-// returns an Outcome at once; the record is sent in the background and its
-// Outcome resolves exactly once. Flush and Close block, bounded by their
-// context.
 package core
 
 import (
