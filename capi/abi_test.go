@@ -1,10 +1,11 @@
+//go:build gokpl_abitest
+
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -12,18 +13,11 @@ import (
 	"time"
 
 	"github.com/gokpl/gokpl/core/kinesistest"
-	"go.uber.org/goleak"
 )
 
 // These tests drive the library through its C declarations (abicall.go), as
 // a C program would, against the fake endpoint in this process. Every test
 // ends with the handle tables empty and no goroutine left behind.
-
-func TestMain(m *testing.M) {
-	os.Setenv("AWS_ACCESS_KEY_ID", "test")
-	os.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	goleak.VerifyTestMain(m)
-}
 
 const stream = "s"
 

@@ -1,10 +1,15 @@
+//go:build gokpl_abitest
+
 package main
 
-// Go wrappers that call the library's functions through their C
-// declarations in gokpl.h, as a C program would: arguments go through C
-// memory, results come back through C out-parameters. They exist for this
-// package's tests, which cannot use cgo themselves; nothing in the library
-// calls them, so the linker leaves them out of libgokpl.so.
+// Test support, built only with the gokpl_abitest tag: Go wrappers that call
+// the library's functions through their C declarations in gokpl.h, as a C
+// program would: arguments go through C memory, results come back through C
+// out-parameters. They are for this package's tests, which cannot use cgo
+// themselves (Go allows no cgo in _test.go files); the tests that use them
+// carry the same tag, `make test-go` sets it, and without it
+// TestABITestsNeedTheirBuildTag fails. The library is built without the
+// tag, so it holds none of their C stubs.
 
 /*
 #include <stdlib.h>

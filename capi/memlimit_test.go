@@ -1,3 +1,5 @@
+//go:build gokpl_abitest
+
 package main
 
 import (
