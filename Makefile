@@ -100,10 +100,13 @@ test-c: $(LIB) $(BUILD)/kinesistest
 test-python: venv $(PKG_LIB) emulator
 	$(VPY) -m pytest tests/python
 
-## lint: gofmt, go vet, ruff, mypy --strict
+## lint: gofmt, go vet, staticcheck (pinned), ruff, mypy --strict
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: venv
 	@out=$$(gofmt -l core capi internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(GO_TEST_TAGS) ./...
+	$(GO) run $(STATICCHECK) $(GO_TEST_TAGS) ./...
+	$(GO) run $(STATICCHECK) ./capi
 	$(VENV)/bin/ruff check python tests examples bench
 	$(VENV)/bin/ruff format --check python
 	$(VENV)/bin/mypy

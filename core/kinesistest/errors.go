@@ -59,10 +59,6 @@ func limitExceeded(format string, args ...any) *apiError {
 	return newAPIError(http.StatusBadRequest, ErrorTypeLimitExceeded, format, args...)
 }
 
-func throughputExceeded(format string, args ...any) *apiError {
-	return newAPIError(http.StatusBadRequest, ErrorTypeProvisionedThroughputExceeded, format, args...)
-}
-
 // statusForErrorType returns the HTTP status the service uses for an error
 // type: 500 and 503 for its server-side failures, 400 for everything else.
 func statusForErrorType(code string) int {
