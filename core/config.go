@@ -190,9 +190,6 @@ func ParseConfigJSON(raw []byte) (Config, error) {
 	c := DefaultConfig()
 	for _, name := range sortedKeys(fields) {
 		opt, ok := options[name]
-		if !ok && hostOptions[name] {
-			return Config{}, &ConfigError{Field: name, Reason: "is an option of the Python package, not of the engine, and cannot be given in JSON"}
-		}
 		if !ok {
 			return Config{}, &ConfigError{Field: name, Reason: "is not a known option"}
 		}

@@ -1,46 +1,60 @@
 package core
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestEveryOptionHasAConfigField(t *testing.T) {
+func TestEveryEngineOptionHasAConfigField(t *testing.T) {
 	var c Config
 	for _, opt := range Options() {
-		_, ok := configField(&c, opt.Name)
-		switch {
-		case opt.PythonOnly && ok:
-			t.Errorf("option %s is python_only but has a Config field", opt.Name)
-		case !opt.PythonOnly && !ok:
+		if _, ok := configField(&c, opt.Name); !ok {
 			t.Errorf("option %s has no Config field", opt.Name)
 		}
 	}
+	if n := reflect.TypeFor[Config]().NumField(); len(Options()) != n || len(options) != n {
+		t.Errorf("%d options, %d by name, for %d Config fields", len(Options()), len(options), n)
+	}
 }
 
-func TestPythonOnlyOptionsAreKnownButNeverAcceptedInJSON(t *testing.T) {
-	var hostOnly []string
-	for _, opt := range Options() {
-		if opt.PythonOnly {
-			hostOnly = append(hostOnly, opt.Name)
+// TestHostOptionsAreLeftOut checks that an entry of the table that names
+// no Config field (a host package's option) is neither among the engine's
+// options nor accepted in its JSON.
+func TestHostOptionsAreLeftOut(t *testing.T) {
+	var table optionTable
+	if err := json.Unmarshal(optionsJSON, &table); err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	var hosts []string
+	for _, opt := range table.Options {
+		if _, ok := configField(&c, opt.Name); !ok {
+			hosts = append(hosts, opt.Name)
 		}
 	}
-	if !slices.Contains(hostOnly, "metrics_sink") {
-		t.Fatalf("python_only options %v, want metrics_sink among them", hostOnly)
+	// A table with a host's option: the engine loads only its own.
+	synthetic := `{"version": 1, "options": [
+		{"name": "collection_max_count", "type": "int", "default": 500, "min": 1, "max": 500, "kpl": null, "doc": "d"},
+		{"name": "on_metrics", "type": "callable", "default": null, "kpl": null, "doc": "a host's"}]}`
+	if loaded := mustLoadOptions([]byte(synthetic)); len(loaded) != 1 || loaded["collection_max_count"] == nil {
+		t.Errorf("loaded %v, want collection_max_count alone", slices.Collect(maps.Keys(loaded)))
 	}
-	for _, name := range hostOnly {
-		if _, ok := options[name]; ok {
-			t.Errorf("%s is in the engine's option table", name)
+	for _, name := range hosts {
+		if slices.ContainsFunc(Options(), func(o OptionSpec) bool { return o.Name == name }) {
+			t.Errorf("%s is among the engine's options", name)
 		}
 		for _, value := range []string{"null", `"x"`, "1"} {
 			_, err := ParseConfigJSON([]byte(`{"` + name + `": ` + value + `}`))
 			var ce *ConfigError
-			if !errors.As(err, &ce) || ce.Field != name || !strings.Contains(err.Error(), "Python package") {
-				t.Errorf("%s=%s: err = %v, want a ConfigError saying it belongs to the Python package", name, value, err)
+			if !errors.As(err, &ce) || ce.Field != name {
+				t.Errorf("%s=%s: err = %v, want a ConfigError naming it", name, value, err)
 			}
 		}
 	}

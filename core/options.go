@@ -21,7 +21,7 @@ var optionsJSON []byte
 // OptionSpec describes one configuration field as data.
 type OptionSpec struct {
 	Name            string   `json:"name"`
-	Type            string   `json:"type"` // bool, int, float, string, enum; callable for host-only options
+	Type            string   `json:"type"` // bool, int, float, string or enum
 	Default         any      `json:"default"`
 	Min             *float64 `json:"min,omitempty"`
 	Max             *float64 `json:"max,omitempty"`
@@ -30,7 +30,6 @@ type OptionSpec struct {
 	ForbiddenPrefix string   `json:"forbidden_prefix,omitempty"`
 	Unit            string   `json:"unit,omitempty"`
 	Secret          bool     `json:"secret,omitempty"`
-	PythonOnly      bool     `json:"python_only,omitempty"` // the host package's option (a callable, say); never in the engine's JSON
 	KPL             *string  `json:"kpl"`
 	Doc             string   `json:"doc"`
 
@@ -42,22 +41,23 @@ type optionTable struct {
 	Options []OptionSpec `json:"options"`
 }
 
-// options holds the engine's options by name; hostOptions names the ones
-// only the Python package takes (python_only), which the engine knows of
-// but never accepts in its JSON.
-var options, hostOptions = mustLoadOptions(optionsJSON)
+// options holds the engine's options by name: the entries of the table
+// that name a Config field. The table is shared with the host packages,
+// and may hold options of theirs (a callable, say), which a host takes
+// itself and never passes on; the engine leaves them out, without knowing
+// whose they are.
+var options = mustLoadOptions(optionsJSON)
 
-func mustLoadOptions(raw []byte) (map[string]*OptionSpec, map[string]bool) {
+func mustLoadOptions(raw []byte) map[string]*OptionSpec {
 	var table optionTable
 	if err := json.Unmarshal(raw, &table); err != nil {
 		panic("core: options.json is malformed: " + err.Error())
 	}
+	var fields Config
 	byName := make(map[string]*OptionSpec, len(table.Options))
-	hostOnly := map[string]bool{}
 	for i := range table.Options {
 		opt := &table.Options[i]
-		if opt.PythonOnly {
-			hostOnly[opt.Name] = true
+		if _, ok := configField(&fields, opt.Name); !ok {
 			continue
 		}
 		if opt.Pattern != "" {
@@ -65,15 +65,21 @@ func mustLoadOptions(raw []byte) (map[string]*OptionSpec, map[string]bool) {
 		}
 		byName[opt.Name] = opt
 	}
-	return byName, hostOnly
+	return byName
 }
 
-// Options returns the whole option table, for documentation and tools,
-// including the options only the Python package takes (PythonOnly).
+// Options returns the engine's options, one for each Config field, in the
+// table's order, for documentation and tools.
 func Options() []OptionSpec {
 	var table optionTable
 	_ = json.Unmarshal(optionsJSON, &table)
-	return table.Options
+	engine := table.Options[:0]
+	for _, opt := range table.Options {
+		if options[opt.Name] != nil {
+			engine = append(engine, opt)
+		}
+	}
+	return engine
 }
 
 // check validates one raw JSON value (decoded with UseNumber) against the
