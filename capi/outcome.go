@@ -124,8 +124,8 @@ func gokpl_outcome_attempt(outcome C.gokpl_outcome, index C.uint32_t, out *C.gok
 	}
 	a := &r.Attempts[index]
 	*out = C.gokpl_attempt{
-		started_at_ns:       C.int64_t(a.Start.UnixNano()),
-		ended_at_ns:         C.int64_t(a.End.UnixNano()),
+		started_at_ns:       C.int64_t(a.StartedAt.UnixNano()),
+		ended_at_ns:         C.int64_t(a.EndedAt.UnixNano()),
 		success:             cBool(a.Success),
 		shard_id_len:        C.size_t(len(a.ShardID)),
 		sequence_number_len: C.size_t(len(a.SequenceNumber)),
@@ -156,7 +156,7 @@ func gokpl_outcomes_free(handles *C.gokpl_coutcome, count C.size_t) (status C.in
 
 // resultOf returns the result of a resolved outcome, or nil and the status
 // that says why there is none.
-func resultOf(outcome C.gokpl_outcome) (*core.Result, C.int32_t) {
+func resultOf(outcome C.gokpl_outcome) (*core.RecordResult, C.int32_t) {
 	entry, ok := outcomes.get(uint64(outcome))
 	if !ok {
 		return nil, C.GOKPL_ERR_INVALID_HANDLE

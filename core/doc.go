@@ -24,11 +24,11 @@
 //	result, err := outcome.Wait(ctx)
 //
 // Put returns as soon as the record is buffered; the Outcome resolves
-// exactly once, when the record is written (Result.Success, with its shard
-// and sequence number) or has failed for good (Result.ErrorCode and
+// exactly once, when the record is written (RecordResult.Success, with its shard
+// and sequence number) or has failed for good (RecordResult.ErrorCode and
 // ErrorMessage, the service's exception name or one of the Code constants).
-// A failed record is a Result, not an error: Wait returns an error only
-// when its ctx ends or the outcome was cancelled. Every Result lists the
+// A failed record is a RecordResult, not an error: Wait returns an error only
+// when its ctx ends or the outcome was cancelled. Every RecordResult lists the
 // record's attempts.
 //
 // Config's fields are the KPL's options; each documents its unit, default

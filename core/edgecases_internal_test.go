@@ -295,7 +295,7 @@ func (o *ecOracle) invalidate(_ time.Time, predicted string) {
 // ecRetrierSink collects what a retrier finishes and sends again.
 type ecRetrierSink struct {
 	mu       sync.Mutex
-	finished map[*userRecord]Result
+	finished map[*userRecord]RecordResult
 	again    []*userRecord
 }
 
@@ -304,8 +304,8 @@ func newECRetrier(adjust func(*Config)) (*retrier, *ecRetrierSink) {
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	sink := &ecRetrierSink{finished: map[*userRecord]Result{}}
-	rt := newRetrier(&cfg, func(u *userRecord, r Result) {
+	sink := &ecRetrierSink{finished: map[*userRecord]RecordResult{}}
+	rt := newRetrier(&cfg, func(u *userRecord, r RecordResult) {
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
 		if _, dup := sink.finished[u]; dup {
@@ -591,7 +591,7 @@ func TestEdgeCase13KinesisRecordExpiresAtItsOldestRecord(t *testing.T) {
 		time.Sleep(time.Second + 2*cfg.DrainInterval)
 		synctest.Wait()
 		r, finished := sink.finished[old]
-		if !finished || r.Success || r.ErrorCode() != CodeExpired || len(r.Attempts) != 1 || r.Attempts[0].Start != r.Attempts[0].End {
+		if !finished || r.Success || r.ErrorCode() != CodeExpired || len(r.Attempts) != 1 || r.Attempts[0].StartedAt != r.Attempts[0].EndedAt {
 			t.Errorf("old record: finished %v, %+v; want one synthetic Expired attempt", finished, r)
 		}
 		if _, done := sink.finished[young]; done || len(sink.again) != 1 || sink.again[0] != young {

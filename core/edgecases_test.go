@@ -194,9 +194,9 @@ func ecUserRecords(t *testing.T, e kinesistest.RecordEntry) []core.DeaggregatedR
 }
 
 // ecWaitAll waits for every outcome.
-func ecWaitAll(t *testing.T, outcomes []*core.Outcome) []*core.Result {
+func ecWaitAll(t *testing.T, outcomes []*core.Outcome) []*core.RecordResult {
 	t.Helper()
-	results := make([]*core.Result, len(outcomes))
+	results := make([]*core.RecordResult, len(outcomes))
 	for i, o := range outcomes {
 		results[i] = wait(t, o)
 	}
@@ -986,7 +986,7 @@ func boolInt(b bool) int {
 // with explicit hash key keys[i] and data "i") is stored at its reported
 // shard and sequence number, in a shard whose range holds its hash: what a
 // de-aggregating consumer needs to see it.
-func ecCheckSuccessesInRange(t *testing.T, srv *kinesistest.Server, stream string, keys []string, results []*core.Result) {
+func ecCheckSuccessesInRange(t *testing.T, srv *kinesistest.Server, stream string, keys []string, results []*core.RecordResult) {
 	t.Helper()
 	shards := map[string]ecShard{}
 	for _, s := range ecShards(t, srv, stream) {
@@ -1065,7 +1065,7 @@ func TestEdgeCase13Expiry(t *testing.T) {
 		if r.Success || n < 2 || r.ErrorCode() != core.CodeExpired || r.Attempts[n-2].ErrorCode != "InternalFailure" {
 			t.Fatalf("result = %+v", r)
 		}
-		if last := r.Attempts[n-1]; last.Start != last.End {
+		if last := r.Attempts[n-1]; last.StartedAt != last.EndedAt {
 			t.Errorf("the Expired attempt is synthetic and lasts no time: %+v", last)
 		}
 	})
@@ -1096,7 +1096,7 @@ func TestEdgeCase13Expiry(t *testing.T) {
 				continue
 			}
 			last := r.Attempts[len(r.Attempts)-1]
-			if r.ErrorCode() != core.CodeExpired || !strings.Contains(last.ErrorMessage, "limiter") || last.Start != last.End {
+			if r.ErrorCode() != core.CodeExpired || !strings.Contains(last.ErrorMessage, "limiter") || last.StartedAt != last.EndedAt {
 				t.Errorf("result = %+v", r)
 			}
 			expired++
@@ -1117,7 +1117,7 @@ func TestEdgeCase13Expiry(t *testing.T) {
 		srv.InjectFault("PutRecords", kinesistest.Fault{Delay: 400 * time.Millisecond})
 		before := time.Now()
 		r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-		if !r.Success || len(r.Attempts) != 1 || r.Attempts[0].End.Sub(before) < 400*time.Millisecond {
+		if !r.Success || len(r.Attempts) != 1 || r.Attempts[0].EndedAt.Sub(before) < 400*time.Millisecond {
 			t.Fatalf("result = %+v", r)
 		}
 	})
@@ -1156,7 +1156,7 @@ func TestEdgeCase14RetryDeadlineAndReaggregation(t *testing.T) {
 			t.Fatalf("result = %+v", r)
 		}
 		// Backoff (25-50 ms) plus the retry deadline.
-		if gap := r.Attempts[1].Start.Sub(r.Attempts[0].End); gap < 300*time.Millisecond || gap > 3*time.Second {
+		if gap := r.Attempts[1].StartedAt.Sub(r.Attempts[0].EndedAt); gap < 300*time.Millisecond || gap > 3*time.Second {
 			t.Errorf("the retry left %v after the failure, want the 300 ms retry deadline plus backoff", gap)
 		}
 	})
@@ -1172,7 +1172,7 @@ func TestEdgeCase14RetryDeadlineAndReaggregation(t *testing.T) {
 		if len(r.Attempts) < 2 || r.Attempts[0].ErrorCode != "InternalFailure" {
 			t.Fatalf("result = %+v", r)
 		}
-		if at := r.Attempts[1].Start.Sub(before); at < 500*time.Millisecond || at > 3*time.Second {
+		if at := r.Attempts[1].StartedAt.Sub(before); at < 500*time.Millisecond || at > 3*time.Second {
 			t.Errorf("the retry left %v after the put, want about the 600 ms TTL", at)
 		}
 	})
@@ -1369,7 +1369,7 @@ func TestEdgeCase17AttemptTimesAndOneResultPerRecord(t *testing.T) {
 			t.Fatalf("result = %+v", r)
 		}
 		a, b := r.Attempts[0], r.Attempts[1]
-		if a.Start.Before(before) || a.End.Sub(a.Start) < 20*time.Millisecond || b.Start.Before(a.End) || b.End.Before(b.Start) {
+		if a.StartedAt.Before(before) || a.EndedAt.Sub(a.StartedAt) < 20*time.Millisecond || b.StartedAt.Before(a.EndedAt) || b.EndedAt.Before(b.StartedAt) {
 			t.Errorf("attempt times out of order: put at %v, %+v", before, r.Attempts)
 		}
 	})
@@ -1401,7 +1401,7 @@ func TestEdgeCase17AttemptTimesAndOneResultPerRecord(t *testing.T) {
 		_ = p.Close(ctx)
 		r := wait(t, o)
 		last := r.Attempts[len(r.Attempts)-1]
-		if r.Success || len(r.Attempts) != 5 || last.ErrorCode != core.CodeProducerClosed || last.Start != last.End {
+		if r.Success || len(r.Attempts) != 5 || last.ErrorCode != core.CodeProducerClosed || last.StartedAt != last.EndedAt {
 			t.Errorf("result = %+v", r)
 		}
 	})

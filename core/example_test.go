@@ -37,7 +37,7 @@ func Example() {
 	}
 	result, err := outcome.Wait(ctx)
 	if err != nil {
-		log.Fatal(err) // ctx ended first; a failed record is a Result, not an error
+		log.Fatal(err) // ctx ended first; a failed record is a RecordResult, not an error
 	}
 	fmt.Println(result.Success, result.ShardID, len(result.Attempts), "attempt")
 	// Output: true shardId-000000000000 1 attempt

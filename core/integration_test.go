@@ -157,7 +157,7 @@ func TestEmulatorSplitShardMidRun(t *testing.T) {
 
 // reported says whether one of the stored copies is where the result says
 // the record landed.
-func reported(copies []storedRecord, r *core.Result) bool {
+func reported(copies []storedRecord, r *core.RecordResult) bool {
 	for _, c := range copies {
 		if c.ShardID == r.ShardID && c.SequenceNumber == r.SequenceNumber {
 			return true

@@ -301,8 +301,8 @@ func (rs *recordStats) add(u *userRecord, success bool) {
 	previous := u.arrival
 	for i := range u.attempts {
 		a := &u.attempts[i]
-		rs.buffering.observe(milliseconds(a.Start.Sub(previous)))
-		previous = a.End
+		rs.buffering.observe(milliseconds(a.StartedAt.Sub(previous)))
+		previous = a.EndedAt
 	}
 }
 

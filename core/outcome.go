@@ -10,18 +10,18 @@ import (
 // Attempt is one trip of a record to the service, or a synthetic step that
 // ended it (Expired, ProducerClosed), with zero duration.
 type Attempt struct {
-	Start, End     time.Time
-	Success        bool
-	ShardID        string
-	SequenceNumber string
-	ErrorCode      string
-	ErrorMessage   string
+	StartedAt, EndedAt time.Time
+	Success            bool
+	ShardID            string
+	SequenceNumber     string
+	ErrorCode          string
+	ErrorMessage       string
 }
 
-// Result is a record's final state: success with the shard and sequence number
-// the service assigned, or failure with the error of the last attempt. Either
-// way it carries every attempt.
-type Result struct {
+// RecordResult is a record's final state: success with the shard and
+// sequence number the service assigned, or failure with the error of the
+// last attempt. Either way it carries every attempt.
+type RecordResult struct {
 	Success        bool
 	ShardID        string
 	SequenceNumber string
@@ -29,7 +29,7 @@ type Result struct {
 }
 
 // ErrorCode is the error code of the last attempt, empty on success.
-func (r *Result) ErrorCode() string {
+func (r *RecordResult) ErrorCode() string {
 	if len(r.Attempts) == 0 {
 		return ""
 	}
@@ -37,7 +37,7 @@ func (r *Result) ErrorCode() string {
 }
 
 // ErrorMessage is the error message of the last attempt, empty on success.
-func (r *Result) ErrorMessage() string {
+func (r *RecordResult) ErrorMessage() string {
 	if len(r.Attempts) == 0 {
 		return ""
 	}
@@ -72,16 +72,16 @@ type notifier struct {
 
 var notified = &notifier{ch: closedChannel}
 
-// Outcome is the promise of one record's Result. It resolves exactly once:
-// by the pipeline (success, failure, expiry, close) or by Cancel, whichever
-// comes first. All methods are safe for concurrent use.
+// Outcome is the promise of one record's RecordResult. It resolves exactly
+// once: by the pipeline (success, failure, expiry, close) or by Cancel,
+// whichever comes first. All methods are safe for concurrent use.
 //
 // An Outcome lives inside its record's pipeline state (one allocation for
 // both) and creates its Done channel only when someone waits.
 type Outcome struct {
 	state  atomic.Int32
 	waiter atomic.Pointer[notifier]
-	result Result
+	result RecordResult
 }
 
 // Done is closed once the outcome is resolved or cancelled.
@@ -156,7 +156,7 @@ func (o *Outcome) IsDone() bool {
 
 // Wait blocks until the outcome resolves or ctx ends. It returns ErrCancelled
 // after a successful Cancel, and ctx.Err() when ctx ends first.
-func (o *Outcome) Wait(ctx context.Context) (*Result, error) {
+func (o *Outcome) Wait(ctx context.Context) (*RecordResult, error) {
 	if o.IsDone() {
 		return o.Result()
 	}
@@ -170,7 +170,7 @@ func (o *Outcome) Wait(ctx context.Context) (*Result, error) {
 
 // Result returns the result of a done outcome without blocking: ErrCancelled
 // if it was cancelled, and (nil, nil) while it is still pending.
-func (o *Outcome) Result() (*Result, error) {
+func (o *Outcome) Result() (*RecordResult, error) {
 	switch o.state.Load() {
 	case outcomeResolved:
 		return &o.result, nil
@@ -196,7 +196,7 @@ func (o *Outcome) cancelled() bool { return o.state.Load() == outcomeCancelled }
 
 // resolve sets the result unless the outcome was cancelled; it reports
 // whether this call resolved it.
-func (o *Outcome) resolve(r Result) bool {
+func (o *Outcome) resolve(r RecordResult) bool {
 	if !o.state.CompareAndSwap(outcomePending, outcomeResolving) {
 		return false
 	}

@@ -73,7 +73,7 @@ func (pl *pipeline) put(u *userRecord) {
 	u.ensureHash()
 	switch {
 	case u.outcome.cancelled():
-		pl.p.finish(u, Result{}) // withdrawn before it was sent
+		pl.p.finish(u, RecordResult{}) // withdrawn before it was sent
 	case u.size() > DefaultMaxRecordSize && !pl.maxSize.admit(u):
 	case pl.aggregator == nil:
 		pl.unaggregated(u)
@@ -269,7 +269,7 @@ func (pl *pipeline) withoutCancelled(k *kinesisRecord) *kinesisRecord {
 		if live == nil {
 			live = append(make([]*userRecord, 0, len(k.records)), k.records[:i]...)
 		}
-		pl.p.finish(u, Result{})
+		pl.p.finish(u, RecordResult{})
 	}
 	switch {
 	case live == nil:

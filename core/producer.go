@@ -133,7 +133,7 @@ func (p *Producer) startUploader(ctx context.Context) error {
 }
 
 // Put validates r and hands it to its stream's pipeline, returning the Outcome
-// that resolves with its Result. While the producer holds
+// that resolves with its RecordResult. While the producer holds
 // max_outstanding_records or max_outstanding_bytes, Put blocks until room frees
 // or ctx ends (then the error wraps ErrBackpressure). Invalid records fail
 // with *InvalidRecordError; the caller must not modify r.Data afterwards.
@@ -386,7 +386,7 @@ func (p *Producer) again(records []*userRecord) {
 
 // finish is the one exit of every record: it resolves the outcome (unless it
 // was cancelled) and returns the record's room to the budget and its epoch.
-func (p *Producer) finish(u *userRecord, r Result) {
+func (p *Producer) finish(u *userRecord, r RecordResult) {
 	size := budgetBytes(&u.Record) + u.historyBytes
 	if !r.Success && !p.metricsOff && !u.outcome.cancelled() {
 		// Before resolving, so that the metrics include the record by the
@@ -415,7 +415,7 @@ func (p *Producer) finish(u *userRecord, r Result) {
 
 func (p *Producer) closeRecord(u *userRecord) {
 	u.addAttempt(closedAttempt(time.Now()))
-	p.finish(u, Result{Attempts: u.attempts})
+	p.finish(u, RecordResult{Attempts: u.attempts})
 }
 
 // completed counts a finished request and hands it to the retrier.

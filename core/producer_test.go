@@ -71,7 +71,7 @@ type storedRecord struct {
 	ShardID, SequenceNumber, PartitionKey, Data string
 }
 
-func wait(t *testing.T, o *core.Outcome) *core.Result {
+func wait(t *testing.T, o *core.Outcome) *core.RecordResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -175,7 +175,7 @@ func TestProducerExpiresRecordsPastTheirTTL(t *testing.T) {
 	})
 	r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
 	last := r.Attempts[len(r.Attempts)-1]
-	if r.Success || r.ErrorCode() != core.CodeExpired || len(r.Attempts) < 2 || last.Start != last.End {
+	if r.Success || r.ErrorCode() != core.CodeExpired || len(r.Attempts) < 2 || last.StartedAt != last.EndedAt {
 		t.Fatalf("result = %+v", r)
 	}
 	if r.Attempts[len(r.Attempts)-2].ErrorCode != "InternalFailure" {

@@ -35,7 +35,7 @@ const wrongShardMessage = "record landed in a shard whose hash-key range does no
 type retrier struct {
 	failIfThrottled bool
 	retryDeadline   time.Duration
-	finish          func(u *userRecord, r Result)
+	finish          func(u *userRecord, r RecordResult)
 	metrics         *metrics
 	again           func(records []*userRecord) // back into their (one) stream's pipeline
 	resend          func(r *putRequest)         // straight to the sender
@@ -79,7 +79,7 @@ type retryWait struct {
 	timer   *time.Timer
 }
 
-func newRetrier(cfg *Config, finish func(*userRecord, Result), again func([]*userRecord)) *retrier {
+func newRetrier(cfg *Config, finish func(*userRecord, RecordResult), again func([]*userRecord)) *retrier {
 	return &retrier{
 		failIfThrottled: cfg.FailIfThrottled,
 		retryDeadline:   cfg.RetryDeadline,
@@ -156,7 +156,7 @@ func (rt *retrier) landed(r *putRequest, k *kinesisRecord, shardID, sequenceNumb
 	var retry []*userRecord
 	now := time.Now()
 	for _, u := range wrong {
-		u.addAttempt(Attempt{Start: r.start, End: r.end, ShardID: shardID, SequenceNumber: sequenceNumber, ErrorCode: CodeWrongShard, ErrorMessage: wrongShardMessage})
+		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ShardID: shardID, SequenceNumber: sequenceNumber, ErrorCode: CodeWrongShard, ErrorMessage: wrongShardMessage})
 		if now.After(u.expiration) {
 			rt.expire(u, now)
 			continue
@@ -186,7 +186,7 @@ func (rt *retrier) isolate(r *putRequest, code, message string) bool {
 	message += " (the request was split to find the entries the service refuses)"
 	for _, k := range r.records {
 		for _, u := range k.records {
-			u.addAttempt(Attempt{Start: r.start, End: r.end, ErrorCode: code, ErrorMessage: message})
+			u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ErrorCode: code, ErrorMessage: message})
 		}
 	}
 	for _, part := range parts {
@@ -239,12 +239,12 @@ func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequen
 	// wakes a waiter.
 	var stats recordStats
 	for _, u := range records {
-		u.addAttempt(Attempt{Start: r.start, End: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
+		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
 		stats.add(u, true)
 	}
 	rt.metrics.recordStats(r.end, r.stream.name, shardID, &stats)
 	for _, u := range records {
-		rt.finish(u, Result{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
+		rt.finish(u, RecordResult{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
 	}
 }
 
@@ -262,10 +262,10 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 	var retry []*userRecord
 	now := time.Now()
 	for _, u := range k.records {
-		u.addAttempt(Attempt{Start: r.start, End: r.end, ErrorCode: code, ErrorMessage: message})
+		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ErrorCode: code, ErrorMessage: message})
 		switch {
 		case a == actionFail || (a == actionThrottled && rt.failIfThrottled):
-			rt.finish(u, Result{Attempts: u.attempts})
+			rt.finish(u, RecordResult{Attempts: u.attempts})
 		case now.After(u.expiration):
 			rt.expire(u, now)
 		default:
@@ -282,9 +282,9 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 	now := time.Now()
 	var retry []*userRecord
 	for _, u := range k.records {
-		u.addAttempt(Attempt{Start: now, End: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
+		u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
 		if now.After(u.expiration) {
-			rt.finish(u, Result{Attempts: u.attempts})
+			rt.finish(u, RecordResult{Attempts: u.attempts})
 			continue
 		}
 		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
@@ -298,8 +298,8 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 // expire fails a record whose TTL passed, with a synthetic Expired attempt after
 // the one that failed.
 func (rt *retrier) expire(u *userRecord, now time.Time) {
-	u.addAttempt(Attempt{Start: now, End: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
-	rt.finish(u, Result{Attempts: u.attempts})
+	u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
+	rt.finish(u, RecordResult{Attempts: u.attempts})
 }
 
 // schedule sends records back into the pipeline after a jittered backoff.
@@ -353,12 +353,12 @@ func (rt *retrier) closeRecords(records []*userRecord) {
 	now := time.Now()
 	for _, u := range records {
 		u.addAttempt(closedAttempt(now))
-		rt.finish(u, Result{Attempts: u.attempts})
+		rt.finish(u, RecordResult{Attempts: u.attempts})
 	}
 }
 
 func closedAttempt(now time.Time) Attempt {
-	return Attempt{Start: now, End: now, ErrorCode: CodeProducerClosed, ErrorMessage: "producer closed before the record was delivered"}
+	return Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeProducerClosed, ErrorMessage: "producer closed before the record was delivered"}
 }
 
 // backoff is the wait before attempt n+1: exponential in n, capped, with the
