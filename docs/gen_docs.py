@@ -16,7 +16,9 @@ What it writes:
 - in ``docs/operations.md``, between ``<!-- gen_docs:NAME:begin -->`` and
   ``<!-- gen_docs:NAME:end -->`` markers: the table of metrics (from
   ``core/metrics.go`` and ``gokpl._metrics.DESCRIPTIONS``) and the table of
-  error codes (from ``core/errors.go`` and the backoff in ``core/retrier.go``);
+  error codes (from ``core/errors.go`` and the backoff in ``core/retrier.go``),
+  read by ``go run ./internal/docfacts``, which parses and type-checks core's
+  source (so it needs the Go toolchain);
 - with ``--aggregation``, the same kind of block in ``docs/aggregation.md``:
   a hex dump of a small aggregated record, produced by the real encoder
   through ``gokpl.testing.FakeKinesis`` (so it needs ``libgokpl.so`` and the
@@ -32,10 +34,12 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -673,26 +677,23 @@ def check_coverage(modules: list[tuple[str, Any, list[Section], str]]) -> None:
 # docs/operations.md: metrics and error codes
 
 
-def go_consts(path: Path, prefix: str) -> dict[str, str]:
-    """``PrefixName = "value"`` constants of a Go file, by name, in order."""
-    return dict(re.findall(rf"\b({prefix}\w+)\s*=\s*\"([^\"]*)\"", path.read_text()))
+@functools.cache
+def go_facts() -> dict[str, Any]:
+    """core's metrics, backoffs and error codes, as ``internal/docfacts`` reads them from the Go source."""
+    done = subprocess.run(["go", "run", "./internal/docfacts"], cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"gen_docs: go run ./internal/docfacts failed:\n{done.stderr}")
+    facts: dict[str, Any] = json.loads(done.stdout)
+    return facts
 
 
 def render_metrics_table() -> str:
-    path = REPO / "core" / "metrics.go"
-    source = path.read_text()
-    names = go_consts(path, "Metric")
-    units = go_consts(path, "Unit")
-    specs = dict((m, (u, lvl)) for m, u, lvl in re.findall(r"\b(Metric\w+):\s*\{(Unit\w+),\s*level(\w+)\}", source))
-    if set(specs) != set(names):
-        raise SystemExit("gen_docs: core/metrics.go's metric names and metricSpecs do not match")
     lines = ["| Metric | Unit | Level | What it measures |", "|---|---|---|---|"]
-    for const, metric in names.items():
-        unit_const, level = specs[const]
-        description = _metrics.DESCRIPTIONS.get(metric)
+    for m in go_facts()["metrics"]:
+        description = _metrics.DESCRIPTIONS.get(m["name"])
         if description is None:
-            raise SystemExit(f"gen_docs: gokpl._metrics.DESCRIPTIONS lacks {metric}")
-        lines.append(f"| `{metric}` | {units[unit_const]} | {level.lower()} | {cell(description)} |")
+            raise SystemExit(f"gen_docs: gokpl._metrics.DESCRIPTIONS lacks {m['name']}")
+        lines.append(f"| `{m['name']}` | {m['unit']} | {m['level']} | {cell(description)} |")
     return "\n".join(lines)
 
 
@@ -746,37 +747,25 @@ OWN_CODES = {
 }
 
 
-def _duration(count: str, unit: str) -> str:
-    return f"{count} s" if unit == "Second" else f"{count} ms"
+def _duration(ms: int) -> str:
+    return f"{ms // 1000} s" if ms >= 1000 and ms % 1000 == 0 else f"{ms} ms"
 
 
 def backoffs() -> dict[str, tuple[str, str]]:
-    """(base, cap) of the retrier's backoffs, "throttle" and "transient", as written in core/retrier.go."""
-    found = dict(
-        (f"{kind}{what}", _duration(n, unit))
-        for kind, what, n, unit in re.findall(
-            r"\b(throttle|transient)Backoff(Base|Cap)\s*=\s*(\d+)\s*\*\s*time\.(Millisecond|Second)",
-            (REPO / "core" / "retrier.go").read_text(),
-        )
-    )
-    return {k: (found[f"{k}Base"], found[f"{k}Cap"]) for k in ("throttle", "transient")}
+    """(base, cap) of the retrier's backoffs, "throttle" and "transient", as core/retrier.go defines them."""
+    found = go_facts()["backoffs"]
+    return {k: (_duration(found[k]["base_ms"]), _duration(found[k]["cap_ms"])) for k in ("throttle", "transient")}
 
 
 def render_error_codes() -> str:
-    errors_go = (REPO / "core" / "errors.go").read_text()
-    table = errors_go[errors_go.index("var classification") :]
-    table = table[: table.index("\n}\n")]
     rows: list[tuple[str, str, str]] = []
     group, group_action = "", ""
-    for line in table.splitlines()[1:]:
-        line = line.strip()
-        if line.startswith("//"):
-            group, group_action = line[2:].strip(), ""
-            continue
-        m = re.match(r'"(\w+)":\s*action(\w+),\s*(?://\s*(.*))?$', line)
-        if not m:
-            continue
-        code_name, action, inline = m.groups()
+    for entry in go_facts()["classification"]:
+        if entry["own"]:
+            continue  # gokpl's own codes are explained below
+        code_name, action, inline = entry["code"], entry["action"], entry["note"]
+        if entry["group"] != group:
+            group, group_action = entry["group"], ""
         group_action = group_action or action
         if inline:
             note = inline[0].upper() + inline[1:]
@@ -790,7 +779,7 @@ def render_error_codes() -> str:
             )
         rows.append((code_name, ACTIONS[action], note))
     throttle, transient = backoffs()["throttle"], backoffs()["transient"]
-    own = go_consts(REPO / "core" / "errors.go", "Code")
+    own = go_facts()["own_codes"]
     classified = {r[0] for r in rows}
     lines = [
         "| Error code | What gokpl does | Why |",
@@ -810,7 +799,7 @@ def render_error_codes() -> str:
         "| Error code | Meaning |",
         "|---|---|",
     ]
-    for value in own.values():
+    for value in own:
         if value in classified:
             continue
         if value not in OWN_CODES:
