@@ -89,19 +89,6 @@ func (a *aggregator) close() {
 	})
 }
 
-// buffered is the number of user records waiting, over all shards.
-func (a *aggregator) buffered() int {
-	n := 0
-	a.shards.Range(func(_, v any) bool {
-		s := v.(*shardReducer)
-		s.mu.Lock()
-		n += len(s.buf.(*shardAggregation).agg.records)
-		s.mu.Unlock()
-		return true
-	})
-	return n
-}
-
 // shardReducer accumulates one predicted shard's user records into an
 // aggregated Kinesis record.
 type shardReducer = reducer[*userRecord, *aggregation]

@@ -31,6 +31,19 @@ func (s *aggSink) count() int {
 	return len(s.records)
 }
 
+// buffered is the number of user records a's shards hold.
+func (a *aggregator) buffered() int {
+	n := 0
+	a.shards.Range(func(_, v any) bool {
+		s := v.(*shardReducer)
+		s.mu.Lock()
+		n += len(s.buf.(*shardAggregation).agg.records)
+		s.mu.Unlock()
+		return true
+	})
+	return n
+}
+
 func newTestAggregator(maxCount, maxSize int64) (*aggregator, *aggSink) {
 	cfg := DefaultConfig()
 	cfg.AggregationMaxCount = maxCount
