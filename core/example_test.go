@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gokpl/gokpl/core"
@@ -139,4 +141,47 @@ func ExampleProducer_Put_backpressure() {
 	// true
 	// true
 	// <nil>
+}
+
+// Deaggregate reads the user records out of the Kinesis records a stream
+// holds, aggregated or not; here, from what the fake endpoint stored.
+func ExampleDeaggregate() {
+	fake := kinesistest.NewServer(kinesistest.Options{Streams: map[string]int{"events": 1}})
+	defer fake.Close()
+
+	cfg := core.DefaultConfig()
+	cfg.Region = "us-east-1"
+	cfg.EndpointURL = fake.URL
+	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "test", "test"
+	p, err := core.New(context.Background(), cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range []struct{ key, data string }{{"user-1", "login"}, {"user-2", "click"}, {"user-1", "logout"}} {
+		if _, err := p.Put(ctx, core.Record{Stream: "events", PartitionKey: r.key, Data: []byte(r.data)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	var users []string
+	for _, k := range fake.Records("events") {
+		records, err := core.Deaggregate(k.PartitionKey, k.ExplicitHashKey, k.Data)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, u := range records {
+			users = append(users, u.PartitionKey+" "+string(u.Data))
+		}
+	}
+	slices.Sort(users)
+	fmt.Println(strings.Join(users, "\n"))
+	// Output:
+	// user-1 login
+	// user-1 logout
+	// user-2 click
 }
