@@ -30,10 +30,10 @@ func newCompletionQueue() *completionQueue {
 	return &completionQueue{ready: make(chan struct{}, 1)}
 }
 
-// register arranges for token to be queued once o is done. It reports false,
-// queueing nothing, when o is done already or the producer is closed (and so
-// o is done).
-func (q *completionQueue) register(o *core.Outcome, token uint64) bool {
+// notify (gokpl_outcome_notify) arranges for token to be queued once o is
+// done. It reports false, queueing nothing, when o is done already or the
+// producer is closed (and so o is done).
+func (q *completionQueue) notify(o *core.Outcome, token uint64) bool {
 	if o.IsDone() {
 		return false
 	}

@@ -68,7 +68,7 @@ func gokpl_outcome_notify(outcome C.gokpl_outcome, token C.uint64_t, queued *C.i
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	*queued = cBool(entry.q.register(entry.o, uint64(token)))
+	*queued = cBool(entry.q.notify(entry.o, uint64(token)))
 	return C.GOKPL_OK
 }
 
