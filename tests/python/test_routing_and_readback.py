@@ -58,7 +58,9 @@ def test_records_read_back_with_the_independent_deaggregator_equal_what_was_sent
         data = os.urandom(rng.choice([0, 1, 200, 1000, 25_000]))
         hash_key = str(rng.randrange(2**128)) if i % 5 == 0 else None
         sent.append((key, data, hash_key))
-    with SyncProducer(mock_config(record_max_buffered_time_ms=50)) as producer:
+    # Buffering long enough that records wait for the shard map and each other on a loaded machine:
+    # with 50 ms, a slow ListShards let them leave alone, unaggregated.
+    with SyncProducer(mock_config(record_max_buffered_time_ms=2000)) as producer:
         outcomes = [
             producer.put_record(stream=stream, partition_key=k, data=d, explicit_hash_key=h) for k, d, h in sent
         ]
