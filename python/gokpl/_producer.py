@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Union
 
@@ -19,6 +19,17 @@ from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._native import _scratches
 from ._outcome import SyncOutcome
+from ._records import (
+    as_buffer,
+    batch_error,
+    batch_record,
+    check_data,
+    encode_hash_key,
+    encode_text,
+    not_unicode,
+    packed_batch,
+    struct_batch,
+)
 from ._status import ERR_BACKPRESSURE, ERR_INVALID_HANDLE, OK, TIMEOUT, error_for, raise_for
 from ._timeout import check_timeout, deadline_of, wait_in_slices
 
@@ -237,14 +248,14 @@ class SyncProducer:
         types were the common ones).
         """
         quick_tried = after_quick and type(partition_key) is str and type(data) in (bytes, bytearray)
-        key_b = _encode_text("partition_key", partition_key)
-        _check_data(data, "data")
-        hash_b = None if explicit_hash_key is None else _encode_hash_key(explicit_hash_key)
+        key_b = encode_text("partition_key", partition_key)
+        check_data(data, "data")
+        hash_b = None if explicit_hash_key is None else encode_hash_key(explicit_hash_key)
         if tags:
             raise TypeError("tags are not supported; pass an empty tuple")
         handle = self._handle or self._native_handle()
         if type(data) is not bytes:
-            data = _as_buffer(data, "data")
+            data = as_buffer(data, "data")
         lib = _native._lib
         if hash_b is None and not quick_tried:
             # A record the quick put did not try (memoryview data, the first
@@ -296,11 +307,11 @@ class SyncProducer:
                     key_b, data = record[0].encode(), record[1]
                     size = len(data)
                 else:
-                    key_b, data, size, hash_b = _batch_record(record)
+                    key_b, data, size, hash_b = batch_record(record)
                     if hash_b is not None:
                         hashes[i] = hash_b
             except UnicodeEncodeError:  # the first case's key (the other raises InvalidRecordError)
-                bad = _not_unicode("partition_key", record[0])
+                bad = not_unicode("partition_key", record[0])
                 break
             except (TypeError, InvalidRecordError) as exc:
                 bad = exc
@@ -311,7 +322,7 @@ class SyncProducer:
         count = len(keys)
         if count == 0:  # nothing to put: the engine need not start
             if bad is not None:
-                raise _batch_error(bad, 0, [])
+                raise batch_error(bad, 0, [])
             return []
         handle = self._handle or self._native_handle()
         ffi, lib = _native._ffi, _native._lib
@@ -320,9 +331,9 @@ class SyncProducer:
         accepted = ffi.new("size_t *")
         err = _native.error_buffer()
         if hashes:
-            put_from = _struct_batch(ffi, lib, handle, stream_b, keys, datas, data_lens, hashes)
+            put_from = struct_batch(ffi, lib, handle, stream_b, keys, datas, data_lens, hashes)
         else:
-            put_from = _packed_batch(ffi, lib, handle, stream_b, keys, datas, data_lens)
+            put_from = packed_batch(ffi, lib, handle, stream_b, keys, datas, data_lens)
         completions = self._completions
         outcomes: list[SyncOutcome] = []
 
@@ -334,9 +345,9 @@ class SyncProducer:
 
         status = wait_in_slices(put_rest, deadline_of(seconds), again=ERR_BACKPRESSURE)
         if status != OK:
-            raise _batch_error(error_for(status, _native.message(err)), len(outcomes), outcomes)
+            raise batch_error(error_for(status, _native.message(err)), len(outcomes), outcomes)
         if bad is not None:
-            raise _batch_error(bad, count, outcomes)
+            raise batch_error(bad, count, outcomes)
         return outcomes
 
     def flush(self, timeout: float | None = None) -> None:
@@ -449,7 +460,7 @@ class SyncProducer:
         return int(out[0])
 
     def _encode_stream(self, stream: Any) -> bytes:
-        encoded = _encode_text("stream", stream)
+        encoded = encode_text("stream", stream)
         if len(self._streams) >= _STREAM_CACHE_SIZE:
             self._streams.clear()
         self._streams[stream] = encoded
@@ -510,164 +521,6 @@ def _put_in_slices(
     outcome = SyncOutcome(s.handle[0], completions)
     _scratches.append(s)
     return outcome
-
-
-def _encode_text(name: str, value: Any) -> bytes:
-    """A str argument as UTF-8: TypeError for another type, InvalidRecordError
-    for a str that has no UTF-8 form (a lone surrogate)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
-    try:
-        return value.encode()
-    except UnicodeEncodeError:
-        raise _not_unicode(name, value) from None
-
-
-def _not_unicode(name: str, value: str) -> InvalidRecordError:
-    bad = next((c for c in value if 0xD800 <= ord(c) <= 0xDFFF), "")
-    return InvalidRecordError(
-        f"invalid record: {name} must be valid Unicode text, got a lone surrogate {bad!r} in {value[:64]!r}"
-    )
-
-
-def _check_data(data: Any, name: str) -> int:
-    """The size in bytes of record data: bytes, bytearray or C-contiguous memoryview; TypeError otherwise."""
-    if isinstance(data, (bytes, bytearray)):
-        return len(data)
-    if isinstance(data, memoryview):
-        if not data.c_contiguous:
-            raise TypeError(f"{name} must be contiguous bytes-like memory, got a non-contiguous memoryview")
-        return data.nbytes
-    raise TypeError(f"{name} must be bytes, bytearray or memoryview, got {type(data).__name__}")
-
-
-def _as_buffer(data: Any, name: str) -> Any:
-    """bytes as they are; bytearray and memoryview (checked by _check_data) as a cffi view of their memory."""
-    if isinstance(data, bytes):
-        return data
-    try:
-        return _native._ffi.from_buffer("uint8_t[]", data)
-    except (TypeError, ValueError, BufferError) as exc:
-        raise TypeError(f"{name} must be contiguous bytes-like memory: {exc}") from None
-
-
-def _encode_hash_key(value: Any) -> bytes:
-    if not isinstance(value, str):
-        raise TypeError(f"explicit_hash_key must be a str or None, got {type(value).__name__}")
-    encoded = _encode_text("explicit_hash_key", value)
-    if not encoded.strip():
-        raise InvalidRecordError(
-            f"invalid record: explicit_hash_key must be a decimal integer in [0, 2^128-1], got {value!r}"
-        )
-    return encoded
-
-
-# put_records' native call, from record `done` on: (done, slice_ms, outs,
-# accepted, err) -> status. The buffers it points into live as long as it.
-_BatchCall = Callable[[int, int, Any, Any, Any], int]
-
-
-def _packed_batch(
-    ffi: Any, lib: Any, handle: int, stream_b: bytes, keys: list[bytes], datas: list[Any], data_lens: list[int]
-) -> _BatchCall:
-    """Records without hash keys: keys and data packed into two buffers, with their lengths
-    (gokpl_producer_put_packed)."""
-    key_lens = array("I", map(len, keys))
-    data_lens_a = array("I", data_lens)
-    key_c = ffi.from_buffer(b"".join(keys))
-    data_c = ffi.from_buffer("uint8_t[]", b"".join(datas))
-    key_lens_c = ffi.from_buffer("uint32_t[]", key_lens)
-    data_lens_c = ffi.from_buffer("uint32_t[]", data_lens_a)
-
-    def put_from(done: int, slice_ms: int, outs: Any, accepted: Any, err: Any) -> int:
-        key_at = sum(key_lens[:done]) if done else 0
-        data_at = sum(data_lens_a[:done]) if done else 0
-        return int(
-            lib.gokpl_producer_put_packed(
-                handle, stream_b, len(stream_b), key_c + key_at, key_lens_c + done, data_c + data_at,
-                data_lens_c + done, len(keys) - done, slice_ms, outs, accepted, err, _native.ERROR_BUFFER_SIZE,
-            )
-        )  # fmt: skip
-
-    return put_from
-
-
-def _struct_batch(
-    ffi: Any,
-    lib: Any,
-    handle: int,
-    stream_b: bytes,
-    keys: list[bytes],
-    datas: list[Any],
-    data_lens: list[int],
-    hashes: dict[int, bytes],
-) -> _BatchCall:
-    """Records some of which have hash keys: an array of gokpl_record pointing into three
-    joined buffers (gokpl_producer_put_batch)."""
-    key_c = ffi.from_buffer(b"".join(keys))
-    data_c = ffi.from_buffer("uint8_t[]", b"".join(datas))
-    hash_c = ffi.from_buffer(b"".join(hashes.values()))
-    null = ffi.NULL
-    entries = []
-    key_at = data_at = hash_at = 0
-    for i, key in enumerate(keys):
-        key_len, data_len = len(key), data_lens[i]
-        hash_b = hashes.get(i)
-        if hash_b is None:
-            entries.append((key_c + key_at, key_len, null, 0, data_c + data_at, data_len))
-        else:
-            entries.append((key_c + key_at, key_len, hash_c + hash_at, len(hash_b), data_c + data_at, data_len))
-            hash_at += len(hash_b)
-        key_at += key_len
-        data_at += data_len
-    native = ffi.new("gokpl_record[]", entries or 1)
-
-    def put_from(done: int, slice_ms: int, outs: Any, accepted: Any, err: Any) -> int:
-        keep = (key_c, data_c, hash_c)  # alive until the call has copied them
-        status = lib.gokpl_producer_put_batch(
-            handle, stream_b, len(stream_b), native + done, len(keys) - done,
-            slice_ms, outs, accepted, err, _native.ERROR_BUFFER_SIZE,
-        )  # fmt: skip
-        del keep
-        return int(status)
-
-    return put_from
-
-
-def _batch_error(exc: Exception, index: int, outcomes: list[SyncOutcome]) -> Exception:
-    """exc, for the record at index of a batch, with the outcomes of the records put before it."""
-    error = type(exc)(f"records[{index}]: {exc}")
-    error.index = index  # type: ignore[attr-defined]
-    error.outcomes = outcomes  # type: ignore[attr-defined]
-    return error
-
-
-_RECORD_KEYS = frozenset(("partition_key", "data", "explicit_hash_key"))
-
-
-def _batch_record(record: Any) -> tuple[bytes, Any, int, bytes | None]:
-    """Check and encode one put_records record: (partition key, data, its size in bytes, hash key or None)."""
-    if isinstance(record, Mapping):
-        unknown = set(record) - _RECORD_KEYS
-        if unknown:
-            raise TypeError(f"unknown record keys {sorted(unknown)}; use partition_key, data, explicit_hash_key")
-        try:
-            key, data = record["partition_key"], record["data"]
-        except KeyError as exc:
-            raise TypeError(f"record needs {exc.args[0]!r}") from None
-        hash_key = record.get("explicit_hash_key")
-    elif isinstance(record, tuple) and len(record) in (2, 3):
-        key, data = record[0], record[1]
-        hash_key = record[2] if len(record) == 3 else None
-    else:
-        raise TypeError(
-            "a record must be a mapping with partition_key, data and optionally explicit_hash_key, "
-            f"or a tuple (partition_key, data[, explicit_hash_key]), got {type(record).__name__}"
-        )
-    key_b = _encode_text("partition_key", key)
-    size = _check_data(data, "data")
-    hash_b = None if hash_key is None else _encode_hash_key(hash_key)
-    return key_b, data, size, hash_b
 
 
 def _seconds_left(deadline: float | None) -> float | None:
