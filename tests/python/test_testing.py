@@ -313,3 +313,17 @@ def test_serve_stops_on_ctrl_c_and_rejects_bad_streams() -> None:
         [sys.executable, "-m", "gokpl.testing", "serve", "--stream", "s:0"], capture_output=True, text=True, timeout=20
     )
     assert bad.returncode == 2 and "NAME:SHARDS" in bad.stderr
+
+
+def test_the_fakes_identity_stays_a_module_constant() -> None:
+    """Region, account and credentials are read as gokpl.testing's constants (the wheel checks use them)."""
+    import gokpl.testing as testing
+
+    with testing.FakeKinesis({"identity": 1}) as fake:
+        config = fake.config()
+    assert (testing.REGION, testing.ACCOUNT_ID) == ("us-east-1", "123456789012")
+    assert config.region == testing.REGION
+    assert (config.aws_access_key_id, config.aws_secret_access_key) == (
+        testing.ACCESS_KEY_ID,
+        testing.SECRET_ACCESS_KEY,
+    )

@@ -340,12 +340,13 @@ def run_child(args: argparse.Namespace) -> int:
 def describe() -> str:
     """Where gokpl, its engine and its fake endpoint were found (nothing is loaded)."""
     import gokpl
-    from gokpl import _native, testing
+    from gokpl import _native
+    from gokpl.testing._fake import _default_binary
 
     return (
         f"python {platform.python_version()} on {platform.machine()} ({platform.system()}); "
         f"gokpl {_native.__version__} from {os.path.dirname(gokpl.__file__)}; "
-        f"engine {_native.library_path()}; fake endpoint {testing._default_binary()}"
+        f"engine {_native.library_path()}; fake endpoint {_default_binary()}"
     )
 
 

@@ -21,6 +21,11 @@ Nothing here loads gokpl's shared library; :meth:`FakeKinesis.config` only
 builds a Config.
 """
 
+# The fake's fixed identity, as module constants (not in __all__, as before
+# the module became a package): the region, account and credentials it
+# accepts and reports.
+from ._control import ACCESS_KEY_ID as ACCESS_KEY_ID
+from ._control import ACCOUNT_ID as ACCOUNT_ID
 from ._control import (
     INTERNAL_FAILURE,
     SERVICE_UNAVAILABLE,
@@ -31,6 +36,8 @@ from ._control import (
     StreamStats,
     hash_key_of,
 )
+from ._control import REGION as REGION
+from ._control import SECRET_ACCESS_KEY as SECRET_ACCESS_KEY
 from ._deaggregation import UserRecord, deaggregate, is_aggregated
 from ._fake import FakeKinesis
 from ._serve import main
