@@ -9,6 +9,7 @@ methods may be called from any thread.
 
 from __future__ import annotations
 
+import abc
 import base64
 import dataclasses
 import hashlib
@@ -129,7 +130,7 @@ def hash_key_of(partition_key: str) -> int:
     return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
 
 
-class ControlClient:
+class ControlClient(abc.ABC):
     """The control API of one running fake endpoint, at ``endpoint_url``.
 
     A subclass provides ``endpoint_url`` and may explain an endpoint that
@@ -141,12 +142,13 @@ class ControlClient:
     discard: bool = False
 
     @property
+    @abc.abstractmethod
     def endpoint_url(self) -> str:
         """The endpoint's URL, ``http://HOST:PORT``."""
-        raise NotImplementedError
 
     def _explain_unreachable(self) -> None:
         """Raise a FakeKinesisError that says why the endpoint cannot be reached, if known."""
+        return  # by default nothing more is known than the failed request says
 
     # -- streams -------------------------------------------------------------
 
