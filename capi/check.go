@@ -10,13 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"strings"
 	"time"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/gokpl/gokpl/core"
 )
 
@@ -52,10 +50,6 @@ type shardReport struct {
 	StartingHashKey string `json:"starting_hash_key"`
 	EndingHashKey   string `json:"ending_hash_key"`
 }
-
-// checkPageSize is ListShards' MaxResults, the service's maximum, as the
-// engine's shard map asks.
-const checkPageSize = 1000
 
 //export gokpl_check
 func gokpl_check(configJSON *C.gokpl_cchar, configLen C.size_t, stream *C.gokpl_cchar, streamLen C.size_t,
@@ -135,7 +129,7 @@ func checkClient(ctx context.Context, configJSON string) (core.Config, *core.Kin
 	if err != nil {
 		return cfg, nil, err
 	}
-	client, err := core.NewKinesisClient(ctx, &cfg)
+	client, err := core.NewKinesisClient(ctx, &cfg, engineLogger)
 	return cfg, client, err
 }
 
@@ -215,37 +209,20 @@ func maskKey(key string) string {
 	return key[:4] + "…" + key[len(key)-4:]
 }
 
-// listShards reads every page of the stream's open shards as the engine's
-// shard map does: ListShards with AT_LATEST and the service's largest page,
-// the stream named by StreamARN when given as an ARN, then NextToken alone.
+// listShards reports the stream's open shards as the engine lists them.
 func listShards(ctx context.Context, client *core.KinesisClient, stream string) *streamReport {
 	report := &streamReport{Name: stream, Shards: []shardReport{}}
-	in := &kinesis.ListShardsInput{
-		ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest},
-		MaxResults:  aws.Int32(checkPageSize),
+	shards, err := core.ListOpenShards(ctx, client, stream)
+	if err != nil {
+		report.Error = err.Error()
+		return report
 	}
-	if strings.HasPrefix(stream, "arn:") {
-		in.StreamARN = aws.String(stream)
-	} else {
-		in.StreamName = aws.String(stream)
+	for _, s := range shards {
+		report.Shards = append(report.Shards, shardReport{
+			ShardID:         s.ID,
+			StartingHashKey: s.StartingHashKey.String(),
+			EndingHashKey:   s.EndingHashKey.String(),
+		})
 	}
-	for {
-		out, err := client.ListShards(ctx, in)
-		if err != nil {
-			report.Error = err.Error()
-			return report
-		}
-		for _, s := range out.Shards {
-			shard := shardReport{ShardID: aws.ToString(s.ShardId)}
-			if s.HashKeyRange != nil {
-				shard.StartingHashKey = aws.ToString(s.HashKeyRange.StartingHashKey)
-				shard.EndingHashKey = aws.ToString(s.HashKeyRange.EndingHashKey)
-			}
-			report.Shards = append(report.Shards, shard)
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return report
-		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken, MaxResults: aws.Int32(checkPageSize)}
-	}
+	return report
 }

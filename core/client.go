@@ -29,15 +29,14 @@ import (
 // keys; cfg's endpoint, TLS verification, timeouts and connection limit; and
 // no SDK retries, because the retrier decides per record.
 //
-// CloseIdleConnections on the result releases its pooled connections; Close
-// calls it for the client the producer built.
-func NewKinesisClient(ctx context.Context, cfg *Config) (*KinesisClient, error) {
-	return newKinesisClient(ctx, cfg, slog.Default())
-}
-
-// newKinesisClient is NewKinesisClient with the SDK's own messages, and the
-// warnings about setup problems, going to log.
-func newKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*KinesisClient, error) {
+// The SDK's own messages and the warnings about setup problems (such as a
+// shared config file that cannot be read) go to log, or to slog.Default()
+// when log is nil. CloseIdleConnections on the result releases its pooled
+// connections; Close calls it for the client the producer built.
+func NewKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*KinesisClient, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	awsCfg, transport, err := loadAWSConfig(ctx, cfg, aws.NopRetryer{}, log)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func testKinesisClient(t *testing.T, endpoint string) *KinesisClient {
 	cfg := DefaultConfig()
 	cfg.Region, cfg.EndpointURL = "us-east-1", endpoint
 	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "test", "test"
-	client, err := newKinesisClient(context.Background(), &cfg, slog.New(slog.DiscardHandler))
+	client, err := NewKinesisClient(context.Background(), &cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	}
 	sdkClient := p.client == nil
 	if sdkClient {
-		client, err := newKinesisClient(ctx, &cfg, p.log)
+		client, err := NewKinesisClient(ctx, &cfg, p.log)
 		if err != nil {
 			return nil, err
 		}

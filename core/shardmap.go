@@ -280,14 +280,57 @@ func (m *shardMap) publish(t *shardTable, started time.Time) {
 
 // list reads every page of the stream's open shards.
 func (m *shardMap) list(ctx context.Context) (*shardTable, error) {
-	t := &shardTable{ranges: make(map[string]shardRange)}
+	open, err := listOpenShards(ctx, m.client, m.stream, m.pageSize)
+	if err != nil {
+		return nil, err
+	}
+	t := &shardTable{open: open, ranges: make(map[string]shardRange, len(open))}
+	for _, e := range open {
+		t.ranges[e.id] = shardRange{start: e.start, end: e.end}
+	}
+	return t, nil
+}
+
+// Shard is one open shard of a stream: its id and the range of hash keys
+// whose records it takes.
+type Shard struct {
+	ID              string
+	StartingHashKey HashKey
+	EndingHashKey   HashKey
+}
+
+// ListOpenShards lists the open shards of stream (a name or an ARN) as a
+// producer does: ListShards with the AT_LATEST filter and the service's
+// largest page, each page bounded by 30 s, in order of ending hash key.
+// It fails when the service does, when a shard's hash key range is
+// malformed, or when the stream has no open shard.
+func ListOpenShards(ctx context.Context, client Client, stream string) ([]Shard, error) {
+	id, err := parseStream(stream)
+	if err != nil {
+		return nil, err
+	}
+	open, err := listOpenShards(ctx, client, id, listShardsPageSize)
+	if err != nil {
+		return nil, err
+	}
+	shards := make([]Shard, len(open))
+	for i, e := range open {
+		shards[i] = Shard{ID: e.id, StartingHashKey: e.start, EndingHashKey: e.end}
+	}
+	return shards, nil
+}
+
+// listOpenShards reads every page of stream's open shards, pageSize a page,
+// and sorts them by ending hash key.
+func listOpenShards(ctx context.Context, client Client, stream streamID, pageSize int32) ([]shardEntry, error) {
+	var open []shardEntry
 	in := &kinesis.ListShardsInput{
 		ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest},
-		MaxResults:  aws.Int32(m.pageSize),
+		MaxResults:  aws.Int32(pageSize),
 	}
-	m.stream.address(&in.StreamName, &in.StreamARN)
+	stream.address(&in.StreamName, &in.StreamARN)
 	for {
-		out, err := m.listPage(ctx, in)
+		out, err := listShardsPage(ctx, client, in)
 		if err != nil {
 			return nil, err
 		}
@@ -296,19 +339,18 @@ func (m *shardMap) list(ctx context.Context) (*shardTable, error) {
 			if err != nil {
 				return nil, err
 			}
-			t.open = append(t.open, e)
-			t.ranges[e.id] = shardRange{start: e.start, end: e.end}
+			open = append(open, e)
 		}
 		if aws.ToString(out.NextToken) == "" {
 			break
 		}
 		// The service refuses StreamName and ShardFilter beside a NextToken.
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken, MaxResults: aws.Int32(m.pageSize)}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken, MaxResults: aws.Int32(pageSize)}
 	}
-	if len(t.open) == 0 {
+	if len(open) == 0 {
 		return nil, errors.New("ListShards returned no open shards")
 	}
-	slices.SortFunc(t.open, func(a, b shardEntry) int {
+	slices.SortFunc(open, func(a, b shardEntry) int {
 		switch {
 		case a.end.Less(b.end):
 			return -1
@@ -317,13 +359,14 @@ func (m *shardMap) list(ctx context.Context) (*shardTable, error) {
 		}
 		return 0
 	})
-	return t, nil
+	return open, nil
 }
 
-func (m *shardMap) listPage(ctx context.Context, in *kinesis.ListShardsInput) (*kinesis.ListShardsOutput, error) {
+// listShardsPage is one ListShards call, bounded by listShardsTimeout.
+func listShardsPage(ctx context.Context, client Client, in *kinesis.ListShardsInput) (*kinesis.ListShardsOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, listShardsTimeout)
 	defer cancel()
-	return m.client.ListShards(ctx, in)
+	return client.ListShards(ctx, in)
 }
 
 // parseShard reads one shard of a ListShards response.

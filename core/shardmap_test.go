@@ -221,6 +221,39 @@ func TestShardMapListsLatestShardsInPages(t *testing.T) {
 	})
 }
 
+func TestListOpenShards(t *testing.T) {
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+	shards := evenShards(3, 0)
+	f := &fakeShards{shards: []types.Shard{shards[2], shards[0], shards[1]}}
+	got, err := ListOpenShards(context.Background(), f, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := f.calls[0].in
+	if aws.ToString(first.StreamARN) != arn || first.StreamName != nil || aws.ToInt32(first.MaxResults) != 1000 ||
+		first.ShardFilter == nil || first.ShardFilter.Type != types.ShardFilterTypeAtLatest {
+		t.Errorf("ListShards call = %+v; want the ARN, AT_LATEST and pages of 1000", first)
+	}
+	var ids []string
+	for _, s := range got {
+		ids = append(ids, s.ID)
+	}
+	if want := []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}; !slices.Equal(ids, want) {
+		t.Fatalf("shards %v, want %v (by ending hash key)", ids, want)
+	}
+	if got[0].StartingHashKey != (HashKey{}) || got[2].EndingHashKey != maxKey || got[1].StartingHashKey.String() != aws.ToString(shards[1].HashKeyRange.StartingHashKey) {
+		t.Errorf("hash key ranges %+v do not match the listing", got)
+	}
+
+	if _, err := ListOpenShards(context.Background(), &fakeShards{}, "s"); err == nil || !strings.Contains(err.Error(), "no open shards") {
+		t.Errorf("empty stream: error %v, want one saying it has no open shards", err)
+	}
+	var invalid *InvalidRecordError
+	if _, err := ListOpenShards(context.Background(), f, "no spaces allowed"); !errors.As(err, &invalid) {
+		t.Errorf("invalid stream name: error %v, want an InvalidRecordError", err)
+	}
+}
+
 func TestShardMapRetriesWithJitteredBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs bytes.Buffer
@@ -462,7 +495,7 @@ func TestShardMapAgainstKinesisTest(t *testing.T) {
 	cfg.AWSSecretAccessKey = "secret-that-must-not-be-logged"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	client, err := NewKinesisClient(ctx, &cfg)
+	client, err := NewKinesisClient(ctx, &cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
