@@ -153,3 +153,18 @@ def test_tls_verification_failed(untrusted_tls_endpoint: str, tmp_path: Path) ->
         aws_secret_access_key="secret",
     )
     check_fails_fast(result, "TLSVerificationFailed")
+
+
+def test_check_shows_the_engines_warning(untrusted_tls_endpoint: str, tmp_path: Path) -> None:
+    """gokpl check reports the setup problem a producer would log: the engine's warning reaches stderr."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(home), AWS_EC2_METADATA_DISABLED="true",
+               AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret")  # fmt: skip
+    command = [sys.executable, "-m", "gokpl", "check", "--region", "us-east-1",
+               "--endpoint-url", untrusted_tls_endpoint, "--stream", "s"]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done
+    warnings = [line for line in done.stderr.splitlines() if "records fail at once (TLSVerificationFailed)" in line]
+    assert len(warnings) == 1, done.stderr

@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from .. import _native
+from .. import _logs, _native
 from .._errors import GokplError
 from .._options import option_specs
 from .._status import ERR_BUFFER_TOO_SMALL, TIMEOUT, raise_for
@@ -74,13 +74,17 @@ def engine_report(config_json: str, stream: str, timeout_s: float) -> dict[str, 
     length = ffi.new("size_t *")
     error = _native.error_buffer()
     size = _REPORT_SIZE
-    while True:
-        buf = ffi.new("char[]", size)
-        status = lib.gokpl_check(config, len(config), name, len(name), round(timeout_s * 1000),
-                                 buf, size, length, error, _native.ERROR_BUFFER_SIZE)  # fmt: skip
-        if status != ERR_BUFFER_TOO_SMALL:
-            break
-        size = int(length[0])
+    _logs.sync_level(lib)
+    try:
+        while True:
+            buf = ffi.new("char[]", size)
+            status = lib.gokpl_check(config, len(config), name, len(name), round(timeout_s * 1000),
+                                     buf, size, length, error, _native.ERROR_BUFFER_SIZE)  # fmt: skip
+            if status != ERR_BUFFER_TOO_SMALL:
+                break
+            size = int(length[0])
+    finally:
+        _logs.drain()  # the engine's warnings while resolving, on the "gokpl" logger
     if status == TIMEOUT:
         raise GokplError(f"the AWS configuration did not load within {timeout_s:g} s: {_native.message(error)}")
     raise_for(status, _native.message(error))
