@@ -70,7 +70,7 @@ int32_t x_call(int64_t timeout_ms); /* a call */
         ("int a;\n#if X\nint b;\n#endif\n", r"^line 2: cffi cannot take the preprocessor line '#if X'$"),
         ('#include "other.h"\n', r"^line 1: cffi cannot take the preprocessor line '#include \"other.h\"'$"),
         ("#define TWICE(x) ((x) * 2)\n", r"^line 1: cffi cannot take the preprocessor line"),
-        ("#ifdef __cplusplus\nextern \"C\" {\n", r"never closed"),
+        ('#ifdef __cplusplus\nextern "C" {\n', r"never closed"),
         ("int a;\n#endif\n", r"^line 2: #endif without a conditional$"),
         ("int a; /* never\nclosed\n", r"^line 1: a comment that never ends$"),
         ("__attribute__((unused)) int f(void);\n", r"^cffi cannot parse a declaration: "),
