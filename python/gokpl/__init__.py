@@ -5,6 +5,10 @@
     with SyncProducer(Config(region="us-east-1")) as producer:
         result = producer.put_record(stream="s", partition_key="k", data=b"x").wait(timeout=5)
 
+    async with Producer(Config(region="us-east-1")) as producer:
+        outcome = await producer.put_record(stream="s", partition_key="k", data=b"x")
+        result = await outcome.wait()
+
 Importing gokpl does not load the shared library; the first put does.
 """
 
@@ -25,6 +29,8 @@ from ._outcome import SyncOutcome
 from ._producer import BatchRecord, ProducerStats, SyncProducer
 from ._result import Attempt, RecordResult
 from ._version import __version__
+from .outcome import Outcome
+from .producer import Producer
 
 __all__ = [
     "Attempt",
@@ -38,7 +44,9 @@ __all__ = [
     "InvalidRecordError",
     "LibraryLoadError",
     "Metric",
+    "Outcome",
     "ProducerClosedError",
+    "Producer",
     "ProducerStats",
     "RecordResult",
     "SyncOutcome",

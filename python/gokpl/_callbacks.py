@@ -8,6 +8,12 @@ thread per producer, started when the first callback needs it, collects the
 tokens in native waits of at most 0.2 s and runs the callbacks in Python. It
 ends once the producer is closed and every token is collected.
 
+The same thread wakes the asyncio Producer's waiters: ``wake`` registers a
+future of an event loop's under a token, and each batch of collected tokens
+is handed to each loop it concerns with one ``loop.call_soon_threadsafe``,
+whose callback resolves that loop's futures (asyncio futures are not
+thread-safe: only their loop may resolve them).
+
 Vocabulary: a done-callback is the user's function; a completion is the
 library's notice that an outcome is done, a token registered with
 gokpl_outcome_notify and collected from the producer's completion queue.
@@ -15,9 +21,10 @@ gokpl_outcome_notify and collected from the producer's completion queue.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 from . import _native
 from ._status import OK, TIMEOUT, raise_for
@@ -28,6 +35,9 @@ if TYPE_CHECKING:
 
 _BATCH = 256
 
+# What a registered token stands for: an outcome whose callbacks to run, or a loop's future to resolve.
+_Waiter = Union["SyncOutcome", "asyncio.Future[None]"]
+
 
 class Completions:
     """One producer's completions: registers outcomes for them, and collects them on one thread that runs
@@ -36,7 +46,7 @@ class Completions:
     def __init__(self, producer_handle: int) -> None:
         self._producer = producer_handle
         self._lock = threading.Lock()
-        self._waiting: dict[int, SyncOutcome] = {}
+        self._waiting: dict[int, _Waiter] = {}
         self._tokens = itertools.count(1)
         self._thread: threading.Thread | None = None
 
@@ -45,9 +55,22 @@ class Completions:
 
         Returns False, arranging nothing, when it is done already.
         """
+        return self._register(outcome, outcome)  # kept alive until its callbacks run
+
+    def wake(self, outcome: SyncOutcome, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None] | None:
+        """A future of ``loop``'s that resolves (to None), on that loop, once outcome is done.
+
+        Returns None, arranging nothing, when it is done already. Cancelling
+        the future only drops the wake-up: the record goes on.
+        """
+        future = loop.create_future()
+        return future if self._register(outcome, future) else None
+
+    def _register(self, outcome: SyncOutcome, waiter: _Waiter) -> bool:
+        """Register waiter under a new token for outcome's completion; False when it is done already."""
         token = next(self._tokens)
         with self._lock:
-            self._waiting[token] = outcome  # kept alive until its callbacks run
+            self._waiting[token] = waiter
         s = _native.take_scratch()
         status = _native._lib.gokpl_outcome_notify(outcome._handle, token, s.flag)
         queued = s.flag[0] == 1
@@ -75,8 +98,17 @@ class Completions:
             if status == OK:
                 with self._lock:
                     ready = [self._waiting.pop(token, None) for token in ffi.unpack(tokens, n[0])]
-                run_callbacks_of(ready)
-                del ready  # not kept alive (with their native handles) while the next wait blocks
+                outcomes: list[SyncOutcome | None] = []
+                futures: list[asyncio.Future[None]] = []
+                for waiter in ready:
+                    if isinstance(waiter, asyncio.Future):
+                        futures.append(waiter)
+                    else:
+                        outcomes.append(waiter)
+                if futures:
+                    _hand_to_loops(futures)
+                run_callbacks_of(outcomes)
+                del ready, outcomes, futures  # not kept alive (with their native handles) while the next wait blocks
             elif status != TIMEOUT:
                 return  # closed and drained (or freed): nothing more will come
 
@@ -85,3 +117,25 @@ class Completions:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+
+def _hand_to_loops(futures: list[asyncio.Future[None]]) -> None:
+    """Have each loop resolve its own futures: one call_soon_threadsafe per loop for the whole batch.
+
+    A loop already closed is skipped: nobody can be awaiting its futures.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for future in futures:
+        by_loop.setdefault(future.get_loop(), []).append(future)
+    for loop, batch in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, batch)
+        except RuntimeError:  # the loop is closed
+            pass
+
+
+def _resolve_all(futures: list[asyncio.Future[None]]) -> None:
+    """On the futures' loop: resolve each one still waited for (a cancelled wait is done already)."""
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
