@@ -12,6 +12,8 @@
 Importing gokpl does not load the shared library; the first put does.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._config import Config
 from ._errors import (
     BackpressureTimeoutError,
@@ -29,8 +31,24 @@ from ._outcome import SyncOutcome
 from ._producer import BatchRecord, ProducerStats, SyncProducer
 from ._result import Attempt, RecordResult
 from ._version import __version__
-from .outcome import Outcome
-from .producer import Producer
+
+if TYPE_CHECKING:
+    from .outcome import Outcome
+    from .producer import Producer
+else:
+
+    def __getattr__(name: str) -> Any:
+        """Producer and Outcome, imported on first use: blocking programs need not import asyncio."""
+        if name == "Producer":
+            from .producer import Producer
+
+            return Producer
+        if name == "Outcome":
+            from .outcome import Outcome
+
+            return Outcome
+        raise AttributeError(f"module 'gokpl' has no attribute {name!r}")
+
 
 __all__ = [
     "Attempt",
@@ -45,8 +63,8 @@ __all__ = [
     "LibraryLoadError",
     "Metric",
     "Outcome",
-    "ProducerClosedError",
     "Producer",
+    "ProducerClosedError",
     "ProducerStats",
     "RecordResult",
     "SyncOutcome",

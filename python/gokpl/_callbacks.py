@@ -21,16 +21,18 @@ gokpl_outcome_notify and collected from the producer's completion queue.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 from typing import TYPE_CHECKING, Union
 
 from . import _native
+from ._fastpath import OutcomeBase
 from ._status import OK, TIMEOUT, raise_for
 from ._timeout import WAIT_SLICE_MS
 
 if TYPE_CHECKING:
+    import asyncio  # not imported at run time: blocking programs need not pay for it
+
     from ._outcome import SyncOutcome
 
 _BATCH = 256
@@ -57,7 +59,7 @@ class Completions:
         """
         return self._register(outcome, outcome)  # kept alive until its callbacks run
 
-    def wake(self, outcome: SyncOutcome, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None] | None:
+    def wake(self, outcome: OutcomeBase, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None] | None:
         """A future of ``loop``'s that resolves (to None), on that loop, once outcome is done.
 
         Returns None, arranging nothing, when it is done already. Cancelling
@@ -66,7 +68,7 @@ class Completions:
         future = loop.create_future()
         return future if self._register(outcome, future) else None
 
-    def _register(self, outcome: SyncOutcome, waiter: _Waiter) -> bool:
+    def _register(self, outcome: OutcomeBase, waiter: _Waiter) -> bool:
         """Register waiter under a new token for outcome's completion; False when it is done already."""
         token = next(self._tokens)
         with self._lock:
@@ -101,10 +103,10 @@ class Completions:
                 outcomes: list[SyncOutcome | None] = []
                 futures: list[asyncio.Future[None]] = []
                 for waiter in ready:
-                    if isinstance(waiter, asyncio.Future):
-                        futures.append(waiter)
-                    else:
+                    if waiter is None or isinstance(waiter, OutcomeBase):
                         outcomes.append(waiter)
+                    else:
+                        futures.append(waiter)
                 if futures:
                     _hand_to_loops(futures)
                 run_callbacks_of(outcomes)

@@ -17,11 +17,14 @@ from __future__ import annotations
 import asyncio
 
 from ._errors import SyncOutcomeCancelled
+from ._fastpath import OutcomeBase
 from ._outcome import SyncOutcome
 from ._result import RecordResult
 
+_base_wait = OutcomeBase.wait
 
-class Outcome:
+
+class Outcome(OutcomeBase):
     """The pending result of one ``await Producer.put_record(...)``.
 
     ``await outcome.wait()`` gives the record's RecordResult once the record
@@ -29,45 +32,50 @@ class Outcome:
     not an exception); ``is_set()`` says whether it has. Cancelling the task
     that awaits ``wait()`` cancels only that wait: the record is still
     delivered, and a later ``wait()`` returns its result.
+
+    It shares SyncOutcome's C base (the handle, the state, the release), so
+    that, like a SyncOutcome, it is not tracked by the cycle collector: a
+    program holding hundreds of thousands of outcomes pays no collection
+    pauses for them.
     """
 
-    __slots__ = ("_sync",)
-
-    def __init__(self, sync: SyncOutcome) -> None:
-        self._sync = sync
+    __slots__ = ()
 
     def is_set(self) -> bool:
         """True once the record is resolved. Never blocks."""
-        return self._sync.done()
+        return self.done()
 
-    async def wait(self) -> RecordResult:
+    async def wait(self) -> RecordResult:  # type: ignore[override]
         """Wait, without blocking the loop, until the record resolves; return its RecordResult.
 
-        Raises SyncOutcomeCancelled if the record was withdrawn (the sync
-        outcome's ``cancel()``), and ForkedProcessError in a process forked
-        after the library loaded.
+        Raises SyncOutcomeCancelled if the record was withdrawn, and
+        ForkedProcessError in a process forked after the library loaded.
         """
-        sync = self._sync
-        if not sync.done():
-            future = sync._completions.wake(sync, asyncio.get_running_loop())
+        if not self.done():
+            future = self._completions.wake(self, asyncio.get_running_loop())
             if future is not None:
                 await future
-        return sync.wait(0)
+        return _base_wait(self, 0)
 
-    @property
-    def sync_outcome(self) -> SyncOutcome:
-        """The same record's SyncOutcome: for blocking code, ``cancel()`` and ``add_done_callback()``."""
-        return self._sync
+    # What RecordResult reads from its outcome the first time it is asked.
+    _read_ids = SyncOutcome._read_ids
+    _read_attempts = SyncOutcome._read_attempts
 
     def __repr__(self) -> str:
         try:
-            if self._sync.done():
-                return f"<Outcome done {self._sync.wait(0)!r}>"
+            if self.done():
+                return f"<Outcome done {_base_wait(self, 0)!r}>"
         except SyncOutcomeCancelled:
             return "<Outcome cancelled>"
         except Exception:
             return "<Outcome (handle no longer valid)>"
         return "<Outcome pending>"
+
+
+def awaitable(outcome: SyncOutcome) -> Outcome:
+    """The same record's outcome as an Outcome: the object itself, its class changed (no copy)."""
+    outcome.__class__ = Outcome  # type: ignore[assignment]
+    return outcome  # type: ignore[return-value]
 
 
 __all__ = ["Outcome", "SyncOutcome"]

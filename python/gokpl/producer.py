@@ -34,9 +34,9 @@ from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._outcome import SyncOutcome
 from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer
-from ._status import OK, TIMEOUT, raise_for
-from ._timeout import WAIT_SLICE_MS, check_timeout, deadline_of, slice_ms
-from .outcome import Outcome
+from ._status import TIMEOUT, raise_for
+from ._timeout import WAIT_SLICE_MS, check_timeout
+from .outcome import Outcome, awaitable
 
 _SLICE_S = WAIT_SLICE_MS / 1000
 
@@ -147,7 +147,7 @@ class Producer:
                 stream_b = sync._encode_stream(stream)
             outcome = _quick_put(handle, stream_b, partition_key, data, sync._completions)
             if outcome is not None:
-                return Outcome(outcome)
+                return awaitable(outcome)
         return await self._put_waiting(stream, partition_key, data, explicit_hash_key, tags)
 
     async def _put_waiting(
@@ -170,7 +170,7 @@ class Producer:
 
         if not self._puts.busy:
             try:
-                return Outcome(put(0))
+                return awaitable(put(0))
             except BackpressureTimeoutError:
                 pass
 
@@ -181,7 +181,7 @@ class Producer:
                 return AGAIN
 
         outcome: SyncOutcome = await self._puts.submit(Job(step, _withdraw))
-        return Outcome(outcome)
+        return awaitable(outcome)
 
     async def put_records(self, stream: str, records: Iterable[BatchRecord]) -> list[Outcome]:
         """Hand many records to one stream; return their Outcomes, index-aligned.
@@ -213,14 +213,14 @@ class Producer:
             return True
 
         if not self._puts.busy and put_some(0):
-            return [Outcome(o) for o in taken]
+            return [awaitable(o) for o in taken]
 
         def step() -> Any:
             return taken if put_some(_SLICE_S) else AGAIN
 
         # Cancelled, the lane withdraws what this call put (taken) once its slice ends.
         await self._puts.submit(Job(step, lambda _: _withdraw_all(taken)))
-        return [Outcome(o) for o in taken]
+        return [awaitable(o) for o in taken]
 
     async def flush(self) -> None:
         """Send everything buffered now and wait, without blocking the loop, until every record put
@@ -298,7 +298,7 @@ def _batch_error(exc: Exception, offset: int, taken: list[SyncOutcome]) -> Excep
         exc.index = index + offset  # type: ignore[attr-defined]
         if exc.args and isinstance(exc.args[0], str):
             exc.args = (_RECORD_INDEX.sub(f"records[{index + offset}]", exc.args[0]), *exc.args[1:])
-        exc.outcomes = [Outcome(o) for o in taken]  # type: ignore[attr-defined]
+        exc.outcomes = [awaitable(o) for o in taken]  # type: ignore[attr-defined]
     return exc
 
 
