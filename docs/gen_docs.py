@@ -398,15 +398,16 @@ class Section(NamedTuple):
 
 def public_members(cls: type, skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
     """The class's public attributes, in definition order: first the methods
-    it inherits from a base class written in C, then its own, then those it
-    inherits from the package's Python base classes."""
+    it inherits from a base class written in C (unless it overrides them),
+    then its own, then those it inherits from the package's Python base
+    classes."""
     skipped = set(skip)
     members = [
         (n, v)
         for base in reversed(cls.__mro__[1:])
         if native_stub(base) is not None
         for n, v in vars(base).items()
-        if inspect.ismethoddescriptor(v)
+        if inspect.ismethoddescriptor(v) and n not in vars(cls)
     ]
     members += vars(cls).items()
     members += [
@@ -452,6 +453,8 @@ def member_lines(cls: type, owner: str, skip: Iterable[str] = ()) -> list[str]:
             doc = fn.__doc__
         elif inspect.isfunction(value):
             sig = signature(f"{owner}.{name}", value, drop_first=True)
+            if inspect.iscoroutinefunction(value):
+                sig = "async " + sig
             kind = ""
             doc = value.__doc__
         elif inspect.ismethoddescriptor(value):
@@ -570,6 +573,8 @@ def render_api() -> str:
         config_section(),
         class_section(gokpl.SyncProducer),
         class_section(gokpl.SyncOutcome, constructor=False),
+        class_section(gokpl.Producer),
+        class_section(gokpl.Outcome, constructor=False),
         class_section(gokpl.RecordResult),
         class_section(gokpl.Attempt),
         class_section(gokpl.ProducerStats),
