@@ -90,8 +90,6 @@ class Completions:
         return True
 
     def _run(self) -> None:
-        from ._outcome import run_callbacks_of
-
         ffi, lib = _native.ffi_lib()
         tokens = ffi.new("uint64_t[]", _BATCH)
         n = ffi.new("size_t *")
@@ -100,17 +98,8 @@ class Completions:
             if status == OK:
                 with self._lock:
                     ready = [self._waiting.pop(token, None) for token in ffi.unpack(tokens, n[0])]
-                outcomes: list[SyncOutcome | None] = []
-                futures: list[asyncio.Future[None]] = []
-                for waiter in ready:
-                    if waiter is None or isinstance(waiter, OutcomeBase):
-                        outcomes.append(waiter)
-                    else:
-                        futures.append(waiter)
-                if futures:
-                    _hand_to_loops(futures)
-                run_callbacks_of(outcomes)
-                del ready, outcomes, futures  # not kept alive (with their native handles) while the next wait blocks
+                _dispatch(ready)
+                del ready  # not kept alive (with their native handles) while the next wait blocks
             elif status != TIMEOUT:
                 return  # closed and drained (or freed): nothing more will come
 
@@ -119,6 +108,22 @@ class Completions:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+
+def _dispatch(ready: list[_Waiter | None]) -> None:
+    """Run the callbacks of the outcomes among ready, and have the loops resolve the futures."""
+    from ._outcome import run_callbacks_of
+
+    outcomes: list[SyncOutcome | None] = []
+    futures: list[asyncio.Future[None]] = []
+    for waiter in ready:
+        if waiter is None or isinstance(waiter, OutcomeBase):
+            outcomes.append(waiter)
+        else:
+            futures.append(waiter)
+    if futures:
+        _hand_to_loops(futures)
+    run_callbacks_of(outcomes)
 
 
 def _hand_to_loops(futures: list[asyncio.Future[None]]) -> None:
