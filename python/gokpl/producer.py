@@ -8,8 +8,8 @@ logging and metrics). What would block the loop goes elsewhere:
   producer's ``gokpl-aio-puts`` lane (``_aio_lanes.py``): one thread doing
   blocking puts in 0.2 s slices, first come first served; later puts queue
   behind it so that none jumps the line;
-- ``flush``, the engine's start and ``close`` wait on the
-  ``gokpl-aio-waits`` lane;
+- ``flush`` and the engine's start wait on the ``gokpl-aio-waits`` lane,
+  ``close`` on its own;
 - results reach the loop through the producer's completion queue
   (``Outcome.wait``, ``gokpl/_callbacks.py``): one ``call_soon_threadsafe``
   per batch of completions per loop.
@@ -34,7 +34,7 @@ from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._outcome import SyncOutcome
 from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer
-from ._status import TIMEOUT, raise_for
+from ._status import ERR_INVALID_HANDLE, TIMEOUT, raise_for
 from ._timeout import WAIT_SLICE_MS, check_timeout
 from .outcome import Outcome, awaitable
 
@@ -67,6 +67,7 @@ class Producer:
         self._sync = SyncProducer(config, exit_timeout=exit_timeout)
         self._puts = Lane("gokpl-aio-puts")
         self._waits = Lane("gokpl-aio-waits")
+        self._closing = Lane("gokpl-aio-close")  # its own thread: a close never queues behind a flush
         self._entered = False
         self._closed = False
 
@@ -109,10 +110,10 @@ class Producer:
             sync._close(seconds, callbacks_grace=1.0)
 
         try:
-            await self._waits.submit(Job(close))
+            await self._closing.submit(Job(close))
         finally:
-            self._puts.close()
-            self._waits.close()
+            for lane in (self._puts, self._waits, self._closing):
+                lane.close()
 
     # Records
 
@@ -179,6 +180,8 @@ class Producer:
                 return put(_SLICE_S)
             except BackpressureTimeoutError:
                 return AGAIN
+            except ProducerClosedError:
+                raise self._not_entered() from None
 
         outcome: SyncOutcome = await self._puts.submit(Job(step, _withdraw))
         return awaitable(outcome)
@@ -239,6 +242,8 @@ class Producer:
             status = lib.gokpl_producer_flush_wait(handle, ticket, WAIT_SLICE_MS)
             if status == TIMEOUT:
                 return AGAIN
+            if status == ERR_INVALID_HANDLE and self._closed:
+                return None  # closed meanwhile: close resolved every record
             raise_for(status)
             return None
 
@@ -265,10 +270,13 @@ class Producer:
     # Internals
 
     def _require_entered(self) -> None:
+        if self._closed or not self._entered:
+            raise self._not_entered()
+
+    def _not_entered(self) -> ProducerClosedError:
         if self._closed:
-            raise ProducerClosedError("Producer is closed and not entered any more: create a new one")
-        if not self._entered:
-            raise ProducerClosedError("Producer not entered: use 'async with Producer(config) as producer:'")
+            return ProducerClosedError("Producer is closed and not entered any more: create a new one")
+        return ProducerClosedError("Producer not entered: use 'async with Producer(config) as producer:'")
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._entered else "not entered"

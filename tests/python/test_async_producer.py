@@ -228,6 +228,31 @@ def test_close_resolves_what_is_left_as_producer_closed(
     assert result.error_code == "ProducerClosed"
 
 
+def test_close_does_not_wait_behind_a_flush_and_fails_puts_awaiting_room(
+    fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
+) -> None:
+    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=5000)
+
+    async def main() -> None:
+        producer = Producer(fake_config(record_max_buffered_time_ms=BUFFERED, max_outstanding_records=1))
+        await producer.__aenter__()
+        first = await producer.put_record(stream=fake_stream, partition_key="a", data=b"x")
+        flushing = asyncio.ensure_future(producer.flush())
+        blocked = asyncio.ensure_future(producer.put_record(stream=fake_stream, partition_key="b", data=b"y"))
+        await asyncio.sleep(0.3)
+        assert not flushing.done() and not blocked.done()
+        started = time.monotonic()
+        await producer.close(timeout=0.3)
+        assert time.monotonic() - started < 3.0
+        await within(3, flushing)  # close resolved every record: the flush is over, not failed
+        with pytest.raises(ProducerClosedError, match="closed"):
+            await within(3, blocked)
+        result = await within(1, first.wait())
+        assert result.error_code == "ProducerClosed"
+
+    run(main())
+
+
 # Bad input
 
 
