@@ -21,6 +21,7 @@ wait resolves on the loop that awaits it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from types import TracebackType
@@ -110,7 +111,7 @@ class Producer:
             sync._close(seconds, callbacks_grace=1.0)
 
         try:
-            await self._closing.submit(Job(close))
+            await asyncio.shield(self._closing.submit(Job(close)))  # runs even if this task is cancelled
         finally:
             for lane in (self._puts, self._waits, self._closing):
                 lane.close()

@@ -253,6 +253,26 @@ def test_close_does_not_wait_behind_a_flush_and_fails_puts_awaiting_room(
     run(main())
 
 
+def test_a_cancelled_close_still_delivers_and_closes(fake_config: ConfigFactory, fake_stream: str) -> None:
+    config = fake_config(record_max_buffered_time_ms=BUFFERED)
+
+    async def main() -> None:
+        producer = Producer(config)
+        await producer.__aenter__()
+        outcome = await producer.put_record(stream=fake_stream, partition_key="k", data=b"closing")
+        closing = asyncio.ensure_future(producer.close())
+        await asyncio.sleep(0)
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        assert (await within(10, outcome.wait())).success
+        with pytest.raises(ProducerClosedError):
+            await producer.put_record(stream=fake_stream, partition_key="k", data=b"late")
+
+    run(main())
+    assert data_of(config, fake_stream) == [b"closing"]
+
+
 # Bad input
 
 
