@@ -156,7 +156,11 @@ class Producer:
         self, stream: Any, partition_key: Any, data: Any, explicit_hash_key: Any, tags: Any
     ) -> Outcome:
         """put_record's route for what the quick put declined: a full producer, a record to
-        check and explain, an explicit hash key, tags. Waits for room on the puts lane."""
+        check and explain, an explicit hash key, tags. Waits for room on the puts lane.
+
+        Everything, tags included, goes through SyncProducer.put_record, so this put takes
+        exactly what that one takes: when it learns to encode tags, so does this.
+        """
         self._require_entered()
         sync = self._sync
 

@@ -294,6 +294,9 @@ def test_bad_records_raise_like_sync_producer(fake_config: ConfigFactory, fake_s
             if expected is not None:
                 with pytest.raises(expected):
                     await producer.put_record(stream=fake_stream, partition_key="k", data=b"x", tags=("t",))
+            else:
+                tagged = await producer.put_record(stream=fake_stream, partition_key="k", data=b"x", tags=("t",))
+                assert (await within(10, tagged.wait())).success
             outcome = await producer.put_record(
                 stream=fake_stream, partition_key="k", data=memoryview(b"mv"), explicit_hash_key="0"
             )
