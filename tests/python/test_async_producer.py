@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import anyio
 import pytest
 import uvloop
 from gokpl import (
@@ -113,6 +114,23 @@ def test_results_carry_shard_sequence_number_and_attempts(fake_config: ConfigFac
     assert all(isinstance(o, Outcome) for o in outcomes)
     check_results(results)
     assert data_of(config, fake_stream) == sorted(b"%d" % i for i in range(50))
+
+
+def test_end_to_end_on_kinesis_mock_under_anyio(mock_config: ConfigFactory, stream: str) -> None:
+    config = mock_config(record_max_buffered_time_ms=50, max_outstanding_records=200)
+
+    async def main() -> list[RecordResult]:
+        async with Producer(config) as producer:
+            outcomes = [
+                await producer.put_record(stream=stream, partition_key=f"pk-{i}", data=b"payload-%d" % i)
+                for i in range(100)
+            ]
+            await producer.flush()
+            with anyio.fail_after(60):
+                return [await o.wait() for o in outcomes]
+
+    check_results(anyio.run(main, backend="asyncio"))
+    assert data_of(config, stream) == sorted(b"payload-%d" % i for i in range(100))
 
 
 def test_on_uvloop(fake_config: ConfigFactory, fake_stream: str) -> None:
