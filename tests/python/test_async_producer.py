@@ -597,7 +597,7 @@ def test_ctrl_c_in_asyncio_run_flushes_on_the_way_out(fake_kinesis: FakeKinesis,
                 for i in range(25):
                     outcomes.append(await producer.put_record(stream=STREAM, partition_key=str(i), data=b"int-%d" % i))
                 print("READY", flush=True)
-                await asyncio.sleep(60)
+                await outcomes[-1].wait()  # buffered for 60 s: pending until Ctrl-C
 
         try:
             asyncio.run(main())
