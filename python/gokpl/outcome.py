@@ -72,7 +72,7 @@ class Outcome(OutcomeBase):
         return "<Outcome pending>"
 
 
-def awaitable(outcome: SyncOutcome) -> Outcome:
+def as_outcome(outcome: SyncOutcome) -> Outcome:
     """The same record's outcome as an Outcome: the object itself, its class changed (no copy)."""
     outcome.__class__ = Outcome  # type: ignore[assignment]
     return outcome  # type: ignore[return-value]

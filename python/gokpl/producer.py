@@ -37,7 +37,7 @@ from ._outcome import SyncOutcome
 from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer
 from ._status import ERR_INVALID_HANDLE, TIMEOUT, raise_for
 from ._timeout import WAIT_SLICE_MS, check_timeout
-from .outcome import Outcome, awaitable
+from .outcome import Outcome, as_outcome
 
 _SLICE_S = WAIT_SLICE_MS / 1000
 
@@ -149,7 +149,7 @@ class Producer:
                 stream_b = sync._encode_stream(stream)
             outcome = _quick_put(handle, stream_b, partition_key, data, sync._completions)
             if outcome is not None:
-                return awaitable(outcome)
+                return as_outcome(outcome)
         return await self._put_waiting(stream, partition_key, data, explicit_hash_key, tags)
 
     async def _put_waiting(
@@ -176,7 +176,7 @@ class Producer:
 
         if not self._puts.busy:
             try:
-                return awaitable(put(0))
+                return as_outcome(put(0))
             except BackpressureTimeoutError:
                 pass
 
@@ -189,7 +189,7 @@ class Producer:
                 raise self._not_entered() from None
 
         outcome: SyncOutcome = await self._puts.submit(Job(step, _withdraw))
-        return awaitable(outcome)
+        return as_outcome(outcome)
 
     async def put_records(self, stream: str, records: Iterable[BatchRecord]) -> list[Outcome]:
         """Hand many records to one stream; return their Outcomes, index-aligned.
@@ -221,14 +221,14 @@ class Producer:
             return True
 
         if not self._puts.busy and put_some(0):
-            return [awaitable(o) for o in taken]
+            return [as_outcome(o) for o in taken]
 
         def step() -> Any:
             return taken if put_some(_SLICE_S) else AGAIN
 
         # Cancelled, the lane withdraws what this call put (taken) once its slice ends.
         await self._puts.submit(Job(step, lambda _: _withdraw_all(taken)))
-        return [awaitable(o) for o in taken]
+        return [as_outcome(o) for o in taken]
 
     async def flush(self) -> None:
         """Send everything buffered now and wait, without blocking the loop, until every record put
@@ -311,7 +311,7 @@ def _batch_error(exc: Exception, offset: int, taken: list[SyncOutcome]) -> Excep
         exc.index = index + offset  # type: ignore[attr-defined]
         if exc.args and isinstance(exc.args[0], str):
             exc.args = (_RECORD_INDEX.sub(f"records[{index + offset}]", exc.args[0]), *exc.args[1:])
-        exc.outcomes = [awaitable(o) for o in taken]  # type: ignore[attr-defined]
+        exc.outcomes = [as_outcome(o) for o in taken]  # type: ignore[attr-defined]
     return exc
 
 
