@@ -71,23 +71,27 @@ class Completions:
     def _register(self, outcome: OutcomeBase, waiter: _Waiter) -> bool:
         """Register waiter under a new token for outcome's completion; False when it is done already."""
         token = next(self._tokens)
-        with self._lock:
-            self._waiting[token] = waiter
+        # One dict operation each, atomic under the GIL: the thread pops the
+        # token only after notify queued it, so no lock is needed here.
+        self._waiting[token] = waiter
         s = _native.take_scratch()
         status = _native._lib.gokpl_outcome_notify(outcome._handle, token, s.flag)
         queued = s.flag[0] == 1
         _native.give_scratch(s)
         if not queued:
-            with self._lock:
-                del self._waiting[token]
+            del self._waiting[token]
             raise_for(status)
             return False
+        if self._thread is None:
+            self._start_thread()
+        return True
+
+    def _start_thread(self) -> None:
         with self._lock:
             if self._thread is None:
                 thread = threading.Thread(target=self._run, name="gokpl-callbacks", daemon=True)
                 thread.start()
                 self._thread = thread  # only once started: join() reads it without the lock
-        return True
 
     def _run(self) -> None:
         ffi, lib = _native.ffi_lib()
