@@ -1,8 +1,8 @@
 """Outcomes: a record's pending result, awaited (``Outcome``) or waited for (``SyncOutcome``).
 
-``Outcome`` is what the asyncio ``Producer`` returns: it wraps the record's
-``SyncOutcome`` (one native outcome handle either way) and awaits it without
-blocking the loop. Awaiting a record not yet resolved registers one token on
+``Outcome`` is what the asyncio ``Producer`` returns: the put's
+``SyncOutcome`` itself, its class changed (both share the C base that holds
+the native handle), awaited without blocking the loop. Awaiting a record not yet resolved registers one token on
 the producer's completion queue; the producer's ``gokpl-callbacks`` thread
 collects it and has the awaiting loop resolve a future (see
 ``gokpl/_callbacks.py``). An outcome already resolved costs no registration,
