@@ -13,13 +13,17 @@ cancelled meanwhile (a put withdraws the record it just put).
 Concurrency: ``submit`` is called on a loop's thread, anything else runs on
 the lane's thread; the queue is guarded by a condition. The thread starts
 with the first job and ends once the lane is closed and its queue empty. No
-job ever runs on the loop; the loop never waits for the lane.
+job ever runs on the loop; the loop never waits for the lane. A forked child
+starts with empty lanes (the parent's threads and jobs are not its own), and
+its jobs then meet the library's ForkedProcessError.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +55,7 @@ class Lane:
         self._queue: deque[tuple[asyncio.Future[Any], Job]] = deque()
         self._thread: threading.Thread | None = None
         self._closed = False
+        _lanes.add(self)
 
     @property
     def busy(self) -> bool:
@@ -74,6 +79,12 @@ class Lane:
             self._closed = True
             self._ready.notify()
 
+    def _forget(self) -> None:
+        """In a forked child: the thread and the jobs were the parent's."""
+        self._ready = threading.Condition(threading.Lock())
+        self._queue.clear()
+        self._thread = None
+
     def _run(self) -> None:
         while True:
             with self._ready:
@@ -88,6 +99,17 @@ class Lane:
             finally:
                 with self._ready:
                     self._queue.popleft()
+
+
+_lanes: weakref.WeakSet[Lane] = weakref.WeakSet()
+
+
+def _forget_lanes() -> None:
+    for lane in list(_lanes):
+        lane._forget()
+
+
+os.register_at_fork(after_in_child=_forget_lanes)
 
 
 def _run_job(future: asyncio.Future[Any], job: Job) -> None:
