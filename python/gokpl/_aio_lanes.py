@@ -52,21 +52,17 @@ class Lane:
     def __init__(self, name: str) -> None:
         self._name = name
         self._ready = threading.Condition(threading.Lock())
-        self._queue: deque[tuple[asyncio.Future[Any], Job]] = deque()
+        #: The jobs queued or running, the head first: empty while the lane is idle.
+        self.jobs: deque[tuple[asyncio.Future[Any], Job]] = deque()
         self._thread: threading.Thread | None = None
         self._closed = False
         _lanes.add(self)
-
-    @property
-    def busy(self) -> bool:
-        """Whether jobs are queued or running (a put must then queue behind them, to keep their order)."""
-        return bool(self._queue)
 
     def submit(self, job: Job) -> asyncio.Future[Any]:
         """Queue job; the returned future, of the running loop's, resolves with its value."""
         future = asyncio.get_running_loop().create_future()
         with self._ready:
-            self._queue.append((future, job))
+            self.jobs.append((future, job))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
@@ -82,23 +78,23 @@ class Lane:
     def _forget(self) -> None:
         """In a forked child: the thread and the jobs were the parent's."""
         self._ready = threading.Condition(threading.Lock())
-        self._queue.clear()
+        self.jobs.clear()
         self._thread = None
 
     def _run(self) -> None:
         while True:
             with self._ready:
-                while not self._queue and not self._closed:
+                while not self.jobs and not self._closed:
                     self._ready.wait()
-                if not self._queue:
+                if not self.jobs:
                     self._thread = None
                     return
-                future, job = self._queue[0]
+                future, job = self.jobs[0]
             try:
                 _run_job(future, job)
             finally:
                 with self._ready:
-                    self._queue.popleft()
+                    self.jobs.popleft()
 
 
 _lanes: weakref.WeakSet[Lane] = weakref.WeakSet()

@@ -67,6 +67,7 @@ class Producer:
     def __init__(self, config: Config, *, exit_timeout: float | None = _exit.DEFAULT_EXIT_TIMEOUT_S) -> None:
         self._sync = SyncProducer(config, exit_timeout=exit_timeout)
         self._puts = Lane("gokpl-aio-puts")
+        self._puts_waiting = self._puts.jobs  # while not empty, a put queues behind them, to keep their order
         self._waits = Lane("gokpl-aio-waits")
         self._closing = Lane("gokpl-aio-close")  # its own thread: a close never queues behind a flush
         self._entered = False
@@ -142,7 +143,7 @@ class Producer:
         """
         sync = self._sync
         handle = sync._handle
-        if handle and self._entered and explicit_hash_key is None and not tags and not self._puts.busy:
+        if handle and self._entered and explicit_hash_key is None and not tags and not self._puts_waiting:
             try:
                 stream_b = sync._streams[stream]
             except (KeyError, TypeError):  # not cached yet, or not even hashable
@@ -174,7 +175,7 @@ class Producer:
                 timeout=timeout,
             )
 
-        if not self._puts.busy:
+        if not self._puts_waiting:
             try:
                 return as_outcome(put(0))
             except BackpressureTimeoutError:
@@ -220,7 +221,7 @@ class Producer:
                 raise _batch_error(exc, before, taken) from None
             return True
 
-        if not self._puts.busy and put_some(0):
+        if not self._puts_waiting and put_some(0):
             return [as_outcome(o) for o in taken]
 
         def step() -> Any:
