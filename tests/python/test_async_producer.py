@@ -8,6 +8,7 @@ a flush, which lets a test hold the producer full for as long as it needs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import signal
@@ -144,7 +145,11 @@ def test_on_uvloop(fake_config: ConfigFactory, fake_stream: str) -> None:
     assert loop_types == [uvloop.Loop]
 
 
-def test_a_failed_record_is_a_result_not_an_exception(fake_config: ConfigFactory) -> None:
+def test_a_failed_record_is_a_result_and_the_engine_logs_why(
+    fake_config: ConfigFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gokpl")
+
     async def main() -> RecordResult:
         async with Producer(fake_config()) as producer:
             outcome = await producer.put_record(stream="no-such-stream", partition_key="k", data=b"x")
@@ -155,6 +160,10 @@ def test_a_failed_record_is_a_result_not_an_exception(fake_config: ConfigFactory
     assert not result.success
     assert result.error_code == "ResourceNotFoundException"
     assert len(result.attempts) == 1
+    deadline = time.monotonic() + 5  # the gokpl-logs thread passes engine records on within 0.2 s
+    while "no-such-stream" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(r.name == "gokpl" and "no-such-stream" in r.getMessage() for r in caplog.records)
 
 
 def test_many_tasks_may_await_one_outcome(fake_config: ConfigFactory, fake_stream: str) -> None:
