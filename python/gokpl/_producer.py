@@ -441,7 +441,7 @@ class SyncProducer:
                 sink = self._config.metrics_sink
                 if sink is not None:
                     interval = self._config.metrics_upload_interval_ms
-                    self._sink_thread = _metrics.SinkThread(handle, sink, interval)
+                    self._sink_thread = _metrics.SinkThread(handle, sink, interval, self._config.metrics_granularity)
                 self._handle = handle
                 _exit.register(self)
             return self._handle
