@@ -10,8 +10,9 @@ What it writes:
 - ``docs/options.md``, whole: every option of ``core/options.json`` (name,
   type, default, range, KPL property, doc), and how Amazon KPL
   ``.properties`` files map onto the options (``gokpl._kpl_properties``);
-- ``docs/api.md``, whole: the public API of ``gokpl``, ``gokpl.testing``
-  and ``gokpl.prometheus``, from signatures and docstrings via ``inspect``.
+- ``docs/api.md``, whole: the public API of ``gokpl``, ``gokpl.testing``,
+  ``gokpl.prometheus``, ``gokpl.sinks`` and ``gokpl.sinks.opentelemetry``,
+  from signatures and docstrings via ``inspect``.
   Every name in those modules' ``__all__`` must be covered, or this fails;
 - in ``docs/operations.md``, between ``<!-- gen_docs:NAME:begin -->`` and
   ``<!-- gen_docs:NAME:end -->`` markers: the table of metrics (from
@@ -51,6 +52,8 @@ sys.path.insert(0, str(REPO / "python"))
 
 import gokpl  # noqa: E402
 import gokpl.prometheus  # noqa: E402
+import gokpl.sinks  # noqa: E402
+import gokpl.sinks.opentelemetry  # noqa: E402
 import gokpl.testing  # noqa: E402
 from gokpl import _kpl_properties, _metrics, _producer  # noqa: E402
 
@@ -614,6 +617,19 @@ def render_api() -> str:
         class_section(p.ProducerCollector),
         function_section(p.family_base, "family_base"),
     ]
+    k = gokpl.sinks
+    sinks_sections = [
+        class_section(k.MetricSnapshot),
+        class_section(k.MetricEvent),
+        class_section(k.MetricsSink, constructor=False),
+        class_section(k.EventfulMetricsSink, constructor=False),
+        class_section(k.InMemorySink),
+        class_section(k.NullSink),
+        class_section(k.CloudWatchSink),
+        constants_section(k, ["AIOKPL_NAMES"], "### Names"),
+    ]
+    o = gokpl.sinks.opentelemetry
+    otel_sections = [class_section(o.OpenTelemetrySink), function_section(o.unit_of, "unit_of")]
     modules = [
         ("gokpl", gokpl, gokpl_sections, "the producer (`from gokpl import ...`)."),
         ("gokpl.testing", t, testing_sections, "a fake Kinesis endpoint for your tests; see [testing.md](testing.md)."),
@@ -622,6 +638,13 @@ def render_api() -> str:
             p,
             prometheus_sections,
             "a `prometheus_client` collector (`pip install 'gokpl[prometheus]'`).",
+        ),
+        ("gokpl.sinks", k, sinks_sections, "aiokpl's metrics sink protocol and the sinks that ship with gokpl."),
+        (
+            "gokpl.sinks.opentelemetry",
+            o,
+            otel_sections,
+            "metrics as OpenTelemetry instruments (`pip install 'gokpl[otel]'`).",
         ),
     ]
     check_coverage(modules)

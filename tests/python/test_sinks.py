@@ -19,8 +19,6 @@ from conftest import FakeKinesis
 from gokpl import Config, ConfigError, Metric, SyncProducer
 from gokpl.sinks import (
     AIOKPL_NAMES,
-    DISTRIBUTIONS,
-    GAUGES,
     CloudWatchSink,
     EventfulMetricsSink,
     InMemorySink,
@@ -30,7 +28,7 @@ from gokpl.sinks import (
     NullSink,
 )
 from gokpl.sinks._exporter import SinkExporter
-from gokpl.sinks._mapping import select_granularity, to_events, to_snapshots
+from gokpl.sinks._mapping import DISTRIBUTIONS, GAUGES, select_granularity, to_events, to_snapshots
 from test_cloudwatch_upload import cloudwatch, moto_endpoint  # noqa: F401 (a fixture)
 
 ConfigFactory = Callable[..., Config]

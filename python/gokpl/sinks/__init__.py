@@ -20,7 +20,7 @@ Dimensions are ``("stream", ...)``, ``("shard", ...)``,
 
 from __future__ import annotations
 
-from ._mapping import AIOKPL_NAMES, COUNTERS, DISTRIBUTIONS, GAUGES
+from ._mapping import AIOKPL_NAMES
 from ._types import EventfulMetricsSink, MetricEvent, MetricSnapshot, MetricsSink
 from .cloudwatch import CloudWatchSink
 from .memory import InMemorySink
@@ -28,9 +28,6 @@ from .null import NullSink
 
 __all__ = [
     "AIOKPL_NAMES",
-    "COUNTERS",
-    "DISTRIBUTIONS",
-    "GAUGES",
     "CloudWatchSink",
     "EventfulMetricsSink",
     "InMemorySink",

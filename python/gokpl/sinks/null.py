@@ -13,6 +13,9 @@ class NullSink:
 
     __slots__ = ()
 
+    def __init__(self) -> None:
+        pass
+
     async def export(self, snapshots: Sequence[MetricSnapshot]) -> None:
         return None
 
