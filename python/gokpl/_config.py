@@ -21,12 +21,21 @@ from ._options import check_value, option_specs
 
 if TYPE_CHECKING:
     from ._metrics import Metric
-    from .sinks import MetricsSink
+    from .sinks import CloudWatchSink, MetricsSink
 
 
 def is_protocol_sink(sink: object) -> bool:
     """Whether a metrics_sink follows the sink protocol (a callable ``export``), not the plain callable one."""
     return callable(getattr(sink, "export", None))
+
+
+def _cloudwatch_sink(sink: object) -> CloudWatchSink | None:
+    """The metrics_sink if it is a CloudWatchSink, which uploads through the engine's own options."""
+    if not is_protocol_sink(sink):
+        return None
+    from .sinks.cloudwatch import CloudWatchSink
+
+    return sink if isinstance(sink, CloudWatchSink) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +100,9 @@ class Config:
             if not (field.name == "metrics_sink" and is_protocol_sink(value)):
                 value = check_value(spec, value)
             object.__setattr__(self, field.name, value)
-        check_config = getattr(self.metrics_sink, "check_config", None) if is_protocol_sink(self.metrics_sink) else None
-        if check_config is not None:
-            check_config(self)
+        cloudwatch_sink = _cloudwatch_sink(self.metrics_sink)
+        if cloudwatch_sink is not None:
+            cloudwatch_sink.check_config(self)
         if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
             raise ConfigError("config field 'aws_secret_access_key' must be given together with aws_access_key_id")
 
@@ -105,9 +114,9 @@ class Config:
             for f in dataclasses.fields(self)
             if getattr(self, f.name) is not None and not specs[f.name].get("python_only")
         }
-        engine_options = getattr(self.metrics_sink, "engine_options", None)
-        if engine_options is not None and is_protocol_sink(self.metrics_sink):
-            values.update(engine_options(self))  # a sink uploading through the engine (CloudWatchSink)
+        cloudwatch_sink = _cloudwatch_sink(self.metrics_sink)
+        if cloudwatch_sink is not None:
+            values.update(cloudwatch_sink.engine_options(self))  # the engine uploads for it
         return json.dumps(values)
 
     @classmethod
