@@ -5,11 +5,11 @@ one event loop at a time: the SyncProducer's ``gokpl-metrics`` thread runs
 it on a private loop of its own (``_metrics.SinkThread``); an asyncio
 producer runs it on its own loop through ``SinkTask``, a task of that loop
 with ``SinkThread``'s life cycle (made with the native handle, ``finish``
-before the native close, then ``join``). A sink is either a plain callable (given the
-list of ``gokpl.Metric``) or an object with an ``export`` method (aiokpl's
-``MetricsSink``: given ``MetricSnapshot`` tuples, awaited if it answers an
-awaitable). Whatever the sink raises is logged on the "gokpl" logger and
-never reaches the producer.
+before the native close, then ``join``). A sink is either a plain callable
+(given the list of ``gokpl.Metric``) or an object with an ``export``
+method (aiokpl's ``MetricsSink``: given ``MetricSnapshot`` tuples, awaited
+if it answers an awaitable). Whatever the sink raises is logged on the
+"gokpl" logger and never reaches the producer.
 """
 
 from __future__ import annotations
