@@ -11,8 +11,8 @@ What it writes:
   type, default, range, KPL property, doc), and how Amazon KPL
   ``.properties`` files map onto the options (``gokpl._kpl_properties``);
 - ``docs/api.md``, whole: the public API of ``gokpl``, ``gokpl.testing``,
-  ``gokpl.prometheus``, ``gokpl.sinks`` and ``gokpl.sinks.opentelemetry``,
-  from signatures and docstrings via ``inspect``.
+  ``gokpl.aggregation``, ``gokpl.prometheus``, ``gokpl.sinks`` and
+  ``gokpl.sinks.opentelemetry``, from signatures and docstrings via ``inspect``.
   Every name in those modules' ``__all__`` must be covered, or this fails;
 - in ``docs/operations.md``, between ``<!-- gen_docs:NAME:begin -->`` and
   ``<!-- gen_docs:NAME:end -->`` markers: the table of metrics (from
@@ -51,6 +51,7 @@ DOCS = REPO / "docs"
 sys.path.insert(0, str(REPO / "python"))
 
 import gokpl  # noqa: E402
+import gokpl.aggregation  # noqa: E402
 import gokpl.prometheus  # noqa: E402
 import gokpl.sinks  # noqa: E402
 import gokpl.sinks.opentelemetry  # noqa: E402
@@ -581,6 +582,13 @@ def render_api() -> str:
         alias_section(
             _producer, "Data", "Data", "The types a record's data may have (a `memoryview` of contiguous memory)."
         ),
+        alias_section(
+            _producer,
+            "Tags",
+            "Tags",
+            "What `put_record`'s `tags` may be: `Tag` objects (`gokpl.Tag` is `gokpl.aggregation.Tag`) or"
+            " `(key, value)` pairs, or a mapping of key to value; see [aggregation.md](aggregation.md#tags).",
+        ),
         exceptions_section(
             [
                 gokpl.GokplError,
@@ -611,6 +619,16 @@ def render_api() -> str:
         constants_section(t, ["THROTTLED", "INTERNAL_FAILURE", "SERVICE_UNAVAILABLE"], "### Error codes"),
         exceptions_section([t.FakeKinesisError], "### `FakeKinesisError`"),
     ]
+    a = gokpl.aggregation
+    aggregation_sections = [
+        class_section(a.Tag),
+        class_section(a.UserRecord),
+        class_section(a.DecodedRecord),
+        function_section(a.encode_aggregated, "encode_aggregated"),
+        function_section(a.decode_aggregated, "decode_aggregated"),
+        function_section(a.is_aggregated, "is_aggregated"),
+        constants_section(a, ["MAGIC"], "### Constants"),
+    ]
     p = gokpl.prometheus
     prometheus_sections = [
         function_section(p.register, "register"),
@@ -633,6 +651,12 @@ def render_api() -> str:
     modules = [
         ("gokpl", gokpl, gokpl_sections, "the producer (`from gokpl import ...`)."),
         ("gokpl.testing", t, testing_sections, "a fake Kinesis endpoint for your tests; see [testing.md](testing.md)."),
+        (
+            "gokpl.aggregation",
+            a,
+            aggregation_sections,
+            "the KPL aggregated record format in pure Python; see [aggregation.md](aggregation.md).",
+        ),
         (
             "gokpl.prometheus",
             p,
@@ -890,10 +914,10 @@ def hexdump(data: bytes) -> list[str]:
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    """The varint at pos and the position after it (gokpl.testing's reader)."""
-    from gokpl.testing._deaggregation import read_varint
+    """The varint at pos and the position after it (gokpl.aggregation's reader)."""
+    from gokpl.aggregation import _read_varint
 
-    return read_varint(buf, pos)
+    return _read_varint(buf, pos)
 
 
 FIELD_NAMES = {

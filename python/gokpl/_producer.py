@@ -220,8 +220,9 @@ class SyncProducer:
         record sent unaggregated has no place for them and goes without its
         tags: with ``aggregation_enabled=False``, when it leaves its shard's
         buffer alone, when it is too large to share a Kinesis record, and in
-        the other cases docs/aggregation.md lists. Tags that could never fit in an aggregated record (over 1
-        MiB encoded) raise InvalidRecordError. ``timeout`` follows the rule of every wait: None or
+        the other cases docs/aggregation.md lists. Tags that could never fit
+        in an aggregated record (over 1 MiB encoded) raise
+        InvalidRecordError. ``timeout`` follows the rule of every wait: None or
         ``math.inf`` without limit, a negative number as 0, TypeError for a
         non-number and ValueError for NaN, checked before anything is put.
         """

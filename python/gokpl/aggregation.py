@@ -1,7 +1,7 @@
 """The KPL aggregated record format, in pure Python: encoding and decoding.
 
 An aggregated Kinesis record's data is the magic bytes ``F3 89 9A C2``, a
-protobuf ``AggregatedRecord`` and the MD5 of the protobuf bytes::
+protobuf ``AggregatedRecord`` and the MD5 of the protobuf bytes:
 
     message AggregatedRecord { repeated string partition_key_table = 1;
                                repeated string explicit_hash_key_table = 2;
