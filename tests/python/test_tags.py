@@ -18,7 +18,7 @@ from aws_kinesis_agg import messages_pb2
 from emulator import KinesisMock
 from gokpl import Config, InvalidRecordError, SyncProducer, Tag
 from gokpl.aggregation import MAGIC, DecodedRecord, UserRecord, decode_aggregated, encode_aggregated, is_aggregated
-from gokpl.testing import FakeKinesis
+from gokpl.testing import FakeKinesis, hash_key_of
 from support import boto3_client
 
 ConfigFactory = Callable[..., Config]
@@ -33,7 +33,7 @@ class ForeignTag:
     value: str | None = None
 
 
-# Tags as put, and as they read back.
+# Tags as put, and as they read back (put_tagged adds b"ehk", tagged e=h, put with an explicit hash key).
 CASES: list[tuple[Any, tuple[Tag, ...]]] = [
     ([Tag("source", "web"), Tag("flag")], (Tag("source", "web"), Tag("flag"))),
     ((Tag("empty", ""),), (Tag("empty", ""),)),
@@ -55,6 +55,13 @@ def put_tagged(producer: SyncProducer, stream: str) -> None:
         producer.put_record(stream=stream, partition_key="tagged", data=b"%d" % i, tags=tags)
         for i, (tags, _) in enumerate(CASES)
     ]
+    # With an explicit hash key too (the partition key's own hash, so that it shares the buffer).
+    same_hash = str(hash_key_of("tagged"))
+    outcomes.append(
+        producer.put_record(
+            stream=stream, partition_key="tagged", data=b"ehk", explicit_hash_key=same_hash, tags=[Tag("e", "h")]
+        )
+    )
     producer.flush(10)
     assert all(o.wait(timeout=10).success for o in outcomes)
 
@@ -77,6 +84,7 @@ def test_tags_read_back_through_gokpl_testing_and_aws_kinesis_agg(
     with SyncProducer(fake_config(record_max_buffered_time_ms=5_000)) as producer:
         put_tagged(producer, fake_stream)
     want = {b"%d" % i: tags for i, (_, tags) in enumerate(CASES)}
+    want[b"ehk"] = (Tag("e", "h"),)
     tagged = [r for r in fake_kinesis.records(fake_stream) if r.partition_key == "tagged"]
     assert all(r.aggregated for r in tagged)
     assert {r.data: r.tags for r in tagged} == want
@@ -121,7 +129,7 @@ def test_tags_read_back_from_kinesis_mock(kinesis_mock: KinesisMock, mock_config
             records = decode_aggregated(data)
             assert [(r.data, r.tags) for r in records] == independent_tags(data)
             got.update((r.data, r.tags) for r in records if r.partition_key == "tagged")
-    assert got == {b"%d" % i: tags for i, (_, tags) in enumerate(CASES)}
+    assert got == {b"%d" % i: tags for i, (_, tags) in enumerate(CASES)} | {b"ehk": (Tag("e", "h"),)}
 
 
 @pytest.mark.parametrize(
