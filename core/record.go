@@ -12,8 +12,8 @@ import (
 )
 
 // Record is one user record as the caller hands it to Producer.Put. The
-// producer copies nothing the caller may still change: Data must not be
-// modified after Put returns.
+// producer copies nothing the caller may still change: Data and Tags must
+// not be modified after Put returns.
 type Record struct {
 	Stream          string
 	PartitionKey    string
