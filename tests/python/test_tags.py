@@ -20,7 +20,7 @@ from emulator import KinesisMock
 from gokpl import Config, InvalidRecordError, SyncProducer, Tag
 from gokpl.aggregation import MAGIC, DecodedRecord, UserRecord, decode_aggregated, encode_aggregated, is_aggregated
 from gokpl.testing import FakeKinesis, hash_key_of
-from support import boto3_client
+from support import boto3_client, read_back
 
 ConfigFactory = Callable[..., Config]
 REPO = Path(__file__).resolve().parents[2]
@@ -156,6 +156,10 @@ def test_tags_read_back_from_kinesis_mock(kinesis_mock: KinesisMock, mock_config
             assert [(r.data, r.tags) for r in records] == independent_tags(data)
             got.update((r.data, r.tags) for r in records if r.partition_key == "tagged")
     assert got == {b"%d" % i: tags for i, (_, tags) in enumerate(CASES)} | {b"ehk": (Tag("e", "h"),)}
+    # A consumer's de-aggregator that knows nothing of tags reads the same records.
+    consumer = [r for r in read_back(kinesis_mock.endpoint_url, stream) if r.partition_key == "tagged"]
+    assert sorted(r.data for r in consumer) == sorted(got)
+    assert all(r.sub_sequence_number is not None for r in consumer)
 
 
 @pytest.mark.parametrize(
