@@ -69,11 +69,45 @@ func callProducerNew(config string) (uint64, int32, string) {
 }
 
 // abiRecord is one record for callPut and callPutBatch; a nil HashKey sends
-// NULL, a nil Data sends (NULL, 0).
+// NULL, a nil Data sends (NULL, 0). Tags go with callPut only.
 type abiRecord struct {
 	PartitionKey string
 	HashKey      *string
 	Data         []byte
+	Tags         []abiTag
+}
+
+// abiTag is one tag for callPut; a nil Value sends has_value 0.
+type abiTag struct {
+	Key   string
+	Value *string
+}
+
+// cTagArray copies tags into a C array of gokpl_tag (NULL for none) and
+// returns it with the function that frees it.
+func cTagArray(tags []abiTag) (*C.gokpl_tag, func()) {
+	if len(tags) == 0 {
+		return nil, func() {}
+	}
+	arr := (*C.gokpl_tag)(C.calloc(C.size_t(len(tags)), C.size_t(unsafe.Sizeof(C.gokpl_tag{}))))
+	ts := unsafe.Slice(arr, len(tags))
+	var strs []*C.char
+	for i, t := range tags {
+		k := C.CString(t.Key)
+		strs = append(strs, k)
+		ts[i].key, ts[i].key_len = k, C.size_t(len(t.Key))
+		if t.Value != nil {
+			v := C.CString(*t.Value)
+			strs = append(strs, v)
+			ts[i].value, ts[i].value_len, ts[i].has_value = v, C.size_t(len(*t.Value)), 1
+		}
+	}
+	return arr, func() {
+		for _, p := range strs {
+			C.free(unsafe.Pointer(p))
+		}
+		C.free(unsafe.Pointer(arr))
+	}
 }
 
 func callPut(producer uint64, stream string, r abiRecord, timeoutMS int64) (uint64, int32, string) {
@@ -91,6 +125,8 @@ func callPut(producer uint64, stream string, r abiRecord, timeoutMS int64) (uint
 		data = C.CBytes(r.Data)
 		defer C.free(data)
 	}
+	tags, freeTags := cTagArray(r.Tags)
+	defer freeTags()
 	buf := newErrorBuffer(1024)
 	defer buf.free()
 	out := (*C.gokpl_outcome)(C.malloc(8))
@@ -98,7 +134,8 @@ func callPut(producer uint64, stream string, r abiRecord, timeoutMS int64) (uint
 	*out = 0
 	status := C.gokpl_producer_put(C.gokpl_producer(producer),
 		s, C.size_t(len(stream)), k, C.size_t(len(r.PartitionKey)), hash, C.size_t(hashLen),
-		(*C.uint8_t)(data), C.size_t(len(r.Data)), C.int64_t(timeoutMS), out, buf.p, buf.cap)
+		(*C.uint8_t)(data), C.size_t(len(r.Data)), tags, C.size_t(len(r.Tags)),
+		C.int64_t(timeoutMS), out, buf.p, buf.cap)
 	return uint64(*out), int32(status), buf.String()
 }
 
@@ -491,7 +528,52 @@ func callPutWithNull(producer uint64, stream string, which abiNull) (uint64, int
 	out := (*C.gokpl_outcome)(C.malloc(8))
 	defer C.free(unsafe.Pointer(out))
 	*out = 0
-	status := C.gokpl_producer_put(C.gokpl_producer(producer), s, C.size_t(len(stream)), r.key, 1, r.hash, 1, r.data, 1, 0, out, buf.p, buf.cap)
+	status := C.gokpl_producer_put(C.gokpl_producer(producer), s, C.size_t(len(stream)), r.key, 1, r.hash, 1, r.data, 1, nil, 0, 0, out, buf.p, buf.cap)
+	return uint64(*out), int32(status), buf.String()
+}
+
+// abiBadTag names the mistake callPutWithBadTag makes in a record's tags.
+type abiBadTag int
+
+const (
+	tagsNullWithCount abiBadTag = iota
+	tagKeyNullWithLength
+	tagValueNullWithLength
+	tagHasValueTwo
+	tagCountTooLarge
+)
+
+// callPutWithBadTag puts record "k" / "x" to stream with tags malformed as
+// which says (the second of two tags, where there is an array).
+func callPutWithBadTag(producer uint64, stream string, which abiBadTag) (uint64, int32, string) {
+	ok := "ok"
+	tags, freeTags := cTagArray([]abiTag{{Key: "first", Value: &ok}, {Key: "second", Value: &ok}})
+	defer freeTags()
+	second := &unsafe.Slice(tags, 2)[1]
+	count := C.size_t(2)
+	switch which {
+	case tagsNullWithCount:
+		tags = nil
+	case tagKeyNullWithLength:
+		second.key = nil
+	case tagValueNullWithLength:
+		second.value = nil
+	case tagHasValueTwo:
+		second.has_value = 2
+	case tagCountTooLarge:
+		count = C.size_t(^uint64(0) / 8)
+	}
+	s, k, d := cString(stream), cString("k"), cString("x")
+	defer cFree(s)
+	defer cFree(k)
+	defer cFree(d)
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	out := (*C.gokpl_outcome)(C.malloc(8))
+	defer C.free(unsafe.Pointer(out))
+	*out = 0
+	status := C.gokpl_producer_put(C.gokpl_producer(producer), s, C.size_t(len(stream)), k, 1, nil, 0,
+		(*C.uint8_t)(unsafe.Pointer(d)), 1, tags, count, 0, out, buf.p, buf.cap)
 	return uint64(*out), int32(status), buf.String()
 }
 
@@ -629,7 +711,7 @@ func callWithHugeCapacities(producer uint64) (put, metrics, logs int32, message,
 	defer C.free(unsafe.Pointer(buf))
 	out := (*C.gokpl_outcome)(C.calloc(1, 8))
 	defer C.free(unsafe.Pointer(out))
-	put = int32(C.gokpl_producer_put(C.gokpl_producer(producer), nil, 0, nil, 0, nil, 0, nil, 0, 0, out, buf, hugeCount))
+	put = int32(C.gokpl_producer_put(C.gokpl_producer(producer), nil, 0, nil, 0, nil, 0, nil, 0, nil, 0, 0, out, buf, hugeCount))
 	message = C.GoString(buf)
 	n := (*C.size_t)(C.malloc(8))
 	defer C.free(unsafe.Pointer(n))

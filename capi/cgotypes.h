@@ -6,6 +6,7 @@
 typedef const char gokpl_cchar;
 typedef const uint8_t gokpl_cbyte;
 typedef const gokpl_record gokpl_crecord;
+typedef const gokpl_tag gokpl_ctag;
 typedef const gokpl_outcome gokpl_coutcome;
 typedef const uint32_t gokpl_cuint32;
 #endif

@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 /* The version of this ABI; gokpl_abi_version returns it. */
-#define GOKPL_ABI_VERSION 2
+#define GOKPL_ABI_VERSION 3
 
 /* Status codes returned by every function. */
 typedef enum gokpl_status {
@@ -87,6 +87,18 @@ typedef struct gokpl_record {
     const uint8_t *data;           /* may be NULL when data_len is 0 */
     size_t data_len;
 } gokpl_record;
+
+/* A tag of a record: a key and an optional value, UTF-8. Pointers are
+ * borrowed for the call only. Tags are written only into aggregated Kinesis
+ * records (the Tag entries of the KPL format); a record sent alone, raw,
+ * goes without them. */
+typedef struct gokpl_tag {
+    const char *key;     /* may be NULL when key_len is 0 */
+    size_t key_len;
+    const char *value;   /* read only when has_value is 1; may be NULL when value_len is 0 */
+    size_t value_len;
+    int32_t has_value;   /* 1: the tag has a value (an empty one too), 0: none */
+} gokpl_tag;
 
 /* A resolved outcome. The strings follow each other, unterminated, in the
  * caller's buffer in this order: shard id, sequence number, error code,
@@ -155,21 +167,29 @@ int32_t gokpl_producer_new(const char *config_json, size_t config_len,
  * Blocks only while the producer is full (max_outstanding_records or
  * max_outstanding_bytes), up to timeout_ms.
  * explicit_hash_key may be NULL (the hash is then MD5 of the partition key).
- * Returns GOKPL_OK, GOKPL_ERR_INVALID_RECORD (the message names the field),
- * GOKPL_ERR_BACKPRESSURE (still full at the timeout), GOKPL_ERR_CLOSED,
- * GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT (out is NULL, or one
- * of stream, partition_key, explicit_hash_key and data is NULL with a length
- * other than 0; *out is then 0). */
+ * tags[0..tag_count) are the record's tags (see gokpl_tag); tags may be NULL
+ * when tag_count is 0. Keys and values must be valid UTF-8, and the tags
+ * together at most 1 MiB encoded.
+ * Returns GOKPL_OK, GOKPL_ERR_INVALID_RECORD (the message names the field,
+ * e.g. "tags[1].key"), GOKPL_ERR_BACKPRESSURE (still full at the timeout),
+ * GOKPL_ERR_CLOSED, GOKPL_ERR_INVALID_HANDLE, GOKPL_ERR_INVALID_ARGUMENT
+ * (out is NULL; one of stream, partition_key, explicit_hash_key and data is
+ * NULL with a length other than 0; tags is NULL with a tag_count other than
+ * 0, or tag_count is larger than memory can hold; a tag's key or value is
+ * NULL with a length other than 0, or its has_value neither 0 nor 1; *out
+ * is then 0). */
 int32_t gokpl_producer_put(gokpl_producer producer,
                            const char *stream, size_t stream_len,
                            const char *partition_key, size_t partition_key_len,
                            const char *explicit_hash_key, size_t explicit_hash_key_len,
                            const uint8_t *data, size_t data_len,
+                           const gokpl_tag *tags, size_t tag_count,
                            int64_t timeout_ms, gokpl_outcome *out,
                            char *err, size_t err_cap);
 
 /* gokpl_producer_put_quick is gokpl_producer_put for the common case, in
- * fewer arguments: no explicit hash key, no waiting for room, no message.
+ * fewer arguments: no explicit hash key, no tags, no waiting for room, no
+ * message.
  * Returns the new outcome's handle (above 0, owned by the caller as with
  * gokpl_producer_put), or a status code negated: -GOKPL_ERR_BACKPRESSURE
  * (the producer is full), -GOKPL_ERR_INVALID_RECORD, -GOKPL_ERR_CLOSED,
@@ -190,7 +210,8 @@ int64_t gokpl_producer_put_quick(gokpl_producer producer,
  * record's pointers are checked before any record is put, so
  * GOKPL_ERR_INVALID_ARGUMENT (records, outs or accepted NULL, a record's
  * pointer NULL with a length, count past what memory holds) comes with
- * *accepted 0 and nothing put; the message names the record. */
+ * *accepted 0 and nothing put; the message names the record. Records of a
+ * batch have no tags: put a tagged record with gokpl_producer_put. */
 int32_t gokpl_producer_put_batch(gokpl_producer producer,
                                  const char *stream, size_t stream_len,
                                  const gokpl_record *records, size_t count,

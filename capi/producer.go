@@ -70,6 +70,7 @@ func gokpl_producer_put(producer C.gokpl_producer,
 	partitionKey *C.gokpl_cchar, partitionKeyLen C.size_t,
 	explicitHashKey *C.gokpl_cchar, explicitHashKeyLen C.size_t,
 	data *C.gokpl_cbyte, dataLen C.size_t,
+	tags *C.gokpl_ctag, tagCount C.size_t,
 	timeoutMS C.int64_t, out *C.gokpl_outcome,
 	errBuf *C.char, errCap C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, errBuf, errCap)
@@ -83,6 +84,10 @@ func gokpl_producer_put(producer C.gokpl_producer,
 	if explicitHashKey == nil && explicitHashKeyLen > 0 {
 		return invalidArgument("explicit_hash_key is NULL with a length", errBuf, errCap)
 	}
+	cTagList, msg := cTags(tags, tagCount)
+	if msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
+	}
 	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
@@ -94,6 +99,7 @@ func gokpl_producer_put(producer C.gokpl_producer,
 		PartitionKey:    key,
 		ExplicitHashKey: goString(explicitHashKey, explicitHashKeyLen),
 		Data:            payload,
+		Tags:            goTags(cTagList),
 	}
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()

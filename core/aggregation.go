@@ -36,7 +36,8 @@ const (
 // before adding a record whether the result still fits, and encodes in one
 // pass into a buffer of exactly the right size. The encoding is the one
 // proto.Marshal gives for the AggregatedRecord of internal/aggpb/aggregated.proto (fields in
-// number order, no tags), which the tests check byte for byte.
+// number order, a record's tags after its data), which the tests check byte
+// for byte.
 //
 // An aggregation is not safe for concurrent use; the aggregator guards each
 // of its per-shard aggregations with that shard's lock.
@@ -93,7 +94,7 @@ func (g *aggregation) measure(u *userRecord) addition {
 		}
 		a.indexes.hashKey = ehk + 1
 	}
-	a.grow += 1 + protowire.SizeBytes(recordBodySize(a.indexes, len(u.Data)))
+	a.grow += 1 + protowire.SizeBytes(recordBodySize(a.indexes, u))
 	return a
 }
 
@@ -128,10 +129,10 @@ func (g *aggregation) add(u *userRecord, a addition) {
 // and MD5. (A single record is sent raw instead, and is then smaller.)
 func (g *aggregation) size() int { return aggregatedOverhead + g.pbSize }
 
-// recordBodySize is the length of one Record message without its own tag and
-// length prefix.
-func recordBodySize(idx recordIndexes, dataLen int) int {
-	n := 1 + protowire.SizeVarint(uint64(idx.partitionKey)) + 1 + protowire.SizeBytes(dataLen)
+// recordBodySize is the length of u's Record message, tags included,
+// without its own tag and length prefix.
+func recordBodySize(idx recordIndexes, u *userRecord) int {
+	n := 1 + protowire.SizeVarint(uint64(idx.partitionKey)) + 1 + protowire.SizeBytes(len(u.Data)) + u.tagsSize
 	if idx.hashKey != 0 {
 		n += 1 + protowire.SizeVarint(uint64(idx.hashKey-1))
 	}
@@ -157,7 +158,7 @@ func (g *aggregation) appendEncoded(b []byte) []byte {
 	for i, u := range g.records {
 		idx := g.indexes[i]
 		b = append(b, tagRecords)
-		b = protowire.AppendVarint(b, uint64(recordBodySize(idx, len(u.Data))))
+		b = protowire.AppendVarint(b, uint64(recordBodySize(idx, u)))
 		b = append(b, tagPartitionKeyIndex)
 		b = protowire.AppendVarint(b, uint64(idx.partitionKey))
 		if idx.hashKey != 0 {
@@ -166,6 +167,9 @@ func (g *aggregation) appendEncoded(b []byte) []byte {
 		}
 		b = append(b, tagData)
 		b = protowire.AppendBytes(b, u.Data)
+		if len(u.Tags) > 0 {
+			b = appendTags(b, u.Tags)
+		}
 	}
 	sum := md5.Sum(b[start:])
 	return append(b, sum[:]...)

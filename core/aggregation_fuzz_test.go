@@ -20,8 +20,11 @@ import (
 //
 // where flags bit 0 gives the record an explicit hash key (written with
 // leading zeros and spaces when bit 1 is set), bit 2 reuses an earlier
-// record's partition key instead (the length byte picks which), and bit 3
-// makes the data length count in units of 64 bytes.
+// record's partition key instead (the length byte picks which), bit 3
+// makes the data length count in units of 64 bytes, and bit 4 adds tags
+// after the data:
+//
+//	tag count, then per tag: key length (bit 7: a value follows), key..., [value length, value...]
 func fuzzRecords(spec []byte) []*userRecord {
 	var records []*userRecord
 	take := func(n int) ([]byte, bool) {
@@ -71,15 +74,57 @@ func fuzzRecords(spec []byte) []*userRecord {
 		if !ok {
 			return records
 		}
-		r := Record{Stream: "s", PartitionKey: pk, ExplicitHashKey: ehk, Data: data}
+		var tags []Tag
+		if flags&16 != 0 {
+			if tags, ok = fuzzTags(take); !ok {
+				return records
+			}
+		}
+		r := Record{Stream: "s", PartitionKey: pk, ExplicitHashKey: ehk, Data: data, Tags: tags}
 		h, err := r.validate()
 		if err != nil {
 			continue
 		}
-		u := &userRecord{Record: r, hash: h, hashKnown: ehk != ""}
+		tagsSize, err := validateTags(tags)
+		if err != nil {
+			continue
+		}
+		u := &userRecord{Record: r, hash: h, hashKnown: ehk != "", tagsSize: tagsSize}
 		u.ensureHash()
 		records = append(records, u)
 	}
+}
+
+// fuzzTags reads up to 7 tags of fuzzRecords' input.
+func fuzzTags(take func(int) ([]byte, bool)) ([]Tag, bool) {
+	count, ok := take(1)
+	if !ok {
+		return nil, false
+	}
+	tags := make([]Tag, count[0]%8)
+	for i := range tags {
+		head, ok := take(1)
+		if !ok {
+			return nil, false
+		}
+		key, ok := take(int(head[0] & 0x7f))
+		if !ok {
+			return nil, false
+		}
+		tags[i].Key = string(key)
+		if head[0]&0x80 != 0 {
+			n, ok := take(1)
+			if !ok {
+				return nil, false
+			}
+			value, ok := take(int(n[0]))
+			if !ok {
+				return nil, false
+			}
+			tags[i].Value, tags[i].HasValue = string(value), true
+		}
+	}
+	return tags, true
 }
 
 // FuzzAggregationRoundTrip checks that the hand-written encoder gives
@@ -113,7 +158,8 @@ func FuzzAggregationRoundTrip(f *testing.F) {
 					ehk = "0"
 				}
 			}
-			if got[i].PartitionKey != u.PartitionKey || got[i].ExplicitHashKey != ehk || !bytes.Equal(got[i].Data, u.Data) {
+			if got[i].PartitionKey != u.PartitionKey || got[i].ExplicitHashKey != ehk || !bytes.Equal(got[i].Data, u.Data) ||
+				!equalTags(got[i].Tags, nilIfEmpty(u.Tags)) {
 				t.Fatalf("record %d = %+v, want %q %q %x", i, got[i], u.PartitionKey, ehk, u.Data)
 			}
 		}
@@ -122,6 +168,13 @@ func FuzzAggregationRoundTrip(f *testing.F) {
 			t.Fatal("newKinesisRecord differs from the aggregation")
 		}
 	})
+}
+
+func nilIfEmpty(tags []Tag) []Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	return tags
 }
 
 // FuzzDeaggregate checks that Deaggregate never panics, and keeps its

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,18 @@ func aggRecord(t testing.TB, partitionKey, explicitHashKey string, data []byte) 
 	}
 	u := &userRecord{Record: r, hash: h, hashKnown: explicitHashKey != ""}
 	u.ensureHash()
+	return u
+}
+
+// taggedRecord is aggRecord with tags, validated as Producer.Put does.
+func taggedRecord(t testing.TB, partitionKey string, data []byte, tags ...Tag) *userRecord {
+	t.Helper()
+	u := aggRecord(t, partitionKey, "", data)
+	n, err := validateTags(tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Tags, u.tagsSize = tags, n
 	return u
 }
 
@@ -66,6 +79,13 @@ func marshalReference(t testing.TB, records []*userRecord) []byte {
 			}
 			r.ExplicitHashKeyIndex = proto.Uint64(ehk)
 		}
+		for _, tag := range u.Tags {
+			pt := &aggpb.Tag{Key: proto.String(tag.Key)}
+			if tag.HasValue {
+				pt.Value = proto.String(tag.Value)
+			}
+			r.Tags = append(r.Tags, pt)
+		}
 		ar.Records = append(ar.Records, r)
 	}
 	pb, err := proto.MarshalOptions{Deterministic: true}.Marshal(&ar)
@@ -100,7 +120,12 @@ func mixedRecords(t testing.TB) []*userRecord {
 		for j := range data {
 			data[j] = byte(rng.Uint32())
 		}
-		records = append(records, aggRecord(t, pk, ehk, data))
+		u := aggRecord(t, pk, ehk, data)
+		if i%4 == 2 {
+			u.Tags = testTags(i)
+			u.tagsSize = tagsSize(u.Tags)
+		}
+		records = append(records, u)
 	}
 	records = append(records,
 		aggRecord(t, "ключ-🔑", "", []byte("unicode key")),
@@ -110,11 +135,32 @@ func mixedRecords(t testing.TB) []*userRecord {
 	return records
 }
 
+// testTags are tags of every shape: a key alone, an empty value, an empty
+// key, multi-byte text, and a value whose length takes a two-byte varint.
+func testTags(i int) []Tag {
+	switch i % 5 {
+	case 0:
+		return []Tag{{Key: "k"}}
+	case 1:
+		return []Tag{{Key: "k", HasValue: true}, {Key: "", Value: "v", HasValue: true}}
+	case 2:
+		return []Tag{{Key: "ключ", Value: "🔑", HasValue: true}}
+	case 3:
+		return []Tag{{Key: strings.Repeat("k", 200), Value: strings.Repeat("v", 300), HasValue: true}}
+	}
+	return []Tag{{Key: "a", Value: "1", HasValue: true}, {Key: "b"}, {Key: "c", Value: fmt.Sprint(i), HasValue: true}}
+}
+
 func TestEncodeMatchesProtoMarshal(t *testing.T) {
 	cases := map[string][]*userRecord{
 		"two records": {aggRecord(t, "a", "", []byte("x")), aggRecord(t, "b", "", []byte("y"))},
 		"mixed":       mixedRecords(t),
 		"empty data":  {aggRecord(t, "a", "", nil), aggRecord(t, "a", "7", []byte{})},
+		"tags": {
+			taggedRecord(t, "a", []byte("x"), Tag{Key: "k", Value: "v", HasValue: true}),
+			aggRecord(t, "b", "", []byte("y")),
+			taggedRecord(t, "a", nil, Tag{Key: "only-key"}, Tag{Key: "empty-value", HasValue: true}),
+		},
 	}
 	for name, records := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -276,12 +322,12 @@ func TestDeaggregateReturnsEachRecord(t *testing.T) {
 		t.Fatalf("%d records, want %d", len(got), len(records))
 	}
 	for i, u := range records {
-		want := DeaggregatedRecord{PartitionKey: u.PartitionKey, Data: nonNil(u.Data)}
+		want := DeaggregatedRecord{PartitionKey: u.PartitionKey, Data: nonNil(u.Data), Tags: u.Tags}
 		if u.ExplicitHashKey != "" {
 			want.ExplicitHashKey = u.hash.String()
 		}
 		if got[i].PartitionKey != want.PartitionKey || got[i].ExplicitHashKey != want.ExplicitHashKey ||
-			!bytes.Equal(got[i].Data, want.Data) || got[i].Data == nil {
+			!bytes.Equal(got[i].Data, want.Data) || got[i].Data == nil || !equalTags(got[i].Tags, want.Tags) {
 			t.Fatalf("record %d = %+v, want %+v", i, got[i], want)
 		}
 	}
@@ -377,6 +423,8 @@ func unmarshalAggregated(t *testing.T, data []byte) *aggpb.AggregatedRecord {
 	return &ar
 }
 
+func equalTags(a, b []Tag) bool { return slices.Equal(a, b) }
+
 func equalStrings(a, b []string) bool { return fmt.Sprintf("%q", a) == fmt.Sprintf("%q", b) }
 
 // The test vector core/testdata/aggregated-mixed.{bin,json} is the data of
@@ -395,9 +443,27 @@ type aggregatedVector struct {
 }
 
 type aggregatedVectorRecord struct {
-	PartitionKey    string `json:"partition_key"`
-	ExplicitHashKey string `json:"explicit_hash_key"` // "" when the record has none
-	Data            string `json:"data_base64"`
+	PartitionKey    string                `json:"partition_key"`
+	ExplicitHashKey string                `json:"explicit_hash_key"` // "" when the record has none
+	Data            string                `json:"data_base64"`
+	Tags            []aggregatedVectorTag `json:"tags,omitempty"`
+}
+
+type aggregatedVectorTag struct {
+	Key   string  `json:"key"`
+	Value *string `json:"value,omitempty"` // absent when the tag has no value
+}
+
+func vectorTags(tags []Tag) []aggregatedVectorTag {
+	var out []aggregatedVectorTag
+	for _, t := range tags {
+		v := aggregatedVectorTag{Key: t.Key}
+		if t.HasValue {
+			v.Value = &t.Value
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func TestAggregatedVector(t *testing.T) {
@@ -434,10 +500,24 @@ func TestAggregatedVector(t *testing.T) {
 	}
 	for i, w := range want.Records {
 		g := got[i]
-		if g.PartitionKey != w.PartitionKey || g.ExplicitHashKey != w.ExplicitHashKey || base64.StdEncoding.EncodeToString(g.Data) != w.Data {
+		if g.PartitionKey != w.PartitionKey || g.ExplicitHashKey != w.ExplicitHashKey || base64.StdEncoding.EncodeToString(g.Data) != w.Data ||
+			fmt.Sprint(vectorTagStrings(vectorTags(g.Tags))) != fmt.Sprint(vectorTagStrings(w.Tags)) {
 			t.Fatalf("record %d = %+v, want %+v", i, g, w)
 		}
 	}
+}
+
+// vectorTagStrings renders tags for comparison, telling a missing value from an empty one.
+func vectorTagStrings(tags []aggregatedVectorTag) []string {
+	var out []string
+	for _, t := range tags {
+		if t.Value == nil {
+			out = append(out, fmt.Sprintf("%q", t.Key))
+		} else {
+			out = append(out, fmt.Sprintf("%q=%q", t.Key, *t.Value))
+		}
+	}
+	return out
 }
 
 func writeAggregatedVector(t *testing.T, k *kinesisRecord, binPath, jsonPath string) {
@@ -445,12 +525,13 @@ func writeAggregatedVector(t *testing.T, k *kinesisRecord, binPath, jsonPath str
 	v := aggregatedVector{
 		Comment: "The data of one KPL aggregated Kinesis record (" + filepath.Base(binPath) +
 			"), its partition and explicit hash keys, and the user records it holds in order. " +
-			"explicit_hash_key is empty for records aggregated without one.",
+			"explicit_hash_key is empty for records aggregated without one; tags, when present, " +
+			"list each tag's key and its value (absent when the tag has none).",
 		PartitionKey:    k.partitionKey,
 		ExplicitHashKey: k.explicitHashKey,
 	}
 	for _, u := range k.records {
-		r := aggregatedVectorRecord{PartitionKey: u.PartitionKey, Data: base64.StdEncoding.EncodeToString(u.Data)}
+		r := aggregatedVectorRecord{PartitionKey: u.PartitionKey, Data: base64.StdEncoding.EncodeToString(u.Data), Tags: vectorTags(u.Tags)}
 		if u.ExplicitHashKey != "" {
 			r.ExplicitHashKey = u.hash.String()
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // recordBookkeepingBytes is what a record in flight takes beside its data and
@@ -13,12 +14,19 @@ import (
 const recordBookkeepingBytes = 512
 
 // budgetBytes is what a record counts against max_outstanding_bytes from its
-// put until it is resolved: the memory it holds, data, partition key and
-// bookkeeping. (Its retry history, and the body of a request carrying it,
+// put until it is resolved: the memory it holds, data, partition key, tags
+// and bookkeeping. (Its retry history, and the body of a request carrying it,
 // are added while they exist.)
 func budgetBytes(r *Record) int64 {
-	return int64(len(r.Data)+len(r.PartitionKey)+len(r.ExplicitHashKey)) + recordBookkeepingBytes
+	n := int64(len(r.Data)+len(r.PartitionKey)+len(r.ExplicitHashKey)) + recordBookkeepingBytes
+	if len(r.Tags) > 0 {
+		n += int64(tagsBytes(r.Tags) + len(r.Tags)*tagStructBytes)
+	}
+	return n
 }
+
+// tagStructBytes is what a Tag takes beside its strings' bytes.
+const tagStructBytes = int(unsafe.Sizeof(Tag{}))
 
 // budget bounds the records and bytes that are put but not yet resolved. A
 // put past either limit waits until enough is released or its context ends.

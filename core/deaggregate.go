@@ -14,6 +14,7 @@ type DeaggregatedRecord struct {
 	PartitionKey    string
 	ExplicitHashKey string // decimal; empty when an aggregated user record had none
 	Data            []byte
+	Tags            []Tag // an aggregated user record's tags; nil when it had none
 }
 
 // IsAggregated reports whether data is a KPL aggregated record: the magic
@@ -29,7 +30,8 @@ func IsAggregated(data []byte) bool {
 //
 // For an aggregated record it returns each user record with its own
 // partition key, its explicit hash key from the record's table (empty when
-// the user record had none) and its data, in the order they were packed.
+// the user record had none), its data and its tags, in the order they were
+// packed.
 // Any other data is a single user record, returned as it was given.
 //
 // Data that starts with the magic bytes but has no protobuf bytes or fails
@@ -72,8 +74,21 @@ func Deaggregate(partitionKey, explicitHashKey string, data []byte) ([]Deaggrega
 			}
 			out[i].ExplicitHashKey = ehks[ehk]
 		}
+		out[i].Tags = tagsOf(r.GetTags())
 	}
 	return out, nil
+}
+
+// tagsOf converts a record's decoded tags.
+func tagsOf(tags []*aggpb.Tag) []Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]Tag, len(tags))
+	for i, t := range tags {
+		out[i] = Tag{Key: t.GetKey(), Value: t.GetValue(), HasValue: t.Value != nil}
+	}
+	return out
 }
 
 // aggregatedProtobuf returns the protobuf bytes of an aggregated record,

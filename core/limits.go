@@ -50,6 +50,13 @@ const (
 	// MaxStreamARNLength: a stream ARN is 1 to 2048 characters matching
 	// arn:aws.*:kinesis:.*:\d{12}:stream/\S+; Put rejects any other.
 	MaxStreamARNLength = 2048
+
+	// MaxTagsSize: a record's tags travel only inside an aggregated record,
+	// which is at most aggregation_max_size (1 MiB at most), so tags whose
+	// encoding takes more could never be sent. Put rejects them
+	// (InvalidRecordError, tags). Tags that fit alone but not beside their
+	// record's data make the record go alone, raw, without them.
+	MaxTagsSize = DefaultMaxRecordSize
 )
 
 // aggregatedMaxDataSize is the most data an aggregated record may carry

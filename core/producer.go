@@ -142,6 +142,12 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tagsSize int
+	if len(r.Tags) > 0 {
+		if tagsSize, err = validateTags(r.Tags); err != nil {
+			return nil, err
+		}
+	}
 	pl, err := p.validateForStream(&r)
 	if err != nil {
 		return nil, err
@@ -161,6 +167,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		arrival:    now,
 		deadline:   addTime(now, p.cfg.RecordMaxBufferedTime),
 		expiration: addTime(now, p.cfg.RecordTTL),
+		tagsSize:   tagsSize,
 	}
 	u.deadline = earlier(u.deadline, u.expiration)
 	u.attempts = u.firstAttempt[:0]

@@ -12,13 +12,14 @@ import (
 )
 
 // Record is one user record as the caller hands it to Producer.Put. The
-// producer copies nothing the caller may still change: Data must not be
-// modified after Put returns.
+// producer copies nothing the caller may still change: Data and Tags must
+// not be modified after Put returns.
 type Record struct {
 	Stream          string
 	PartitionKey    string
 	ExplicitHashKey string // optional decimal in [0, 2^128-1]; empty means MD5(PartitionKey)
 	Data            []byte
+	Tags            []Tag // optional; written only when the record is aggregated (see Tag)
 }
 
 // HashKey is a 128-bit Kinesis hash key, compared as an unsigned integer.
@@ -78,7 +79,8 @@ func PartitionKeyHash(partitionKey string) HashKey {
 // validate checks the record against the service's limits that hold on
 // every stream (the stream itself is checked once, when its pipeline is
 // made) and returns its explicit hash key, parsed (zero without one: see
-// userRecord.ensureHash).
+// userRecord.ensureHash). Tags are checked apart (validateTags), by puts
+// that have some.
 func (r *Record) validate() (HashKey, error) {
 	n, ok := partitionKeyLength(r.PartitionKey)
 	if !ok {
@@ -120,6 +122,10 @@ type userRecord struct {
 	// firstAttempt holds the attempts of a record delivered at the first
 	// try, the common case, without an allocation of their own.
 	firstAttempt [1]Attempt
+
+	// tagsSize is what the record's tags add to its message in an
+	// aggregated record (tagsSize), 0 without tags.
+	tagsSize int
 
 	// historyBytes is what the record's failed attempts take, charged to
 	// the budget while it is retried (Producer.again).

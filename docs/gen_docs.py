@@ -10,8 +10,9 @@ What it writes:
 - ``docs/options.md``, whole: every option of ``core/options.json`` (name,
   type, default, range, KPL property, doc), and how Amazon KPL
   ``.properties`` files map onto the options (``gokpl._kpl_properties``);
-- ``docs/api.md``, whole: the public API of ``gokpl``, ``gokpl.testing``
-  and ``gokpl.prometheus``, from signatures and docstrings via ``inspect``.
+- ``docs/api.md``, whole: the public API of ``gokpl``, ``gokpl.testing``,
+  ``gokpl.aggregation``, ``gokpl.prometheus``, ``gokpl.sinks`` and
+  ``gokpl.sinks.opentelemetry``, from signatures and docstrings via ``inspect``.
   Every name in those modules' ``__all__`` must be covered, or this fails;
 - in ``docs/operations.md``, between ``<!-- gen_docs:NAME:begin -->`` and
   ``<!-- gen_docs:NAME:end -->`` markers: the table of metrics (from
@@ -50,7 +51,10 @@ DOCS = REPO / "docs"
 sys.path.insert(0, str(REPO / "python"))
 
 import gokpl  # noqa: E402
+import gokpl.aggregation  # noqa: E402
 import gokpl.prometheus  # noqa: E402
+import gokpl.sinks  # noqa: E402
+import gokpl.sinks.opentelemetry  # noqa: E402
 import gokpl.testing  # noqa: E402
 from gokpl import _kpl_properties, _metrics, _producer  # noqa: E402
 
@@ -583,6 +587,13 @@ def render_api() -> str:
         alias_section(
             _producer, "Data", "Data", "The types a record's data may have (a `memoryview` of contiguous memory)."
         ),
+        alias_section(
+            _producer,
+            "Tags",
+            "Tags",
+            "What `put_record`'s `tags` may be: `Tag` objects (`gokpl.Tag` is `gokpl.aggregation.Tag`) or"
+            " `(key, value)` pairs, or a mapping of key to value; see [aggregation.md](aggregation.md#tags).",
+        ),
         exceptions_section(
             [
                 gokpl.GokplError,
@@ -613,20 +624,56 @@ def render_api() -> str:
         constants_section(t, ["THROTTLED", "INTERNAL_FAILURE", "SERVICE_UNAVAILABLE"], "### Error codes"),
         exceptions_section([t.FakeKinesisError], "### `FakeKinesisError`"),
     ]
+    a = gokpl.aggregation
+    aggregation_sections = [
+        class_section(a.Tag),
+        class_section(a.UserRecord),
+        class_section(a.DecodedRecord),
+        function_section(a.encode_aggregated, "encode_aggregated"),
+        function_section(a.decode_aggregated, "decode_aggregated"),
+        function_section(a.is_aggregated, "is_aggregated"),
+        constants_section(a, ["MAGIC"], "### Constants"),
+    ]
     p = gokpl.prometheus
     prometheus_sections = [
         function_section(p.register, "register"),
         class_section(p.ProducerCollector),
         function_section(p.family_base, "family_base"),
     ]
+    k = gokpl.sinks
+    sinks_sections = [
+        class_section(k.MetricSnapshot),
+        class_section(k.MetricEvent),
+        class_section(k.MetricsSink, constructor=False),
+        class_section(k.EventfulMetricsSink, constructor=False),
+        class_section(k.InMemorySink),
+        class_section(k.NullSink),
+        class_section(k.CloudWatchSink),
+        constants_section(k, ["AIOKPL_NAMES"], "### Names"),
+    ]
+    o = gokpl.sinks.opentelemetry
+    otel_sections = [class_section(o.OpenTelemetrySink), function_section(o.unit_of, "unit_of")]
     modules = [
         ("gokpl", gokpl, gokpl_sections, "the producer (`from gokpl import ...`)."),
         ("gokpl.testing", t, testing_sections, "a fake Kinesis endpoint for your tests; see [testing.md](testing.md)."),
+        (
+            "gokpl.aggregation",
+            a,
+            aggregation_sections,
+            "the KPL aggregated record format in pure Python; see [aggregation.md](aggregation.md).",
+        ),
         (
             "gokpl.prometheus",
             p,
             prometheus_sections,
             "a `prometheus_client` collector (`pip install 'gokpl[prometheus]'`).",
+        ),
+        ("gokpl.sinks", k, sinks_sections, "aiokpl's metrics sink protocol and the sinks that ship with gokpl."),
+        (
+            "gokpl.sinks.opentelemetry",
+            o,
+            otel_sections,
+            "metrics as OpenTelemetry instruments (`pip install 'gokpl[otel]'`).",
         ),
     ]
     check_coverage(modules)
@@ -872,10 +919,10 @@ def hexdump(data: bytes) -> list[str]:
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    """The varint at pos and the position after it (gokpl.testing's reader)."""
-    from gokpl.testing._deaggregation import read_varint
+    """The varint at pos and the position after it (gokpl.aggregation's reader)."""
+    from gokpl.aggregation import _read_varint
 
-    return read_varint(buf, pos)
+    return _read_varint(buf, pos)
 
 
 FIELD_NAMES = {

@@ -4,9 +4,9 @@
 //
 // Tables are zero-indexed and hold each key once. The explicit hash key table
 // holds decimal strings and is referenced only by records that had an
-// explicit hash key. Tags are part of the format, but the KPL never writes
-// them and neither does gokpl. The messages are the KPL's, declared as it
-// declares them.
+// explicit hash key. Tags are part of the format; the KPL never writes
+// them, gokpl writes those of records put with tags. The messages are the
+// KPL's, declared as it declares them.
 //
 // gokpl encodes with a hand-written encoder (core/aggregation.go); the
 // generated code decodes, and pins the encoder in tests. It is internal: a

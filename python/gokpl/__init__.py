@@ -31,6 +31,7 @@ from ._outcome import SyncOutcome
 from ._producer import BatchRecord, ProducerStats, SyncProducer
 from ._result import Attempt, RecordResult
 from ._version import __version__
+from .aggregation import Tag as Tag
 
 if TYPE_CHECKING:
     from .outcome import Outcome

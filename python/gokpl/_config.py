@@ -21,6 +21,21 @@ from ._options import check_value, option_specs
 
 if TYPE_CHECKING:
     from ._metrics import Metric
+    from .sinks import CloudWatchSink, MetricsSink
+
+
+def is_protocol_sink(sink: object) -> bool:
+    """Whether a metrics_sink follows the sink protocol (a callable ``export``), not the plain callable one."""
+    return callable(getattr(sink, "export", None))
+
+
+def _cloudwatch_sink(sink: object) -> CloudWatchSink | None:
+    """The metrics_sink if it is a CloudWatchSink, which uploads through the engine's own options."""
+    if not is_protocol_sink(sink):
+        return None
+    from .sinks.cloudwatch import CloudWatchSink
+
+    return sink if isinstance(sink, CloudWatchSink) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +86,9 @@ class Config:
     cloudwatch_endpoint_url: str | None = None
     #: Python only (not sent to the engine): called with a list of Metric, the
     #: statistics since its previous call, every metrics_upload_interval_ms
-    #: and at close, on the producer's gokpl-metrics thread.
-    metrics_sink: Callable[[list[Metric]], object] | None = None
+    #: and at close, on the producer's gokpl-metrics thread; or a
+    #: gokpl.sinks sink (async export, aiokpl's protocol), given MetricSnapshot.
+    metrics_sink: Callable[[list[Metric]], object] | MetricsSink | None = None
 
     def __post_init__(self) -> None:
         specs = option_specs()
@@ -80,8 +96,13 @@ class Config:
             spec = specs.get(field.name)
             if spec is None:
                 raise ConfigError(f"config field {field.name!r} has no entry in options.json")
-            value = check_value(spec, getattr(self, field.name))
+            value = getattr(self, field.name)
+            if not (field.name == "metrics_sink" and is_protocol_sink(value)):
+                value = check_value(spec, value)
             object.__setattr__(self, field.name, value)
+        cloudwatch_sink = _cloudwatch_sink(self.metrics_sink)
+        if cloudwatch_sink is not None:
+            cloudwatch_sink.check_config(self)
         if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
             raise ConfigError("config field 'aws_secret_access_key' must be given together with aws_access_key_id")
 
@@ -93,6 +114,9 @@ class Config:
             for f in dataclasses.fields(self)
             if getattr(self, f.name) is not None and not specs[f.name].get("python_only")
         }
+        cloudwatch_sink = _cloudwatch_sink(self.metrics_sink)
+        if cloudwatch_sink is not None:
+            values.update(cloudwatch_sink.engine_options(self))  # the engine uploads for it
         return json.dumps(values)
 
     @classmethod

@@ -6,21 +6,27 @@ The engine computes the Amazon KPL's metrics whatever ``metrics_level`` is
 reads it into ``Metric`` objects. A ``Config(metrics_sink=...)`` gets the
 statistics since its previous call every ``metrics_upload_interval_ms``
 from a ``gokpl-metrics`` daemon thread of its producer (Go never calls
-into Python), and a last time when the producer closes.
+into Python), and a last time when the producer closes: a plain callable
+directly, a ``gokpl.sinks`` protocol sink (async ``export``) on an event
+loop private to that thread. ``IntervalStatistics`` computes what each call
+gets; an asyncio producer uses it with ``gokpl.sinks._exporter.SinkExporter``
+on its own loop instead of the thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from . import _native
+from ._config import is_protocol_sink
 from ._errors import GokplError
 from ._status import ERR_BUFFER_TOO_SMALL, OK, raise_for
 
@@ -163,34 +169,154 @@ def _key(m: Metric) -> _SeriesKey:
     return m.name, tuple(sorted(m.dimensions.items()))
 
 
-class SinkThread:
-    """Calls a producer's metrics_sink every interval on a ``gokpl-metrics`` daemon thread.
+class IntervalStatistics:
+    """A live producer's statistics since the previous ``take``: the metrics a sink gets each interval.
 
-    Each call gets the statistics of the samples since the previous call:
-    count and sum are the difference of two cumulative snapshots, so the
-    calls partition the samples exactly (their counts add up to the
+    Count and sum are the difference of two cumulative snapshots, so the
+    intervals partition the samples exactly (their counts add up to the
     cumulative ones); min and max, which cannot be subtracted, come from a
-    window covering the interval (rounded up to whole seconds, at most 60 s).
-    ``finish``, at close, takes the last snapshot while the producer's handle
-    is still valid; the thread delivers it, then ends. An exception in the
-    sink is logged on the "gokpl" logger and the thread goes on.
+    window covering the interval (rounded up to whole seconds, at most
+    60 s). ``finish``, while the producer's handle is still valid, takes the
+    last interval; ``take`` answers None from then on. Thread-safe.
     """
 
-    def __init__(self, handle: int, sink: MetricsSink, interval_ms: int) -> None:
+    def __init__(self, handle: int, interval_ms: int) -> None:
         self._handle = handle
-        self._sink = sink
-        self._interval_ms = interval_ms
         # The window min and max come from: the interval and the second it may straddle.
         self._extremes_ms = min(interval_ms + 1000, int(MAX_WINDOW_S * 1000))
         self._lock = threading.Lock()  # the previous snapshot, and whether finish() ran
         self._previous: dict[_SeriesKey, Metric] = {}
         self._finished = False
+
+    def take(self) -> list[Metric] | None:
+        """The statistics since the previous call; None once finish() has run. GokplError once closed."""
+        with self._lock:
+            if self._finished:
+                return None
+            recent = {_key(m): m for m in metrics_snapshot(self._handle, self._extremes_ms)}
+            total = metrics_snapshot(self._handle, 0)
+            out = [d for d in (self._since_previous(m, recent) for m in total) if d is not None]
+            self._previous = {_key(m): m for m in total}
+            return out
+
+    def _since_previous(self, m: Metric, recent: dict[_SeriesKey, Metric]) -> Metric | None:
+        key = _key(m)
+        before = self._previous.get(key)
+        if before is None:
+            return m  # every sample so far falls in this interval
+        count = m.count - before.count
+        if count <= 0:
+            return None
+        total_sum = m.sum - before.sum
+        mean = total_sum / count
+        r = recent.get(key)
+        low, high = (min(r.min, mean), max(r.max, mean)) if r is not None else (mean, mean)
+        return dataclasses.replace(m, count=count, sum=total_sum, mean=mean, min=low, max=high)
+
+    def finish(self) -> list[Metric] | None:
+        """The last interval's statistics (None if the producer is already closed); ``take`` then stops."""
+        try:
+            final = self.take()
+        except GokplError:
+            log.debug("no last metrics snapshot for the metrics_sink", exc_info=True)
+            final = None
+        with self._lock:
+            self._finished = True
+        return final
+
+
+class _CallableDelivery:
+    """A plain callable sink, called on the metrics thread."""
+
+    def __init__(self, sink: MetricsSink) -> None:
+        self._sink = sink
+
+    def open(self) -> None:
+        pass
+
+    def deliver(self, snapshot: list[Metric]) -> None:
+        try:
+            self._sink(snapshot)
+        except Exception:
+            log.exception("exception calling metrics_sink %r", self._sink)
+
+    def close(self) -> None:
+        pass
+
+
+class _LoopDelivery:
+    """A protocol sink (async ``export``), driven on an event loop private to the metrics thread."""
+
+    def __init__(self, sink: object, granularity: str) -> None:
+        from .sinks._exporter import SinkExporter
+
+        self._exporter = SinkExporter(sink, granularity)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def open(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)  # for sinks that ask for the current loop
+        self._run(self._exporter.open())
+
+    def deliver(self, snapshot: list[Metric]) -> None:
+        self._run(self._exporter.export(snapshot))
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self._run(self._exporter.close())
+        self._run(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+    def _run(self, step: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None
+        try:
+            self._loop.run_until_complete(step)
+        except Exception:
+            log.exception("exception in metrics_sink %r", self._exporter.sink)
+
+
+def _delivery(sink: object, granularity: str) -> _CallableDelivery | _LoopDelivery:
+    if is_protocol_sink(sink):
+        return _LoopDelivery(sink, granularity)
+    return _CallableDelivery(sink)  # type: ignore[arg-type]
+
+
+class SinkThread:
+    """Calls a producer's metrics_sink every interval on a ``gokpl-metrics`` daemon thread.
+
+    Each call gets ``IntervalStatistics``: the samples since the previous
+    call. A plain callable is called with the list of ``Metric``; a sink
+    with an ``export`` method (``gokpl.sinks``' protocol) is entered, given
+    ``MetricSnapshot`` tuples of the Config's ``metrics_granularity`` and
+    exited on an event loop the thread keeps for it. ``finish``, at close,
+    takes the last snapshot while the producer's handle is still valid; the
+    thread delivers it, then ends. An exception in the sink is logged on the
+    "gokpl" logger and the thread goes on.
+    """
+
+    def __init__(self, handle: int, sink: object, interval_ms: int, granularity: str = "stream") -> None:
+        self._statistics = IntervalStatistics(handle, interval_ms)
+        self._delivery = _delivery(sink, granularity)
+        self._interval_ms = interval_ms
         self._final: list[Metric] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gokpl-metrics", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        self._delivery.open()
+        try:
+            self._tick_until_stopped()
+            self._stop.wait()
+            if self._final is not None:
+                self._delivery.deliver(self._final)
+        finally:
+            self._delivery.close()
+
+    def _tick_until_stopped(self) -> None:
         interval = self._interval_ms / 1000
         due = time.monotonic() + interval
         while not self._stop.wait(max(due - time.monotonic(), 0.0)):
@@ -199,58 +325,17 @@ class SinkThread:
             if due < now:  # fell behind (a slow sink): skip the missed ticks
                 due = now + interval
             try:
-                snapshot = self._next()
+                snapshot = self._statistics.take()
             except GokplError:
-                break  # closed meanwhile: the last snapshot comes through finish()
+                return  # closed meanwhile: the last snapshot comes through finish()
             if snapshot is not None:
-                self._deliver(snapshot)
-        self._stop.wait()
-        if self._final is not None:
-            self._deliver(self._final)
-
-    def _next(self) -> list[Metric] | None:
-        """The statistics since the previous snapshot; None once finish() has run."""
-        with self._lock:
-            if self._finished:
-                return None
-            recent = {_key(m): m for m in metrics_snapshot(self._handle, self._extremes_ms)}
-            total = metrics_snapshot(self._handle, 0)
-            out = []
-            for m in total:
-                key = _key(m)
-                before = self._previous.get(key)
-                if before is None:
-                    out.append(m)  # every sample so far falls in this interval
-                    continue
-                count = m.count - before.count
-                if count <= 0:
-                    continue
-                total_sum = m.sum - before.sum
-                mean = total_sum / count
-                r = recent.get(key)
-                low, high = (min(r.min, mean), max(r.max, mean)) if r is not None else (mean, mean)
-                out.append(dataclasses.replace(m, count=count, sum=total_sum, mean=mean, min=low, max=high))
-            self._previous = {_key(m): m for m in total}
-            return out
+                self._delivery.deliver(snapshot)
 
     def finish(self) -> None:
         """Take the last snapshot (the producer is closing; its handle still valid) and end the thread."""
-        try:
-            final = self._next()
-        except GokplError:
-            log.debug("no last metrics snapshot for the metrics_sink", exc_info=True)
-            final = None
-        with self._lock:
-            self._finished = True
-        self._final = final
+        self._final = self._statistics.finish()
         self._stop.set()
 
     def join(self, timeout: float | None) -> None:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
-
-    def _deliver(self, snapshot: list[Metric]) -> None:
-        try:
-            self._sink(snapshot)
-        except Exception:
-            log.exception("exception calling metrics_sink %r", self._sink)

@@ -27,7 +27,7 @@ except ImportError as exc:  # a source checkout that was never built
         "install with 'pip install .', or run 'make build' in a checkout"
     ) from exc
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 ERROR_BUFFER_SIZE = 2048
 #: Room for a result's or an attempt's strings; a longer error message grows it.
 STRINGS_SIZE = 512

@@ -20,10 +20,12 @@ from ._metrics import Metric
 from ._native import _scratches
 from ._outcome import SyncOutcome
 from ._records import (
+    NativeTags,
     as_buffer,
     batch_error,
     batch_record,
     check_data,
+    check_tags,
     encode_hash_key,
     encode_text,
     not_unicode,
@@ -32,6 +34,7 @@ from ._records import (
 )
 from ._status import ERR_BACKPRESSURE, ERR_INVALID_HANDLE, OK, TIMEOUT, error_for, raise_for
 from ._timeout import check_timeout, deadline_of, wait_in_slices
+from .aggregation import Tag
 
 log = logging.getLogger("gokpl")
 
@@ -45,6 +48,9 @@ Data = Union[bytes, bytearray, memoryview]
 #: optionally "explicit_hash_key", or a tuple (partition_key, data) or
 #: (partition_key, data, explicit_hash_key).
 BatchRecord = Union[Mapping[str, Any], tuple[str, Data], tuple[str, Data, Union[str, None]]]
+# A record's tags: Tag objects (gokpl.aggregation.Tag, or anything with key and value) or
+# (key, value) pairs, or a mapping of key to value; a value of None is a tag without one.
+Tags = Union[Iterable[Union[Tag, tuple[str, Union[str, None]]]], Mapping[str, Union[str, None]], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,7 +196,7 @@ class SyncProducer:
         partition_key: str,
         data: Data,
         explicit_hash_key: str | None = None,
-        tags: tuple[Any, ...] = (),
+        tags: Tags = (),
         timeout: float | None = None,
     ) -> SyncOutcome:
         """Hand one record to the producer; return its SyncOutcome at once.
@@ -204,8 +210,19 @@ class SyncProducer:
         blocks, without limit or for ``timeout`` seconds, then raises
         BackpressureTimeoutError (a TimeoutError). Invalid values raise
         InvalidRecordError (a ValueError), wrong types TypeError, both naming
-        the argument. ``tags`` is accepted for compatibility with aiokpl and
-        must be empty. ``timeout`` follows the rule of every wait: None or
+        the argument. ``tags``, as in aiokpl, are a sequence of
+        ``gokpl.aggregation.Tag(key, value=None)`` (any object with ``key``
+        and ``value`` attributes will do), ``(key, value)`` pairs, or a
+        mapping of key to value; keys are str (an empty one too), values str
+        or None (a tag without a value, unlike ""). Tags are written as the
+        KPL format's Tag entries of the record inside an aggregated Kinesis
+        record (read them with ``gokpl.aggregation.decode_aggregated``). A
+        record sent unaggregated has no place for them and goes without its
+        tags: with ``aggregation_enabled=False``, when it leaves its shard's
+        buffer alone, when it is too large to share a Kinesis record, and in
+        the other cases docs/aggregation.md lists. Tags that could never fit
+        in an aggregated record (over 1 MiB encoded) raise
+        InvalidRecordError. ``timeout`` follows the rule of every wait: None or
         ``math.inf`` without limit, a negative number as 0, TypeError for a
         non-number and ValueError for NaN, checked before anything is put.
         """
@@ -251,13 +268,13 @@ class SyncProducer:
         key_b = encode_text("partition_key", partition_key)
         check_data(data, "data")
         hash_b = None if explicit_hash_key is None else encode_hash_key(explicit_hash_key)
-        if tags:
-            raise TypeError("tags are not supported; pass an empty tuple")
+        tags_e = None if tags is None or (type(tags) is tuple and not tags) else check_tags(tags)
         handle = self._handle or self._native_handle()
         if type(data) is not bytes:
             data = as_buffer(data, "data")
         lib = _native._lib
-        if hash_b is None and not quick_tried:
+        native_tags = NativeTags(_native._ffi, tags_e) if tags_e else None
+        if hash_b is None and native_tags is None and not quick_tried:
             # A record the quick put did not try (memoryview data, the first
             # put) is tried once without waiting, through the call that keeps
             # the GIL (build_native.KEEP_GIL): gokpl_producer_put releases it,
@@ -266,7 +283,7 @@ class SyncProducer:
             h = lib.gokpl_producer_put_quick(handle, stream_b, len(stream_b), key_b, len(key_b), data, len(data))
             if h > 0:
                 return SyncOutcome(h, self._completions)
-        return _put_in_slices(lib, handle, stream_b, key_b, hash_b, data, timeout, self._completions)
+        return _put_in_slices(lib, handle, stream_b, key_b, hash_b, data, native_tags, timeout, self._completions)
 
     def put_records(
         self, stream: str, records: Iterable[BatchRecord], *, timeout: float | None = None
@@ -441,7 +458,7 @@ class SyncProducer:
                 sink = self._config.metrics_sink
                 if sink is not None:
                     interval = self._config.metrics_upload_interval_ms
-                    self._sink_thread = _metrics.SinkThread(handle, sink, interval)
+                    self._sink_thread = _metrics.SinkThread(handle, sink, interval, self._config.metrics_granularity)
                 self._handle = handle
                 _exit.register(self)
             return self._handle
@@ -491,6 +508,7 @@ def _put_in_slices(
     key_b: bytes,
     hash_b: bytes | None,
     data: Any,
+    tags: NativeTags | None,
     timeout: float | None,
     completions: Completions,
 ) -> SyncOutcome:
@@ -500,6 +518,7 @@ def _put_in_slices(
     """
     hash_c = _native._ffi.NULL if hash_b is None else hash_b
     hash_len = 0 if hash_b is None else len(hash_b)
+    tags_c, tag_count = (_native._ffi.NULL, 0) if tags is None else (tags.array, tags.count)
     try:  # _native.take_scratch(), inlined
         s = _scratches.pop()
     except IndexError:
@@ -509,7 +528,7 @@ def _put_in_slices(
         return int(
             lib.gokpl_producer_put(
                 handle, stream_b, len(stream_b), key_b, len(key_b), hash_c, hash_len,
-                data, len(data), ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
+                data, len(data), tags_c, tag_count, ms, s.handle, s.err, _native.ERROR_BUFFER_SIZE,
             )
         )  # fmt: skip
 

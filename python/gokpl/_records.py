@@ -7,7 +7,7 @@ Functions of the calling thread only; they hold no state.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _native
@@ -65,6 +65,77 @@ def encode_hash_key(value: Any) -> bytes:
             f"invalid record: explicit_hash_key must be a decimal integer in [0, 2^128-1], got {value!r}"
         )
     return encoded
+
+
+# Tags, checked and encoded: (key, value or None) in UTF-8.
+EncodedTags = list[tuple[bytes, "bytes | None"]]
+
+
+def check_tags(tags: Any) -> EncodedTags:
+    """put_record's tags checked and encoded, in order.
+
+    tags is a mapping of key to value (str or None), or an iterable of Tag
+    objects (anything with ``key`` and ``value`` attributes, such as
+    gokpl.aggregation.Tag or aiokpl's) and ``(key, value)`` tuples. Keys are
+    str (the empty one too, as the format allows), values str or None (no
+    value). TypeError for another type, InvalidRecordError for text with no
+    UTF-8 form; both name the tag.
+    """
+    if isinstance(tags, (str, bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"tags must be a sequence of Tag or (key, value) pairs, or a mapping, got {type(tags).__name__}"
+        )
+    if isinstance(tags, Mapping):
+        pairs: Iterable[Any] = tags.items()
+    else:
+        try:
+            pairs = iter(tags)
+        except TypeError:
+            raise TypeError(
+                f"tags must be a sequence of Tag or (key, value) pairs, or a mapping, got {type(tags).__name__}"
+            ) from None
+    return [_encode_tag(i, tag) for i, tag in enumerate(pairs)]
+
+
+def _encode_tag(i: int, tag: Any) -> tuple[bytes, bytes | None]:
+    if isinstance(tag, tuple):
+        if len(tag) != 2:
+            raise TypeError(f"tags[{i}] must be a Tag or a (key, value) pair, got a tuple of {len(tag)}")
+        key, value = tag
+    else:
+        try:
+            key, value = tag.key, tag.value
+        except AttributeError:
+            raise TypeError(f"tags[{i}] must be a Tag or a (key, value) pair, got {type(tag).__name__}") from None
+    key_b = encode_text(f"tags[{i}].key", key)
+    if value is None:
+        return key_b, None
+    if not isinstance(value, str):
+        raise TypeError(f"tags[{i}].value must be a str or None, got {type(value).__name__}")
+    return key_b, encode_text(f"tags[{i}].value", value)
+
+
+class NativeTags:
+    """Encoded tags as a gokpl_tag array for gokpl_producer_put, with the buffer it points into."""
+
+    __slots__ = ("_text", "array", "count")
+
+    def __init__(self, ffi: Any, tags: EncodedTags) -> None:
+        text = b"".join(k + (v or b"") for k, v in tags)
+        self._text = ffi.from_buffer(text)  # alive as long as the array
+        null = ffi.NULL
+        entries = []
+        at = 0
+        for key, value in tags:
+            key_c = self._text + at
+            at += len(key)
+            if value is None:
+                entries.append((key_c, len(key), null, 0, 0))
+            else:
+                entries.append((key_c, len(key), self._text + at, len(value), 1))
+                at += len(value)
+        self.array = ffi.new("gokpl_tag[]", entries)
+        self.count = len(entries)
 
 
 # put_records' native call, from record `done` on: (done, slice_ms, outs,

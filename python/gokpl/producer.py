@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -34,7 +34,7 @@ from ._errors import BackpressureTimeoutError, ProducerClosedError
 from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._outcome import SyncOutcome
-from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer
+from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer, Tags
 from ._status import ERR_INVALID_HANDLE, TIMEOUT, raise_for
 from ._timeout import WAIT_SLICE_MS, check_timeout
 from .outcome import Outcome, as_outcome
@@ -126,7 +126,7 @@ class Producer:
         partition_key: str,
         data: Data,
         explicit_hash_key: str | None = None,
-        tags: tuple[Any, ...] = (),
+        tags: Tags = (),
     ) -> Outcome:
         """Hand one record to the producer; return its Outcome.
 
@@ -136,8 +136,9 @@ class Producer:
         RecordResult. Arguments and errors are those of
         ``SyncProducer.put_record``: InvalidRecordError (a ValueError) for a
         value that can never be sent, TypeError for a wrong type, both naming
-        the argument. ``tags`` is accepted for compatibility with aiokpl and
-        follows SyncProducer.put_record. Before ``__aenter__`` or after close
+        the argument. ``tags`` are those of SyncProducer.put_record (aiokpl's:
+        ``Tag`` objects, ``(key, value)`` pairs or a mapping, written inside
+        aggregated records). Before ``__aenter__`` or after close
         it raises ProducerClosedError (a RuntimeError). Cancelling a put that
         waits for room puts nothing.
         """
@@ -165,6 +166,8 @@ class Producer:
         """
         self._require_entered()
         sync = self._sync
+        if isinstance(tags, Iterator):
+            tags = tuple(tags)  # read once: the put may be tried again while the producer is full
 
         def put(timeout: float) -> SyncOutcome:
             return sync.put_record(

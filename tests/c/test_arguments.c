@@ -19,13 +19,25 @@ static void test_null_with_a_length(gokpl_producer p) {
     char err[512];
     gokpl_outcome o = 7;
     const uint8_t data[] = "x";
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 0, NULL, 1, 0, &o, err, sizeof err),
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 0, NULL, 1, NULL, 0, 0, &o, err, sizeof err),
                  GOKPL_ERR_INVALID_ARGUMENT);
     CHECK(o == 0);
     CHECK(strstr(err, "data is NULL") != NULL);
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 3, data, 1, 0, &o, err, sizeof err),
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 3, data, 1, NULL, 0, 0, &o, err, sizeof err),
                  GOKPL_ERR_INVALID_ARGUMENT);
     CHECK(strstr(err, "explicit_hash_key is NULL") != NULL);
+    gokpl_tag tags[2] = {{"a", 1, "v", 1, 1}, {NULL, 3, NULL, 0, 0}};
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 0, data, 1, NULL, 2, 0, &o, err, sizeof err),
+                 GOKPL_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err, "tags is NULL") != NULL);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 0, data, 1, tags, 2, 0, &o, err, sizeof err),
+                 GOKPL_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err, "tags[1].key is NULL") != NULL);
+    tags[1] = (gokpl_tag){"b", 1, "v", 1, 2};
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, NULL, 0, data, 1, tags, 2, 0, &o, err, sizeof err),
+                 GOKPL_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err, "tags[1].has_value") != NULL);
+    CHECK(o == 0);
     CHECK(gokpl_producer_put_quick(p, NULL, 8, "k", 1, data, 1) == -GOKPL_ERR_INVALID_ARGUMENT);
     CHECK(gokpl_producer_put_quick(p, STREAM, strlen(STREAM), NULL, 1, data, 1) == -GOKPL_ERR_INVALID_ARGUMENT);
 
@@ -55,7 +67,7 @@ static void test_sizes_past_memory(gokpl_producer p) {
     char err[512];
     memset(err, '#', sizeof err);
     gokpl_outcome o = 0;
-    CHECK_STATUS(gokpl_producer_put(42, STREAM, strlen(STREAM), "k", 1, NULL, 0, NULL, 0, 0, &o, err, SIZE_MAX),
+    CHECK_STATUS(gokpl_producer_put(42, STREAM, strlen(STREAM), "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, SIZE_MAX),
                  GOKPL_ERR_INVALID_HANDLE);
     size_t len = strlen(err);
     CHECK(len > 0 && len + 1 < sizeof err && err[len + 1] == '#');

@@ -20,7 +20,7 @@ static gokpl_outcome put(gokpl_producer p, const char *key) {
     char err[512];
     gokpl_outcome o = 0;
     CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), key, strlen(key), NULL, 0,
-                                    (const uint8_t *)"data", 4, -1, &o, err, sizeof err),
+                                    (const uint8_t *)"data", 4, NULL, 0, -1, &o, err, sizeof err),
                  GOKPL_OK);
     return o;
 }
@@ -136,12 +136,12 @@ static void test_backpressure(void) {
     CHECK(accepted == 1 && outs[0] != 0 && outs[1] == 0 && outs[2] == 0);
     CHECK(strstr(err, "full") != NULL);
     gokpl_outcome o = 0;
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "e", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err),
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "e", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err),
                  GOKPL_ERR_BACKPRESSURE);
     CHECK(o == 0);
     /* After a flush there is room again. */
     CHECK_STATUS(gokpl_producer_flush(p, 10000), GOKPL_OK);
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "e", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err),
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "e", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err),
                  GOKPL_OK);
     CHECK_STATUS(gokpl_producer_flush(p, 10000), GOKPL_OK);
     CHECK_STATUS(gokpl_producer_close(p, 5000, err, sizeof err), GOKPL_OK);

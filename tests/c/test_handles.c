@@ -14,9 +14,9 @@ static void test_bad_handles(void) {
     int32_t flag = 0;
     int64_t n = 0;
     gokpl_result r;
-    CHECK_STATUS(gokpl_producer_put(0, STREAM, 8, "k", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
+    CHECK_STATUS(gokpl_producer_put(0, STREAM, 8, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
     CHECK(strstr(err, "invalid producer handle") != NULL);
-    CHECK_STATUS(gokpl_producer_put(12345, STREAM, 8, "k", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
+    CHECK_STATUS(gokpl_producer_put(12345, STREAM, 8, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
     CHECK_STATUS(gokpl_producer_flush(0, 0), GOKPL_ERR_INVALID_HANDLE);
     CHECK_STATUS(gokpl_producer_outstanding(7, &n), GOKPL_ERR_INVALID_HANDLE);
     CHECK_STATUS(gokpl_producer_close(0, 0, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
@@ -29,7 +29,7 @@ static void test_bad_handles(void) {
     CHECK_STATUS(gokpl_outcome_free(42), GOKPL_OK);
     CHECK_STATUS(gokpl_outcome_done(42, NULL), GOKPL_ERR_INVALID_ARGUMENT);
     /* The error buffer may be absent. */
-    CHECK_STATUS(gokpl_producer_put(0, STREAM, 8, "k", 1, NULL, 0, NULL, 0, 0, &o, NULL, 0), GOKPL_ERR_INVALID_HANDLE);
+    CHECK_STATUS(gokpl_producer_put(0, STREAM, 8, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, NULL, 0), GOKPL_ERR_INVALID_HANDLE);
 }
 
 static void test_bad_config(void) {
@@ -59,16 +59,16 @@ static void test_records_and_lifecycle(void) {
     CHECK_STATUS(gokpl_producer_new(cfg, strlen(cfg), &p, err, sizeof err), GOKPL_OK);
 
     gokpl_outcome o = 0;
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "", 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_RECORD);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "", 0, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_RECORD);
     CHECK(strstr(err, "partition_key") != NULL);
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, "-1", 2, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_RECORD);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, "-1", 2, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_RECORD);
     CHECK(strstr(err, "explicit_hash_key") != NULL);
-    CHECK_STATUS(gokpl_producer_put(p, "", 0, "k", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_RECORD);
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, NULL, 0, 0, NULL, err, sizeof err), GOKPL_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(gokpl_producer_put(p, "", 0, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_RECORD);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, NULL, err, sizeof err), GOKPL_ERR_INVALID_ARGUMENT);
 
     /* Cancel before send: withdrawn, resolved as cancelled, second cancel is 0. */
     gokpl_outcome c = 0;
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, (const uint8_t *)"x", 1, 0, &c, err, sizeof err), GOKPL_OK);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, (const uint8_t *)"x", 1, NULL, 0, 0, &c, err, sizeof err), GOKPL_OK);
     int32_t flag = 0;
     CHECK_STATUS(gokpl_outcome_wait(c, 0), GOKPL_TIMEOUT);
     CHECK_STATUS(gokpl_outcome_cancel(c, &flag), GOKPL_OK);
@@ -82,7 +82,7 @@ static void test_records_and_lifecycle(void) {
     /* Close with a record still buffered: it resolves as ProducerClosed, and
      * its handle outlives the producer. */
     gokpl_outcome open = 0;
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k2", 2, NULL, 0, (const uint8_t *)"y", 1, 0, &open, err, sizeof err), GOKPL_OK);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k2", 2, NULL, 0, (const uint8_t *)"y", 1, NULL, 0, 0, &open, err, sizeof err), GOKPL_OK);
     CHECK_STATUS(gokpl_outcome_result(open, &r, NULL, 0), GOKPL_ERR_PENDING);
     CHECK_STATUS(gokpl_producer_close(p, 0, err, sizeof err), GOKPL_TIMEOUT);
     CHECK_STATUS(gokpl_outcome_wait(open, 1000), GOKPL_OK);
@@ -95,7 +95,7 @@ static void test_records_and_lifecycle(void) {
     /* The closed handle is gone: a second close is invalid, free is a no-op. */
     CHECK_STATUS(gokpl_producer_close(p, 0, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
     CHECK_STATUS(gokpl_producer_free(p), GOKPL_OK);
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_ERR_INVALID_HANDLE);
 
     /* Double free of outcomes. */
     CHECK_STATUS(gokpl_outcome_free(c), GOKPL_OK);
@@ -110,7 +110,7 @@ static void test_free_open_producer(void) {
     config_json(cfg, sizeof cfg, ",\"record_max_buffered_time_ms\":60000");
     CHECK_STATUS(gokpl_producer_new(cfg, strlen(cfg), &p, err, sizeof err), GOKPL_OK);
     gokpl_outcome o = 0;
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_OK);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, 8, "k", 1, NULL, 0, NULL, 0, NULL, 0, 0, &o, err, sizeof err), GOKPL_OK);
     CHECK_STATUS(gokpl_producer_free(p), GOKPL_OK);
     CHECK_STATUS(gokpl_producer_free(p), GOKPL_OK);
     CHECK_STATUS(gokpl_outcome_wait(o, 1000), GOKPL_OK);

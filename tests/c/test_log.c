@@ -24,7 +24,7 @@ static void test_engine_warning(void) {
     CHECK_STATUS(gokpl_log_set_level(0), GOKPL_OK);
     config_json_at(cfg, sizeof cfg, UNREACHABLE_ENDPOINT, ",\"aws_secret_access_key\":\"wJalrSECRETvalue\"");
     CHECK_STATUS(gokpl_producer_new(cfg, strlen(cfg), &p, err, sizeof err), GOKPL_OK);
-    CHECK_STATUS(gokpl_producer_put(p, "c-stream", 8, "k", 1, NULL, 0, (const uint8_t *)"x", 1, 0, &o, err, sizeof err),
+    CHECK_STATUS(gokpl_producer_put(p, "c-stream", 8, "k", 1, NULL, 0, (const uint8_t *)"x", 1, NULL, 0, 0, &o, err, sizeof err),
                  GOKPL_OK);
     int found = 0;
     for (int i = 0; i < 20 && !found; i++) {
@@ -46,7 +46,7 @@ static void test_engine_warning(void) {
     /* A record longer than the buffer is truncated to it. */
     CHECK_STATUS(gokpl_log_set_level(-4), GOKPL_OK);
     CHECK_STATUS(gokpl_producer_new(cfg, strlen(cfg), &p, err, sizeof err), GOKPL_OK);
-    CHECK_STATUS(gokpl_producer_put(p, "c-stream", 8, "k", 1, NULL, 0, (const uint8_t *)"x", 1, 0, &o, err, sizeof err),
+    CHECK_STATUS(gokpl_producer_put(p, "c-stream", 8, "k", 1, NULL, 0, (const uint8_t *)"x", 1, NULL, 0, 0, &o, err, sizeof err),
                  GOKPL_OK);
     CHECK_STATUS(gokpl_log_next(5000, &rec, msg, 5), GOKPL_OK);
     CHECK(rec.message_len == 5);

@@ -47,7 +47,7 @@ int main(void) {
     for (int i = 0; i < N; i++) {
         char key[16];
         snprintf(key, sizeof key, "k%d", i);
-        CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), key, strlen(key), NULL, 0, (const uint8_t *)"data", 4, -1, &outs[i], err, sizeof err), GOKPL_OK);
+        CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), key, strlen(key), NULL, 0, (const uint8_t *)"data", 4, NULL, 0, -1, &outs[i], err, sizeof err), GOKPL_OK);
     }
     CHECK_STATUS(gokpl_producer_flush(p, 10000), GOKPL_OK);
     for (int i = 0; i < N; i++) {

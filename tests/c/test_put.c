@@ -21,7 +21,7 @@ static void test_put_wait_result(void) {
     char err[512];
     gokpl_outcome o = 0;
     const uint8_t data[] = "hello";
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "key-1", 5, NULL, 0, data, 5, -1, &o, err, sizeof err), GOKPL_OK);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "key-1", 5, NULL, 0, data, 5, NULL, 0, -1, &o, err, sizeof err), GOKPL_OK);
     CHECK(o != 0);
     CHECK_STATUS(gokpl_outcome_wait(o, 10000), GOKPL_OK);
 
@@ -108,7 +108,7 @@ static void test_explicit_hash_key(void) {
     char err[512];
     gokpl_outcome o = 0;
     const char *max_key = "340282366920938463463374607431768211455"; /* 2^128-1: the last shard */
-    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, max_key, strlen(max_key), (const uint8_t *)"x", 1, -1, &o, err, sizeof err), GOKPL_OK);
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "k", 1, max_key, strlen(max_key), (const uint8_t *)"x", 1, NULL, 0, -1, &o, err, sizeof err), GOKPL_OK);
     CHECK_STATUS(gokpl_outcome_wait(o, 10000), GOKPL_OK);
     gokpl_result r;
     char strings[256];
@@ -118,8 +118,35 @@ static void test_explicit_hash_key(void) {
     CHECK_STATUS(gokpl_producer_close(p, 5000, err, sizeof err), GOKPL_OK);
 }
 
+/* Tags: a key with a value, a key alone, an empty value; a value that is not
+ * UTF-8 is an invalid record. */
+static void test_tags(void) {
+    gokpl_producer p = new_producer(NULL);
+    char err[512];
+    gokpl_outcome o = 0;
+    const gokpl_tag tags[3] = {{"source", 6, "c", 1, 1}, {"flag", 4, NULL, 0, 0}, {"empty", 5, NULL, 0, 1}};
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "tagged", 6, NULL, 0, (const uint8_t *)"t", 1, tags, 3,
+                                    -1, &o, err, sizeof err),
+                 GOKPL_OK);
+    CHECK_STATUS(gokpl_outcome_wait(o, 10000), GOKPL_OK);
+    gokpl_result r;
+    char strings[256];
+    CHECK_STATUS(gokpl_outcome_result(o, &r, strings, sizeof strings), GOKPL_OK);
+    CHECK(r.success == 1);
+    CHECK_STATUS(gokpl_outcome_free(o), GOKPL_OK);
+
+    const gokpl_tag bad[1] = {{"k", 1, "\xff", 1, 1}};
+    CHECK_STATUS(gokpl_producer_put(p, STREAM, strlen(STREAM), "tagged", 6, NULL, 0, (const uint8_t *)"t", 1, bad, 1,
+                                    0, &o, err, sizeof err),
+                 GOKPL_ERR_INVALID_RECORD);
+    CHECK(strstr(err, "tags[0].value") != NULL);
+    CHECK(o == 0);
+    CHECK_STATUS(gokpl_producer_close(p, 5000, err, sizeof err), GOKPL_OK);
+}
+
 int main(void) {
     test_put_wait_result();
+    test_tags();
     test_batch_and_flush();
     test_explicit_hash_key();
     uint64_t producers = 99, outcomes = 99;

@@ -46,7 +46,7 @@ def new_producer(ffi: Any, lib: Any, config: Config) -> int:
 def put(ffi: Any, lib: Any, producer: int, stream: bytes, key: bytes) -> int:
     out, err = ffi.new("gokpl_outcome *"), ffi.new("char[]", 512)
     status = lib.gokpl_producer_put(
-        producer, stream, len(stream), key, len(key), ffi.NULL, 0, b"x", 1, -1, out, err, 512
+        producer, stream, len(stream), key, len(key), ffi.NULL, 0, b"x", 1, ffi.NULL, 0, -1, out, err, 512
     )
     assert status == lib.GOKPL_OK, ffi.string(err)
     return int(out[0])

@@ -32,7 +32,7 @@ from gokpl import (
     Producer,
     ProducerClosedError,
     RecordResult,
-    SyncProducer,
+    Tag,
 )
 from gokpl.testing import FakeKinesis
 from support import inject_fault, read_back
@@ -321,18 +321,8 @@ def test_bad_records_raise_like_sync_producer(fake_config: ConfigFactory, fake_s
                 await producer.put_record(stream=fake_stream, partition_key="k", data=None)  # type: ignore[arg-type]
             with pytest.raises(InvalidRecordError, match="explicit_hash_key"):
                 await producer.put_record(stream=fake_stream, partition_key="k", data=b"x", explicit_hash_key="-1")
-            with SyncProducer(fake_config()) as sync:  # tags are whatever SyncProducer takes
-                try:
-                    sync.put_record(stream=fake_stream, partition_key="k", data=b"x", tags=("t",))
-                    expected: type[BaseException] | None = None
-                except Exception as exc:
-                    expected = type(exc)
-            if expected is not None:
-                with pytest.raises(expected):
-                    await producer.put_record(stream=fake_stream, partition_key="k", data=b"x", tags=("t",))
-            else:
-                tagged = await producer.put_record(stream=fake_stream, partition_key="k", data=b"x", tags=("t",))
-                assert (await within(10, tagged.wait())).success
+            with pytest.raises(TypeError, match="tags"):
+                await producer.put_record(stream=fake_stream, partition_key="k", data=b"x", tags=[42])  # type: ignore[list-item]
             outcome = await producer.put_record(
                 stream=fake_stream, partition_key="k", data=memoryview(b"mv"), explicit_hash_key="0"
             )
@@ -340,6 +330,37 @@ def test_bad_records_raise_like_sync_producer(fake_config: ConfigFactory, fake_s
             assert await settled(producer) == 0
 
     run(main())
+
+
+def test_tags_are_written_as_sync_producer_writes_them(
+    fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
+) -> None:
+    config = fake_config(record_max_buffered_time_ms=BUFFERED, max_outstanding_records=2)
+
+    async def main() -> None:
+        async with Producer(config) as producer:
+
+            async def put(data: bytes, tags: Any) -> Outcome:
+                return await producer.put_record(stream=fake_stream, partition_key="tagged", data=data, tags=tags)
+
+            outcomes = [await put(b"t1", [Tag("a", "1")]), await put(b"t2", {"b": None})]
+            # The producer is full: this put waits for room, its tags a generator read once.
+            third = asyncio.ensure_future(put(b"t3", (pair for pair in [("c", "3")])))
+            await asyncio.sleep(0.3)
+            assert not third.done()
+            await within(10, producer.flush())
+            outcomes += [await within(10, third), await put(b"t4", [("d", "4")])]
+            await within(10, producer.flush())
+            assert all([(await o.wait()).success for o in outcomes])
+
+    run(main())
+    stored = {r.data: r.tags for r in fake_kinesis.records(fake_stream)}
+    assert stored == {
+        b"t1": (Tag("a", "1"),),
+        b"t2": (Tag("b", None),),
+        b"t3": (Tag("c", "3"),),
+        b"t4": (Tag("d", "4"),),
+    }
 
 
 # put_records

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import GokplError
-from ._deaggregation import aggregated_protobuf, decode_aggregated
+from ..aggregation import Tag, decode_protobuf
+from ._deaggregation import aggregated_protobuf
 
 #: The error code of throttling, for a whole request or one entry.
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -56,7 +57,9 @@ class StoredRecord:
     Kinesis record, or None for a record sent alone. ``explicit_hash_key``
     is the one written: for an aggregated user record the one it had (None
     if none); for a record sent alone the Kinesis record's own, which gokpl
-    (like the KPL) always sets to the record's hash key.
+    (like the KPL) always sets to the record's hash key. ``tags`` are the
+    record's tags (gokpl.aggregation.Tag) as written: only an aggregated
+    record carries tags, so a record sent alone has none.
     """
 
     partition_key: str
@@ -65,6 +68,7 @@ class StoredRecord:
     shard_id: str
     sequence_number: str
     sub_sequence_number: int | None = None
+    tags: tuple[Tag, ...] = ()
 
     @property
     def aggregated(self) -> bool:
@@ -108,8 +112,8 @@ def _stored_records(raw: Mapping[str, Any], deaggregate_records: bool) -> list[S
     if protobuf is None:
         return [StoredRecord(raw["PartitionKey"], data, explicit_hash_key, shard_id, sequence_number)]
     return [
-        StoredRecord(r.partition_key, r.data, r.explicit_hash_key, shard_id, sequence_number, i)
-        for i, r in enumerate(decode_aggregated(protobuf))
+        StoredRecord(r.partition_key, r.data, r.explicit_hash_key, shard_id, sequence_number, i, r.tags)
+        for i, r in enumerate(decode_protobuf(protobuf))
     ]
 
 

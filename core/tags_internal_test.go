@@ -1,0 +1,74 @@
+package core
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestAggregatorSizeLimitCountsTags(t *testing.T) {
+	const maxSize = 1200
+	a, out := newTestAggregator(1<<40, maxSize)
+	rng := rand.New(rand.NewPCG(7, 8))
+	var in []*userRecord
+	for i := range 1500 {
+		u := pendingRecord(t, fmt.Sprintf("k%d", rng.IntN(40)), make([]byte, rng.IntN(100)))
+		if i%2 == 0 {
+			u.Tags = []Tag{{Key: strings.Repeat("t", rng.IntN(150))}}
+			if i%4 == 0 {
+				u.Tags[0].Value, u.Tags[0].HasValue = strings.Repeat("v", rng.IntN(200)), true
+			}
+			u.tagsSize = tagsSize(u.Tags)
+		}
+		in = append(in, u)
+		a.put(u, 0)
+	}
+	a.flush()
+	var got []*userRecord
+	for i, k := range out.records {
+		if k.wireSize() > maxSize {
+			t.Fatalf("Kinesis record %d is %d bytes with its partition key", i, k.wireSize())
+		}
+		if len(k.records) > 1 {
+			records, err := Deaggregate(k.partitionKey, k.explicitHashKey, k.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, r := range records {
+				if !equalTags(r.Tags, nilIfEmpty(k.records[j].Tags)) {
+					t.Fatalf("Kinesis record %d, record %d: tags %+v, want %+v", i, j, r.Tags, k.records[j].Tags)
+				}
+			}
+		}
+		// Exact: each buffer left because the next record, tags and all, did not fit.
+		if i+1 < len(out.records) && out.reasons[i] == flushSize {
+			next := append(append([]*userRecord(nil), k.records...), out.records[i+1].records[0])
+			if n := newKinesisRecord(next).wireSize(); n <= maxSize {
+				t.Fatalf("Kinesis record %d left at %d bytes, but the next record fitted (%d)", i, k.wireSize(), n)
+			}
+		}
+		got = append(got, k.records...)
+	}
+	if len(got) != len(in) {
+		t.Fatalf("%d records out of %d", len(got), len(in))
+	}
+}
+
+func TestTagsSizeIsTheirEncodedLength(t *testing.T) {
+	for i := range 5 {
+		tags := testTags(i)
+		if n := len(appendTags(nil, tags)); n != tagsSize(tags) {
+			t.Fatalf("tags %d: encoded %d bytes, predicted %d", i, n, tagsSize(tags))
+		}
+	}
+}
+
+func TestBudgetCountsTags(t *testing.T) {
+	plain := Record{PartitionKey: "k", Data: []byte("data")}
+	tagged := plain
+	tagged.Tags = []Tag{{Key: "key", Value: "value", HasValue: true}}
+	if got, want := budgetBytes(&tagged)-budgetBytes(&plain), int64(len("key")+len("value")+tagStructBytes); got != want {
+		t.Fatalf("tags add %d bytes to the budget, want %d", got, want)
+	}
+}
