@@ -15,6 +15,7 @@ of tasks at once; each wait resolves on the loop that awaits.
 from __future__ import annotations
 
 import asyncio
+from typing import Generic, TypeVar
 
 from ._errors import SyncOutcomeCancelled
 from ._fastpath import OutcomeBase
@@ -23,8 +24,12 @@ from ._result import RecordResult
 
 _base_wait = OutcomeBase.wait
 
+#: Outcome's type parameter, for aiokpl's annotations (``Outcome[RecordResult]``):
+#: an Outcome always resolves to a RecordResult.
+T = TypeVar("T")
 
-class Outcome(OutcomeBase):
+
+class Outcome(OutcomeBase, Generic[T]):
     """The pending result of one ``await Producer.put_record(...)``.
 
     ``await outcome.wait()`` gives the record's RecordResult once the record
@@ -72,7 +77,7 @@ class Outcome(OutcomeBase):
         return "<Outcome pending>"
 
 
-def as_outcome(outcome: SyncOutcome) -> Outcome:
+def as_outcome(outcome: SyncOutcome) -> Outcome[RecordResult]:
     """The same record's outcome as an Outcome: the object itself, its class changed (no copy)."""
     outcome.__class__ = Outcome  # type: ignore[assignment]
     return outcome  # type: ignore[return-value]

@@ -35,6 +35,7 @@ from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._outcome import SyncOutcome
 from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer, Tags
+from ._result import RecordResult
 from ._status import ERR_INVALID_HANDLE, TIMEOUT, raise_for
 from ._timeout import WAIT_SLICE_MS, check_timeout
 from .outcome import Outcome, as_outcome
@@ -127,7 +128,7 @@ class Producer:
         data: Data,
         explicit_hash_key: str | None = None,
         tags: Tags = (),
-    ) -> Outcome:
+    ) -> Outcome[RecordResult]:
         """Hand one record to the producer; return its Outcome.
 
         Returns at once while the producer has room; while it is full, waits
@@ -157,7 +158,7 @@ class Producer:
 
     async def _put_waiting(
         self, stream: Any, partition_key: Any, data: Any, explicit_hash_key: Any, tags: Any
-    ) -> Outcome:
+    ) -> Outcome[RecordResult]:
         """put_record's route for what the quick put declined: a full producer, a record to
         check and explain, an explicit hash key, tags. Waits for room on the puts lane.
 
@@ -196,7 +197,7 @@ class Producer:
         outcome: SyncOutcome = await self._puts.submit(Job(step, _withdraw))
         return as_outcome(outcome)
 
-    async def put_records(self, stream: str, records: Iterable[BatchRecord]) -> list[Outcome]:
+    async def put_records(self, stream: str, records: Iterable[BatchRecord]) -> list[Outcome[RecordResult]]:
         """Hand many records to one stream; return their Outcomes, index-aligned.
 
         The records and errors are those of ``SyncProducer.put_records``: a

@@ -113,6 +113,7 @@ def test_results_carry_shard_sequence_number_and_attempts(fake_config: ConfigFac
     config = fake_config()
     outcomes, results = run(put_and_wait(config, fake_stream, 50))
     assert all(isinstance(o, Outcome) for o in outcomes)
+    assert Outcome[RecordResult].__origin__ is Outcome  # type: ignore[attr-defined]  # aiokpl's annotation holds
     check_results(results)
     assert data_of(config, fake_stream) == sorted(b"%d" % i for i in range(50))
 
