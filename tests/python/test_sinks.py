@@ -27,7 +27,7 @@ from gokpl.sinks import (
     MetricsSink,
     NullSink,
 )
-from gokpl.sinks._exporter import SinkExporter, SinkTask
+from gokpl.sinks._exporter import SinkExporter
 from gokpl.sinks._mapping import DISTRIBUTIONS, GAUGES, select_granularity, to_events, to_snapshots
 from test_cloudwatch_upload import cloudwatch, moto_endpoint  # noqa: F401 (a fixture)
 
@@ -438,31 +438,3 @@ def test_sink_exporter_runs_on_the_callers_loop() -> None:
     assert [(call, loop) for call, _, loop in sink.calls] == [(c, loop_id) for c in ("enter", "export", "exit")]
     assert [(s.name, s.dimensions, s.count) for s in sink.batches[0]] == [("UserRecordsPut", (("stream", "s"),), 2)]
     assert plain == [interval]  # a plain callable gets every series, as before
-
-
-def test_sink_task_drives_a_sink_on_the_running_loop_from_a_live_handle(
-    fake_config: ConfigFactory, fake_stream: str
-) -> None:
-    """An asyncio producer's life cycle: the task made with the handle, finish() before the native close, join()."""
-    sink = RecordingSink()
-    with SyncProducer(fake_config()) as producer:
-        outcomes = [producer.put_record(stream=fake_stream, partition_key=f"k{i}", data=b"x") for i in range(5)]
-        assert all(o.wait(timeout=5).success for o in outcomes)
-        handle = producer._native_handle()
-
-        async def run() -> int:
-            task = SinkTask(handle, sink, interval_ms=100)
-            await asyncio.sleep(0.35)
-            producer.put_record(stream=fake_stream, partition_key="last", data=b"x").wait(timeout=5)
-            task.finish()
-            await task.join()
-            return id(asyncio.get_running_loop())
-
-        loop_id = asyncio.run(run())
-    kinds = [call for call, _, _ in sink.calls]
-    assert kinds[0] == "enter" and kinds[-1] == "exit" and kinds.count("export") >= 2
-    assert {(thread, loop) for _, thread, loop in sink.calls} == {("MainThread", loop_id)}
-    # The first export holds the five records put before; the last one the record put after the ticks.
-    snapshots = [s for batch in sink.batches for s in batch]
-    assert totals(snapshots, "UserRecordsPut") == (6, 6)
-    assert totals(sink.batches[-1], "UserRecordsPut") == (1, 1)

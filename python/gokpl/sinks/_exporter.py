@@ -1,11 +1,10 @@
-"""``SinkExporter`` and ``SinkTask``: a producer's interval statistics handed to its ``metrics_sink``.
+"""``SinkExporter``: a producer's interval statistics handed to its ``metrics_sink``.
 
 The one seam between producers and sinks. ``SinkExporter`` is driven from
-one event loop at a time: the SyncProducer's ``gokpl-metrics`` thread runs
-it on a private loop of its own (``_metrics.SinkThread``); an asyncio
-producer runs it on its own loop through ``SinkTask``, a task of that loop
-with ``SinkThread``'s life cycle (made with the native handle, ``finish``
-before the native close, then ``join``). A sink is either a plain callable
+one event loop at a time: the ``gokpl-metrics`` thread runs it on a
+private loop of its own (``_metrics.SinkThread``), for a SyncProducer and
+for an asyncio ``Producer`` alike (one is a SyncProducer underneath), so a
+sink never runs on the application's loop. A sink is either a plain callable
 (given the list of ``gokpl.Metric``) or an object with an ``export``
 method (aiokpl's ``MetricsSink``: given ``MetricSnapshot`` tuples, awaited
 if it answers an awaitable). Whatever the sink raises is logged on the
@@ -14,7 +13,6 @@ if it answers an awaitable). Whatever the sink raises is logged on the
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
@@ -22,8 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._config import is_protocol_sink
-from .._errors import GokplError
-from .._metrics import IntervalStatistics, Metric
+from .._metrics import Metric
 from ._mapping import select_granularity, to_events, to_snapshots
 from ._types import EventfulMetricsSink
 
@@ -103,61 +100,3 @@ class SinkExporter:
                 self._sink.record(event)
             except Exception:
                 log.exception("exception calling metrics_sink %r record", self._sink)
-
-
-class SinkTask:
-    """The asyncio counterpart of ``_metrics.SinkThread``: a producer's sink driven by a task of the running loop.
-
-    Made on the loop, once the producer has its native handle: the task
-    enters the sink, exports ``IntervalStatistics`` every ``interval_ms``
-    (missed ticks skipped), and, after ``finish``, the last interval, then
-    exits the sink. An asyncio producer calls ``finish()`` while its handle
-    is still valid (before the native close), then ``await join()``. Every
-    method runs on the loop's thread.
-    """
-
-    def __init__(self, handle: int, sink: Any, interval_ms: int, granularity: str = "stream") -> None:
-        self._statistics = IntervalStatistics(handle, interval_ms)
-        self._exporter = SinkExporter(sink, granularity)
-        self._interval = interval_ms / 1000
-        self._final: list[Metric] | None = None
-        self._finished = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        await self._exporter.open()
-        try:
-            await self._tick_until_finished()
-            if self._final is not None:
-                await self._exporter.export(self._final)
-        finally:
-            await self._exporter.close()
-
-    async def _tick_until_finished(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + self._interval
-        while not await self._finished_within(due - loop.time()):
-            due = max(due + self._interval, loop.time())  # a slow sink skips the missed ticks
-            try:
-                snapshot = self._statistics.take()
-            except GokplError:
-                await self._finished.wait()  # closed meanwhile: the last snapshot comes through finish()
-                return
-            if snapshot is not None:
-                await self._exporter.export(snapshot)
-
-    async def _finished_within(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._finished.wait(), max(seconds, 0.0))
-        except asyncio.TimeoutError:
-            return False
-        return True
-
-    def finish(self) -> None:
-        """Take the last interval (the producer is closing; its handle still valid) and end the task."""
-        self._final = self._statistics.finish()
-        self._finished.set()
-
-    async def join(self) -> None:
-        """Wait until the last export and the sink's exit are done."""
-        await asyncio.shield(self._task)
