@@ -598,6 +598,7 @@ def render_api() -> str:
             [
                 gokpl.GokplError,
                 gokpl.ConfigError,
+                gokpl.UnknownOptionError,
                 gokpl.InvalidRecordError,
                 gokpl.ProducerClosedError,
                 gokpl.BackpressureTimeoutError,

@@ -25,6 +25,7 @@ from ._errors import (
     LibraryLoadError,
     ProducerClosedError,
     SyncOutcomeCancelled,
+    UnknownOptionError,
 )
 from ._metrics import Metric
 from ._outcome import SyncOutcome
@@ -71,5 +72,6 @@ __all__ = [
     "SyncOutcome",
     "SyncOutcomeCancelled",
     "SyncProducer",
+    "UnknownOptionError",
     "__version__",
 ]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._environment import options_from_env
-from ._errors import ConfigError
+from ._errors import ConfigError, UnknownOptionError
 from ._kpl_properties import options_from_kpl_properties
 from ._options import check_value, option_specs
 
@@ -44,7 +44,9 @@ class Config:
 
     Every field is checked at construction: a wrong type or a value outside its
     range raises ConfigError (a ValueError) naming the field and what it
-    allows. Wherever a float is taken an int is accepted, and a whole-valued
+    allows; an option Config does not have raises UnknownOptionError, a
+    ConfigError that is also a TypeError, as a dataclass's constructor
+    raises. Wherever a float is taken an int is accepted, and a whole-valued
     float wherever an int is needed. ``region`` defaults to AWS_REGION or
     AWS_DEFAULT_REGION, like boto3.
     """
@@ -153,15 +155,15 @@ class Config:
 
 
 def _reject_unknown_fields(init: Any) -> Any:
-    """Wrap the dataclass __init__ so an unknown option is a ConfigError naming it."""
+    """Wrap the dataclass __init__ so an unknown option is an UnknownOptionError naming it."""
     known = {f.name for f in dataclasses.fields(Config)}
 
     def __init__(self: Config, *args: Any, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - known)
         if unknown:
-            raise ConfigError(f"config field {unknown[0]!r} is not a known option")
+            raise UnknownOptionError(f"config field {unknown[0]!r} is not a known option")
         if len(args) > len(known):
-            raise ConfigError(f"Config takes at most {len(known)} positional values")
+            raise UnknownOptionError(f"Config takes at most {len(known)} positional values")
         init(self, *args, **kwargs)
 
     __init__.__doc__ = init.__doc__

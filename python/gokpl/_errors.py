@@ -11,12 +11,20 @@ class ConfigError(GokplError, ValueError):
     """A Config field is unknown, of the wrong type or out of range."""
 
 
+class UnknownOptionError(ConfigError, TypeError):
+    """Config was given an option it does not have: an unknown keyword or an extra positional value.
+
+    Also a TypeError, as a dataclass's constructor raises for an unexpected
+    argument, so code written for a dataclass Config keeps catching it.
+    """
+
+
 class InvalidRecordError(GokplError, ValueError):
     """A record can never be sent: bad partition key, hash key or data."""
 
 
 class ProducerClosedError(GokplError, RuntimeError):
-    """The producer is closed (or closing) and takes no more records."""
+    """The producer is not entered yet, or closed (or closing): it takes no records."""
 
 
 class BackpressureTimeoutError(GokplError, TimeoutError):

@@ -440,10 +440,11 @@ class SyncProducer:
     # Internals
 
     def _require_open(self) -> None:
+        # Both messages say "not entered", as aiokpl's do, for code that matches them.
         if self._closed:
-            raise ProducerClosedError("SyncProducer is closed")
+            raise ProducerClosedError("SyncProducer is closed (not entered any more); create a new one")
         if not self._entered:
-            raise RuntimeError(
+            raise ProducerClosedError(
                 "SyncProducer not entered: use 'with SyncProducer(config) as producer:' or call __enter__()"
             )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gokpl import Config, ConfigError
+from gokpl import Config, ConfigError, UnknownOptionError
 from gokpl._options import option_specs
 
 OPTIONS = Path(__file__).resolve().parents[2] / "core" / "options.json"
@@ -66,6 +67,30 @@ def test_bad_values_name_the_field_and_range(field: str, value: object, needle: 
 def test_unknown_field_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="no_such_option"):
         Config(no_such_option=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Config(no_such_option=1),  # type: ignore[call-arg]
+        lambda: Config.from_env({}, no_such_option=1),
+        lambda: dataclasses.replace(Config(), no_such_option=1),
+        lambda: Config(*range(len(dataclasses.fields(Config)) + 1)),  # type: ignore[arg-type]
+    ],
+    ids=["keyword", "from_env override", "replace", "extra positional"],
+)
+def test_an_option_config_lacks_is_a_type_error_as_for_a_dataclass(make: Callable[[], Config]) -> None:
+    with pytest.raises(UnknownOptionError) as info:
+        make()
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, ConfigError)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_bad_value_is_not_a_type_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        Config(max_connections=0)
+    assert not isinstance(info.value, TypeError)
 
 
 def test_keys_come_in_pairs() -> None:
