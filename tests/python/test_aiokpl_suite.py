@@ -32,7 +32,7 @@ import gokpl.config
 import gokpl.result
 import gokpl.sync
 import pytest
-from conftest import missing
+from conftest import fake_endpoint, missing
 from emulator import KinesisMock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "aiokpl"))
@@ -200,3 +200,52 @@ def test_aiokpl_module_paths_load_no_native_code() -> None:
     code = "import gokpl.sync, gokpl.config, gokpl.result; print(gokpl._native.is_loaded())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_tarball_without_the_pinned_sha256_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    impostor = tmp_path / aiokpl_sdist.FILENAME
+    impostor.write_bytes(b"not aiokpl")
+    monkeypatch.setenv(aiokpl_sdist.LOCAL_COPY_ENV, str(impostor))
+    with pytest.raises(AssertionError, match="sha256"):
+        aiokpl_sdist.sdist()
+
+
+# aiokpl's README: its python samples, renamed, run against gokpl's fake endpoint.
+#
+# The README has two: the synchronous one (SyncProducer) runs as written, the
+# SDK's AWS_ENDPOINT_URL_KINESIS pointing it at the fake endpoint, where its
+# record is then looked for. The asynchronous one (Producer, anyio.run) applies
+# only once gokpl has an asyncio Producer. Its other fenced blocks are shell
+# commands and a diagram. Metrics sinks (CloudWatchSink, DatadogSink, ...)
+# appear in no sample: gokpl's metrics_sink is a callable, see its README.
+
+
+def readme_samples(tarball: Path) -> list[str]:
+    """The fenced python blocks of aiokpl's README, renamed to gokpl."""
+    readme = aiokpl_sdist.read_text(tarball, "README.md")
+    return [aiokpl_sdist.as_gokpl(code) for code in re.findall(r"^```python\n(.*?)^```", readme, re.M | re.S)]
+
+
+def sample_applies(code: str) -> bool:
+    return "SyncProducer" in code or ("Producer(" in code and hasattr(gokpl, "Producer"))
+
+
+def test_aiokpl_readme_samples_run_on_gokpl(aiokpl_tarball: Path) -> None:
+    samples = readme_samples(aiokpl_tarball)
+    runnable = [code for code in samples if sample_applies(code)]
+    assert len(samples) == 2, "aiokpl's README has an async and a sync python sample"
+    assert any("SyncProducer" in code for code in runnable)
+    fake = fake_endpoint({"my-stream": 1})
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["AWS_ENDPOINT_URL_KINESIS"] = fake.endpoint_url
+        env["AWS_ACCESS_KEY_ID"] = fake.client_kwargs()["aws_access_key_id"]
+        env["AWS_SECRET_ACCESS_KEY"] = fake.client_kwargs()["aws_secret_access_key"]
+        env["PYTHONPATH"] = str(Path(gokpl.__file__).resolve().parents[1])
+        for code in runnable:
+            run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0, f"{code}\n{run.stderr}"
+        stored = [(r.partition_key, r.data) for r in fake.records("my-stream")]
+        assert stored == [("user-123", b"hello")] * len(runnable)
+    finally:
+        fake.stop()
