@@ -52,14 +52,25 @@ def kinesis_client() -> Any:
 
 @pytest.fixture(scope="session")
 def fake_client_streams(kinesis_client: Any) -> Iterator[tuple[str, ...]]:
-    """The fake client's streams, one shard each, ACTIVE on kinesis-mock for the session."""
-    for name in FAKE_CLIENT_STREAMS:
-        kinesis_client.create_stream(StreamName=name, ShardCount=1)
+    """The fake client's streams, one shard each, ACTIVE on kinesis-mock for the session.
+
+    A stream of that name that already exists (the emulator is shared) is
+    used as it is and left in place.
+    """
+    created = [name for name in FAKE_CLIENT_STREAMS if _create(kinesis_client, name)]
     for name in FAKE_CLIENT_STREAMS:
         _wait_active(kinesis_client, name)
     yield FAKE_CLIENT_STREAMS
-    for name in FAKE_CLIENT_STREAMS:
+    for name in created:
         kinesis_client.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+
+
+def _create(client: Any, name: str) -> bool:
+    try:
+        client.create_stream(StreamName=name, ShardCount=1)
+    except client.exceptions.ResourceInUseException:
+        return False
+    return True
 
 
 def _wait_active(client: Any, name: str, timeout: float = 60.0) -> None:
