@@ -52,12 +52,16 @@ class SuiteFile(NamedTuple):
 
 #: aiokpl's test files run against gokpl: one line each.
 SUITE = [
+    SuiteFile("tests/test_config.py", passes=3),
     SuiteFile("tests/test_sync.py", passes=14),
     SuiteFile("tests/integration/test_sync_integration.py", passes=1),
 ]
 
 #: Tests of those files that do not apply to gokpl, by node id, with the reason.
 DESELECTED = {
+    "tests/test_config.py::test_slots": (
+        "gokpl's Config has no __slots__: dataclass(slots=True) needs Python 3.10 and gokpl supports 3.9"
+    ),
     "tests/test_sync.py::test_put_record_returns_sync_outcome": (
         "asserts the sequence number its mocked client made up ('seq-A'); kinesis-mock assigns real ones"
     ),
