@@ -220,8 +220,8 @@ def test_a_tarball_without_the_pinned_sha256_is_refused(tmp_path: Path, monkeypa
 # SDK's AWS_ENDPOINT_URL_KINESIS pointing it at the fake endpoint, where its
 # record is then looked for. The asynchronous one (Producer, anyio.run) applies
 # only once gokpl has an asyncio Producer. Its other fenced blocks are shell
-# commands and a diagram. Metrics sinks (CloudWatchSink, DatadogSink, ...)
-# appear in no sample: gokpl's metrics_sink is a callable, see its README.
+# commands and a diagram. No sample uses a metrics sink (gokpl.sinks has
+# aiokpl's, but no DatadogSink).
 
 
 def readme_samples(tarball: Path) -> list[str]:
