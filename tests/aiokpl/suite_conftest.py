@@ -103,11 +103,17 @@ class ScriptedKinesis:
         self._monkeypatch = monkeypatch
         self.put_responses: list[Any] = []
         self.put_calls: list[dict[str, Any]] = []
+        self.list_shards_responses: list[dict[str, Any]] = []
+        self.list_calls: list[dict[str, Any]] = []
         monkeypatch.setenv(ENDPOINT_VARIABLE, refusing_url)
 
     def queue_put(self, response: Any) -> None:
         self.put_responses.append(response)
         self._monkeypatch.setenv(ENDPOINT_VARIABLE, HTTP_URL)
+
+    def queue_list_shards(self, response: dict[str, Any]) -> None:
+        """Kept, not served: the streams' shards are kinesis-mock's (one each)."""
+        self.list_shards_responses.append(response)
 
     async def put_records(self, **kwargs: Any) -> dict[str, Any]:
         """Present so that a test may wrap it; gokpl's engine sends the requests itself."""

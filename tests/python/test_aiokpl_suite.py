@@ -55,6 +55,8 @@ SUITE = [
     SuiteFile("tests/test_config.py", passes=3),
     SuiteFile("tests/test_sync.py", passes=14),
     SuiteFile("tests/integration/test_sync_integration.py", passes=1),
+    SuiteFile("tests/test_producer.py", passes=7),
+    SuiteFile("tests/integration/test_producer_integration.py", passes=1),
 ]
 
 #: Tests of those files that do not apply to gokpl, by node id, with the reason.
@@ -77,6 +79,53 @@ DESELECTED = {
     "tests/test_sync.py::test_enter_failure_cleans_up_portal": (
         "replaces aiokpl.sync.Producer and checks the anyio portal's private attributes (_portal, _portal_cm)"
     ),
+    "tests/test_producer.py::test_happy_path_single_record": (
+        "asserts the sequence number its mocked client made up ('seq-A')"
+    ),
+    "tests/test_producer.py::test_two_records_different_shards": (
+        "scripts a two-shard ListShards answer and asserts the sequence numbers its mocked client made up"
+    ),
+    "tests/test_producer.py::test_aggregation_merges_same_shard": (
+        "asserts its mock's sequence number and recorded PutRecords calls, and needs the shard map within"
+        " the 20 ms buffering time (its mock answers ListShards at once; a record due before gokpl's map"
+        " loads goes unaggregated)"
+    ),
+    "tests/test_producer.py::test_retry_then_success": (
+        "scripts a failed answer, then a success ('seq-RETRY'), on its mocked client"
+    ),
+    "tests/test_producer.py::test_throttle_fail_if_throttled": (
+        "scripts a throttled answer on its mocked client; kinesis-mock does not throttle one record"
+    ),
+    "tests/test_producer.py::test_expired_via_tiny_ttl": (
+        "record_ttl_ms=1 is below gokpl's minimum of 100 ms (a ConfigError)"
+    ),
+    "tests/test_producer.py::test_multi_stream_lazy_pipelines": (
+        "asserts the sequence numbers its mocked client made up and the streams of its recorded calls"
+    ),
+    "tests/test_producer.py::test_expired_via_limiter_synthetic_outcome": (
+        "record_ttl_ms=2 and rate limits of 0 are outside gokpl's ranges (a ConfigError)"
+    ),
+    "tests/test_producer.py::test_request_error_raises_no_double_set": (
+        "scripts a request error, then a success ('seq-OK'), on its mocked client"
+    ),
+    "tests/test_producer.py::test_finish_callback_handles_unknown_buffered": (
+        "calls into aiokpl's per-stream pipelines (Producer._pipelines)"
+    ),
+    "tests/test_producer.py::test_producer_metrics_property_default_none": (
+        "reads aiokpl's MetricsManager (producer.metrics.level); gokpl's metrics() is SyncProducer's method"
+    ),
+    "tests/test_producer.py::test_producer_metrics_records_user_records_received_and_put": (
+        "reads aiokpl.metrics (MetricsManager, MetricKey), a module gokpl does not have"
+    ),
+    "tests/test_producer.py::test_pending_reporter_emits_with_injected_sink": (
+        "patches aiokpl.producer._PENDING_REPORT_INTERVAL_S and reads aiokpl.metrics"
+    ),
+    "tests/test_producer.py::test_put_record_releases_semaphore_on_internal_failure": (
+        "breaks aiokpl's per-stream pipeline (Producer._pipelines) to fail a put from inside"
+    ),
+    "tests/integration/test_producer_integration.py::test_producer_metrics_counts_after_100_records": (
+        "reads aiokpl's MetricsManager (producer.metrics.snapshot(), MetricsLevel), which gokpl does not have"
+    ),
 }
 
 
@@ -90,17 +139,30 @@ class Edit(NamedTuple):
 
 
 EDITS = [
-    Edit(
-        "tests/test_sync.py",
-        "import gokpl.producer as producer_mod\n",
-        "",
-        "imported only to patch aiobotocore's session, which gokpl does not use",
+    *(
+        edit
+        for path in ("tests/test_sync.py", "tests/test_producer.py")
+        for edit in (
+            Edit(
+                path,
+                "import gokpl.producer as producer_mod\n",
+                "",
+                "imported only to patch aiobotocore's session, which gokpl does not use",
+            ),
+            Edit(
+                path,
+                "def fake_client(monkeypatch: pytest.MonkeyPatch)",
+                "def aiobotocore_fake_client(monkeypatch: pytest.MonkeyPatch)",
+                "the module's fake_client patches aiobotocore; renamed, conftest's (kinesis-mock behind it) is used",
+            ),
+        )
     ),
     Edit(
-        "tests/test_sync.py",
-        "def fake_client(monkeypatch: pytest.MonkeyPatch)",
-        "def aiobotocore_fake_client(monkeypatch: pytest.MonkeyPatch)",
-        "the module's fake_client patches aiobotocore; renamed, conftest's (kinesis-mock behind it) is used",
+        "tests/integration/test_producer_integration.py",
+        "from gokpl.metrics import (\n    NAME_REQUEST_TIME,\n    NAME_USER_RECORDS_PUT,\n"
+        "    NAME_USER_RECORDS_RECEIVED,\n    MetricsLevel,\n)\n",
+        "",
+        "gokpl has no aiokpl.metrics; only the test that reads it (deselected) uses these names",
     ),
 ]
 
@@ -216,12 +278,12 @@ def test_a_tarball_without_the_pinned_sha256_is_refused(tmp_path: Path, monkeypa
 
 # aiokpl's README: its python samples, renamed, run against gokpl's fake endpoint.
 #
-# The README has two: the synchronous one (SyncProducer) runs as written, the
-# SDK's AWS_ENDPOINT_URL_KINESIS pointing it at the fake endpoint, where its
-# record is then looked for. The asynchronous one (Producer, anyio.run) applies
-# only once gokpl has an asyncio Producer. Its other fenced blocks are shell
-# commands and a diagram. No sample uses a metrics sink (gokpl.sinks has
-# aiokpl's, but no DatadogSink).
+# The README has two, both run as written: the asynchronous one (Producer,
+# anyio.run on asyncio) and the synchronous one (SyncProducer). The SDK's
+# AWS_ENDPOINT_URL_KINESIS points them at the fake endpoint, where each one's
+# record is then looked for. Its other fenced blocks are shell commands and a
+# diagram. No sample uses a metrics sink (gokpl.sinks has aiokpl's, but no
+# DatadogSink).
 
 
 def readme_samples(tarball: Path) -> list[str]:
@@ -230,15 +292,12 @@ def readme_samples(tarball: Path) -> list[str]:
     return [aiokpl_sdist.as_gokpl(code) for code in re.findall(r"^```python\n(.*?)^```", readme, re.M | re.S)]
 
 
-def sample_applies(code: str) -> bool:
-    return "SyncProducer" in code or ("Producer(" in code and hasattr(gokpl, "Producer"))
-
-
 def test_aiokpl_readme_samples_run_on_gokpl(aiokpl_tarball: Path) -> None:
     samples = readme_samples(aiokpl_tarball)
-    runnable = [code for code in samples if sample_applies(code)]
-    assert len(samples) == 2, "aiokpl's README has an async and a sync python sample"
-    assert any("SyncProducer" in code for code in runnable)
+    assert [("async with Producer(" in code, "SyncProducer(" in code) for code in samples] == [
+        (True, False),
+        (False, True),
+    ], "aiokpl's README has an asyncio sample, then a sync one"
     fake = fake_endpoint({"my-stream": 1})
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -246,10 +305,10 @@ def test_aiokpl_readme_samples_run_on_gokpl(aiokpl_tarball: Path) -> None:
         env["AWS_ACCESS_KEY_ID"] = fake.client_kwargs()["aws_access_key_id"]
         env["AWS_SECRET_ACCESS_KEY"] = fake.client_kwargs()["aws_secret_access_key"]
         env["PYTHONPATH"] = str(Path(gokpl.__file__).resolve().parents[1])
-        for code in runnable:
+        for code in samples:
             run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
             assert run.returncode == 0, f"{code}\n{run.stderr}"
         stored = [(r.partition_key, r.data) for r in fake.records("my-stream")]
-        assert stored == [("user-123", b"hello")] * len(runnable)
+        assert stored == [("user-123", b"hello")] * len(samples)
     finally:
         fake.stop()
