@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import GenericAlias
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from . import _fastpath, _native
 from ._errors import SyncOutcomeCancelled
@@ -47,6 +48,9 @@ class SyncOutcome(OutcomeBase):
     """
 
     __slots__ = ()
+
+    # SyncOutcome[RecordResult], as aiokpl's annotations write it, is valid at run time.
+    __class_getitem__: ClassVar[Any] = classmethod(GenericAlias)
 
     def cancel(self) -> bool:
         """Resolve the outcome locally as cancelled; False if it was already resolved.
