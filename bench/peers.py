@@ -6,7 +6,8 @@ repository:
 
 - gokpl's SyncProducer: put_record from 1 and from 8 threads, and
   put_records in batches of 500;
-- aiokpl 0.2.0: its SyncProducer and its async Producer, put_record;
+- gokpl's asyncio Producer: put_record awaited from one event loop;
+- aiokpl 0.2.0: its SyncProducer and its asyncio Producer, put_record;
 - boto3 put_records, 500 records a request, failed entries sent again;
 - aws-kinesis-agg's RecordAggregator (50 KiB records) with boto3
   put_records: aggregation without a result per record.
@@ -42,6 +43,15 @@ key and returns a done result) driven from 1 and from 8 threads exactly as
 gokpl's put_record rows are, which shows what CPython's GIL costs that
 driver with 8 threads by itself.
 
+Event-loop lag rows (asyncio Producers, 200-byte aggregated records,
+confirmed): a task sleeps 1 ms in a loop and records how late it wakes,
+while put_record is paced at half of the same run's confirmed peak of
+gokpl's Producer (both libraries, so at the same rate; aiokpl may not keep
+it, and its achieved rate is reported), and aiokpl's also at half of its
+own peak. gokpl's targets: lag p99 <= 2 ms; its Producer >= 100,000
+records/s and >= 20x aiokpl's. When gokpl as built has no asyncio Producer,
+its rows (and those it paces) are left out, and the report says so.
+
 "Latency at half peak" rows pace put_record at half of the same run's
 confirmed single-thread peak for that producer, size and aggregation, and
 report put-to-result latency; gokpl's target is p99 <= its
@@ -55,10 +65,16 @@ library's SHA-256.
 Each row is repeated (--reps, default 3; repetitions interleave, so drift
 on a shared machine spreads over all rows) and reported as median, min and
 max. Ratios compare each row with aiokpl's SyncProducer (same endpoint,
-size, aggregation and delivery) in the same run. Results go to
-bench/results/peers.json with the machine and the command; the Peers
-section of docs/benchmarks.md and the plots in docs/img/ are generated from
-it (--render alone redoes them from the JSON).
+size, aggregation and delivery) in the same run; gokpl's asyncio rows
+also with aiokpl's asyncio Producer. Results go to bench/results/peers.json
+with the machine and the command; the Peers section of docs/benchmarks.md
+and the plots in docs/img/ are generated from it (--render alone redoes
+them from the JSON).
+
+--only TEXT runs the rows whose id contains TEXT (and the rows that pace
+them) and puts them in place of the same rows of the existing JSON, the run
+described under "reruns"; ratios only ever compare rows of one run.
+`--only async` runs the asyncio rows alone.
 
     bench/.venv/bin/python bench/peers.py [--quick] [--reps N] [--seconds S] [--only TEXT] [--no-mock] [--render]
 """
@@ -106,6 +122,8 @@ FAST_MODES: tuple[tuple[str, str, int, str, tuple[bool, ...]], ...] = (
     ("gokpl", "put_record", 8, "fire-and-forget", (True, False)),
     ("gokpl", "put_records", 1, "confirmed", (True, False)),
     ("gokpl", "put_records", 1, "fire-and-forget", (True, False)),
+    ("gokpl-async", "put_record", 1, "confirmed", (True, False)),
+    ("gokpl-async", "put_record", 1, "fire-and-forget", (True, False)),
     ("aiokpl-sync", "put_record", 1, "confirmed", (True, False)),
     ("aiokpl-sync", "put_record", 1, "fire-and-forget", (True, False)),
     ("aiokpl-async", "put_record", 1, "confirmed", (True, False)),
@@ -120,6 +138,9 @@ MOCK_MODES: tuple[tuple[str, str, bool], ...] = (
     ("boto3", "put_records", False),
 )
 LATENCY_PRODUCERS = ("gokpl", "aiokpl-sync")
+ASYNC_PRODUCERS = ("gokpl-async", "aiokpl-async")
+# loop-lag rows: the producer, and whose confirmed peak (200 B, aggregated) half of paces it
+LAG_MODES = (("gokpl-async", "gokpl-async"), ("aiokpl-async", "gokpl-async"), ("aiokpl-async", "aiokpl-async"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,10 +155,11 @@ class Profile:
     rate_seconds: float
     timeout: float
     warm_up: float  # seconds of a throughput row's own workload before its measured section
+    lag_seconds: float  # how long loop-lag rows are paced
 
 
-FULL = Profile(3, 1.25, {200: 400_000, 5000: 80_000}, 1000, 1.5, 6.0, 180.0, 0.5)
-QUICK = Profile(1, 0.25, {200: 40_000, 5000: 8_000}, 200, 0.5, 2.5, 120.0, 0.1)
+FULL = Profile(3, 1.25, {200: 400_000, 5000: 80_000}, 1000, 1.5, 6.0, 180.0, 0.5, 3.0)
+QUICK = Profile(1, 0.25, {200: 40_000, 5000: 8_000}, 200, 0.5, 2.5, 120.0, 0.1, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,22 +173,25 @@ class Row:
     delivery: str
     size: int
     aggregation: bool
-    kind: str = "throughput"  # throughput, cold (throughput without the warm-up), latency, rate or gil-control
+    kind: str = "throughput"  # throughput, cold (no warm-up), latency, loop-lag, rate or gil-control
     records: int = 0  # cap
     seconds: float = 0.0  # time box (latency rows: how long they are paced)
     pace: int = 0  # latency rows: records/s
     warm_up: float = 0.0  # seconds of the same workload, unmeasured, before the measured section
+    paced_by: str = ""  # loop-lag rows: the producer whose confirmed peak, halved, is the pace
 
     @property
     def id(self) -> str:
         agg = "agg" if self.aggregation else "noagg"
-        return (
+        text = (
             f"{self.endpoint}/{self.kind}/{self.producer}/{self.api}/{self.threads}t/{self.delivery}/{self.size}B/{agg}"
         )
+        return text + (f"/half-{self.paced_by}-peak" if self.paced_by else "")
 
     @property
     def label(self) -> str:
         names = {"gokpl": "gokpl", "aiokpl-sync": "aiokpl SyncProducer", "aiokpl-async": "aiokpl Producer (async)",
+                 "gokpl-async": "gokpl Producer (async)",
                  "boto3": "boto3", "boto3-agg": "aws-kinesis-agg + boto3",
                  "python-stand-in": "pure-Python stand-in"}  # fmt: skip
         text = f"{names[self.producer]} {self.api}"
@@ -218,6 +243,20 @@ def latency_rows(profile: Profile) -> list[Row]:
         for agg in (True, False)
         for producer in LATENCY_PRODUCERS
     ]
+
+
+def lag_rows(profile: Profile) -> list[Row]:
+    """The event loop's lag while an asyncio Producer puts 200-byte aggregated records at a paced rate."""
+    return [
+        Row("fake", producer, "put_record", 1, "confirmed", 200, True, "loop-lag", seconds=profile.lag_seconds,
+            paced_by=paced_by)
+        for producer, paced_by in LAG_MODES
+    ]  # fmt: skip
+
+
+def paces(peak: Row, lag: Row) -> bool:
+    """Whether the throughput row peak is the one whose records/s, halved, paces the loop-lag row lag."""
+    return peak.kind == "throughput" and same_setup(peak, dataclasses.replace(lag, producer=lag.paced_by))
 
 
 def rate_row(profile: Profile) -> Row:
@@ -299,6 +338,15 @@ def take_snapshot(directory: Path) -> dict[str, Any]:
     }
 
 
+def has_async_producer(setup: Setup) -> bool:
+    """Whether gokpl as copied has its asyncio Producer (the gokpl-async rows need it)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import gokpl; print(hasattr(gokpl, 'Producer'))"],
+        capture_output=True, text=True, timeout=60, env=setup.env(), cwd=REPO,
+    )  # fmt: skip
+    return probe.stdout.strip() == "True"
+
+
 def check_snapshot(setup: Setup) -> None:
     """One tiny gokpl row first: a snapshot taken half-way through a rebuild fails here, not in every row."""
     row = Row("fake", "gokpl", "put_record", 1, "confirmed", 200, True, records=1000, seconds=0.1)
@@ -340,6 +388,9 @@ def describe(result: dict[str, Any]) -> str:
     if "pct_of_byte_limit" in result:
         return f"{result['pct_of_byte_limit']}% of the byte limit, {result['pct_entries_throttled']}% entries throttled"
     text = f"{result['records_per_s']:>12,.0f} records/s, {result['cpu_s_per_million']:8.2f} CPU s/M"
+    if pick(result, "loop_lag_ms.p99") is not None:
+        lag, achieved = result["loop_lag_ms"], result["achieved_per_s"]
+        text += f"; paced {achieved:,.0f}/s, loop lag ms p50 {lag['p50']:.2f} p99 {lag['p99']:.2f} max {lag['max']:.1f}"
     for name, key in (("result", "latency_ms"), ("attempt start", "attempt_start_ms"), ("end", "attempt_end_ms")):
         if pick(result, f"{key}.p99") is not None:
             text += f"; {name} ms p50 {result[key]['p50']:.0f} p99 {result[key]['p99']:.0f}"
@@ -380,6 +431,18 @@ def paced(rows: list[Row], runner: Runner) -> list[Row]:
     return out
 
 
+def paced_lag(rows: list[Row], runner: Runner) -> list[Row]:
+    """Loop-lag rows with their pace: half the median confirmed peak of the producer that paces them."""
+    out = []
+    for row in rows:
+        peak = next((runner.median(r, "records_per_s") for r in runner.results if paces(r, row)), None)
+        if peak is not None:
+            out.append(dataclasses.replace(row, pace=int(peak / 2)))
+        else:
+            runner.results[row] = [{"ok": False, "error": f"no {row.paced_by} peak measured for it to pace at"}]
+    return out
+
+
 def run_mock_rows(rows: list[Row], runner: Runner, setup: Setup) -> None:
     try:
         mock = kinesis_mock({STREAM: MOCK_SHARDS})
@@ -412,11 +475,12 @@ SUMMARY_FIELDS = (
     "records_per_s", "mb_per_s", "cpu_s_per_million", "call_us.p50", "call_us.p99", "latency_ms.p50",
     "latency_ms.p99", "attempt_start_ms.p50", "attempt_start_ms.p99", "attempt_end_ms.p50", "attempt_end_ms.p99",
     "achieved_per_s", "max_rss_kib", "records", "seconds", "pct_of_byte_limit", "pct_entries_throttled",
-    "accepted_bytes_per_s",
+    "accepted_bytes_per_s", "loop_lag_ms.p50", "loop_lag_ms.p99", "loop_lag_ms.max", "idle_loop_lag_ms.p50",
+    "idle_loop_lag_ms.p99",
 )  # fmt: skip
 
 
-def summarize(row: Row, results: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(row: Row, results: list[dict[str, Any]], run: str) -> dict[str, Any]:
     ok = [r for r in results if r["ok"]]
     summary: dict[str, Any] = {}
     for field in SUMMARY_FIELDS:
@@ -427,7 +491,7 @@ def summarize(row: Row, results: list[dict[str, Any]]) -> dict[str, Any]:
     failed = [r.get("failed") for r in ok if r.get("failed") is not None]
     status = "ok" if len(ok) == len(results) else ("failed" if not ok else "partial")
     entry = dataclasses.asdict(row)
-    entry.update(id=row.id, label=row.label, status=status, summary=summary, runs=results)
+    entry.update(id=row.id, label=row.label, status=status, summary=summary, runs=results, run=run)
     entry["records_failed"] = sum(failed) if failed else (0 if row.producer.startswith("boto3") and ok else None)
     entry["errors"] = sorted({r["error"] for r in results if not r["ok"]})
     return entry
@@ -435,17 +499,22 @@ def summarize(row: Row, results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def baseline_key(entry: dict[str, Any]) -> tuple[Any, ...]:
     delivery = "fire-and-forget" if entry["delivery"] == "fire-and-forget" else "confirmed"
-    return entry["endpoint"], entry["kind"], entry["size"], entry["aggregation"], delivery
+    return entry.get("run"), entry["endpoint"], entry["kind"], entry["size"], entry["aggregation"], delivery
 
 
 def add_ratios(entries: list[dict[str, Any]]) -> None:
-    """Each throughput row against aiokpl's SyncProducer with the same endpoint, size, aggregation, delivery."""
+    """Each throughput row against aiokpl's SyncProducer with the same endpoint, size, aggregation, delivery,
+    in the same run; gokpl's asyncio rows also against aiokpl's asyncio Producer."""
     baselines = {baseline_key(e): e for e in entries if e["producer"] == "aiokpl-sync" and e["kind"] == "throughput"}
+    async_bases = {baseline_key(e): e for e in entries if e["producer"] == "aiokpl-async" and e["kind"] == "throughput"}
     for entry in entries:
         base = baselines.get(baseline_key(entry))
         if base is None and entry["producer"].startswith("boto3"):  # no aggregation option: the aggregated one
-            base = baselines.get((*baseline_key(entry)[:3], True, "confirmed"))
+            base = baselines.get((*baseline_key(entry)[:4], True, "confirmed"))
         entry["vs_aiokpl_sync"] = ratios(entry, base) if base is not None else None
+        if entry["producer"] == "gokpl-async":
+            base = async_bases.get(baseline_key(entry))
+            entry["vs_aiokpl_async"] = ratios(entry, base) if base is not None else None
 
 
 def ratios(entry: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
@@ -538,7 +607,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few records, one repetition: about a minute")
     parser.add_argument("--reps", type=int, help="repetitions of every row (default 3; 1 with --quick)")
     parser.add_argument("--seconds", type=float, help="time box of each row's put phase")
-    parser.add_argument("--only", help="run only the rows whose id contains this text")
+    parser.add_argument(
+        "--only",
+        help="run only the rows whose id contains this text (async: the asyncio Producers' rows), and put them "
+        "in place of the same rows of the existing results",
+    )
     parser.add_argument("--no-mock", action="store_true", help="leave out the kinesis-mock rows")
     parser.add_argument("--render", action="store_true", help="only regenerate the docs and plots from the JSON")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -567,22 +640,58 @@ def selected(rows: list[Row], only: str | None) -> list[Row]:
     return [row for row in rows if only is None or only in row.id]
 
 
-def run_all(args: argparse.Namespace, profile: Profile, setup: Setup) -> list[dict[str, Any]]:
+def without_gokpl_async(rows: list[Row]) -> list[Row]:
+    """rows less those that need gokpl's asyncio Producer: its own, and those paced by its peak."""
+    return [r for r in rows if "gokpl-async" not in (r.producer, r.paced_by)]
+
+
+def run_all(
+    args: argparse.Namespace, profile: Profile, setup: Setup, gokpl_async: bool, run: str
+) -> list[dict[str, Any]]:
     runner = Runner(profile.reps)
     latency = selected(latency_rows(profile), args.only)
-    fast = [r for r in fast_rows(profile) if r in selected([r], args.only) or any(same_setup(r, x) for x in latency)]
+    lag = selected(lag_rows(profile), args.only)
+    if not gokpl_async:
+        lag = without_gokpl_async(lag)
+    fast = [r for r in fast_rows(profile) if r in selected([r], args.only) or any(same_setup(r, x) for x in latency)
+            or any(paces(r, x) for x in lag)]  # fmt: skip
+    if not gokpl_async:
+        fast = without_gokpl_async(fast)
     runner.run(with_cold_row(fast, selected([cold_row(profile)], args.only)), lambda row: run_on_fake(row, setup))
     latency = paced(latency, runner)
     runner.run(latency, lambda row: run_on_fake(row, setup))
+    runner.run(paced_lag(lag, runner), lambda row: run_on_fake(row, setup))
     runner.run(selected([rate_row(profile)], args.only), lambda row: run_on_fake(row, setup))
     runner.run(selected(control_rows(profile), args.only), lambda row: run_worker(row.spec("", ""), setup))
     if not args.no_mock:
         mock = selected(mock_rows(profile), args.only)
         if mock:
             run_mock_rows(mock, runner, setup)
-    entries = [summarize(row, results) for row, results in runner.results.items()]
-    add_ratios(entries)
-    return entries
+    return [summarize(row, results, run) for row, results in runner.results.items()]
+
+
+def merged_into(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, Any]:
+    """The report this run goes into: its own for a full run; with --only, the existing one (when there
+    is one), its run described under "reruns"."""
+    if args.only is None or not args.output.exists():
+        return {**info, "only": args.only, "rows": []}
+    report: dict[str, Any] = json.loads(args.output.read_text())
+    for entry in report["rows"]:
+        entry.setdefault("run", report["date"])
+    report["reruns"] = [*report.get("reruns", []), {**info, "only": args.only}]
+    return report
+
+
+def with_rows(report: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """report with entries in place of the rows of the same id, its ratios and headline redone, and only
+    the reruns that still have rows."""
+    fresh = {e["id"]: e for e in entries}
+    kept = {e["id"] for e in report["rows"]}
+    rows = [fresh.get(e["id"], e) for e in report["rows"]] + [e for e in entries if e["id"] not in kept]
+    add_ratios(rows)
+    runs = {e["run"] for e in rows}
+    reruns = [r for r in report.get("reruns", []) if r["date"] in runs]
+    return {**report, "reruns": reruns, "headline": headline(rows), "rows": rows}
 
 
 def main() -> int:
@@ -606,10 +715,13 @@ def main() -> int:
         info["repository"].update(take_snapshot(Path(directory)))
         setup = Setup(Path(directory), profile.timeout)
         check_snapshot(setup)
-        entries = run_all(args, profile, setup)
+        info["gokpl_async"] = has_async_producer(setup)
+        if not info["gokpl_async"]:
+            print("note: gokpl has no asyncio Producer in this build; its rows are left out", file=sys.stderr)
+        entries = run_all(args, profile, setup, info["gokpl_async"], info["date"])
     info["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     info["total_seconds"] = round(time.monotonic() - started, 1)
-    report = {**info, "headline": headline(entries), "rows": entries}
+    report = with_rows(merged_into(args, info), entries)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=1) + "\n")
     print(f"{len(entries)} rows in {info['total_seconds']} s; results in {args.output}")

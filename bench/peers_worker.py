@@ -2,16 +2,16 @@
 
     python bench/peers_worker.py '<row spec as JSON>'
 
-The spec names a producer (gokpl, aiokpl-sync, aiokpl-async, boto3,
-boto3-agg, or python-stand-in, a control that sends nothing), how it is
-driven (put_record or put_records, threads, confirmed or fire-and-forget,
-paced or flat out) and the endpoint. The worker makes
-the producer, warms it up (one record put and confirmed, so the engine,
-connections and shard map exist; then, where the spec has warm_up seconds,
-the row's own workload for that long, unmeasured, so that the section
-measures a process in its steady state, as a long-running service is,
-rather than its first moments: a fresh process also pays for growing its
-heap), then measures:
+The spec names a producer (gokpl, aiokpl-sync, gokpl-async and
+aiokpl-async, the asyncio Producers, boto3, boto3-agg, or python-stand-in,
+a control that sends nothing), how it is driven (put_record or
+put_records, threads, confirmed or fire-and-forget, paced or flat out) and
+the endpoint. The worker makes the producer, warms it up (one record put
+and confirmed, so the engine, connections and shard map exist; then, where
+the spec has warm_up seconds, the row's own workload for that long,
+unmeasured, so that the section measures a process in its steady state, as
+a long-running service is, rather than its first moments: a fresh process
+also pays for growing its heap), then measures:
 
 - records and seconds of the measured section: puts until the record cap or
   the time box, then, confirmed, a wait for every result or, fire-and-forget,
@@ -22,6 +22,10 @@ heap), then measures:
   and aiokpl (which has no callbacks), the start of the record's first
   attempt (its buffering) and the end of its last, as the producer stamps
   them, minus the time of the put;
+- event-loop lag in the asyncio loop-lag rows: a task sleeps 1 ms in a
+  loop and records how late it wakes, first with the loop idle (0.5 s, the
+  floor), then while put_record is paced (every result awaited after the
+  pacing, outside the probe);
 - CPU seconds of the whole process (every thread, Go's included) over the
   section, from getrusage(RUSAGE_SELF); peak RSS (ru_maxrss) at the end.
 
@@ -48,6 +52,8 @@ KEYS = [f"user-{i}" for i in range(4096)]
 BATCH = 500
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 CALLBACK_SAMPLE = 8  # paced gokpl rows stamp every 8th record's result
+CHUNK = 256  # paced asyncio rows yield to the event loop at least every 256 puts
+IDLE_PROBE_SECONDS = 0.5  # loop-lag rows probe the idle loop this long before producing
 
 Spec = dict[str, Any]
 Result = dict[str, Any]
@@ -401,7 +407,10 @@ def run_aiokpl_sync(spec: Spec) -> Result:
     return result
 
 
-async def aiokpl_async_puts(spec: Spec, producer: Any) -> tuple[int, Any, int | None]:
+# asyncio: gokpl's Producer and aiokpl's, driven alike from one event loop
+
+
+async def async_puts(spec: Spec, producer: Any) -> tuple[int, Any, int | None]:
     """await put_record until the cap or the time box, then every result (confirmed) or a flush."""
     confirmed = spec["delivery"] == "confirmed"
     data = os.urandom(spec["size"])
@@ -420,29 +429,130 @@ async def aiokpl_async_puts(spec: Spec, producer: Any) -> tuple[int, Any, int | 
         if t1 >= until:
             break
     if confirmed:
-        return len(times), times, sum([not (await o.wait()).success for o in outcomes])
-    await producer.flush()  # sends what is buffered; the records resolve after it
-    while producer.outstanding_records > 0:
-        await asyncio.sleep(0.005)
+        return len(times), times, await count_failed_async(outcomes)
+    await drained(producer)
     return len(times), times, None
 
 
-async def aiokpl_async_rows(spec: Spec) -> Result:
+async def count_failed_async(outcomes: list[Any]) -> int:
+    return sum([not (await o.wait()).success for o in outcomes])
+
+
+async def drained(producer: Any) -> None:
+    """flush, then wait until no record is outstanding (aiokpl's flush only sends; the records resolve after it)."""
+    await producer.flush()
+    while producer.outstanding_records > 0:
+        await asyncio.sleep(0.005)
+
+
+class LoopLag:
+    """A task that sleeps 1 ms in a loop and records how late it wakes (ns past the 1 ms)."""
+
+    PERIOD = 0.001
+
+    def __init__(self) -> None:
+        self.lags = array("q")
+        self.task: asyncio.Task[None] | None = None
+
+    async def _probe(self) -> None:
+        clock, period_ns = time.perf_counter_ns, int(self.PERIOD * 1e9)
+        while True:
+            t0 = clock()
+            await asyncio.sleep(self.PERIOD)
+            self.lags.append(clock() - t0 - period_ns)
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._probe())
+
+    async def stop(self) -> Result:
+        """Stop the probe: its wake-ups and their lateness in ms."""
+        assert self.task is not None
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+        lags = [max(lag, 0) for lag in self.lags]
+        figures: Result = {"wakeups": len(lags), **percentiles(lags, 1e-6)}
+        figures["max"] = round(max(lags) / 1e6, 3) if lags else None
+        return figures
+
+
+async def probed(seconds: float) -> Result:
+    """The probe alone for a while: the loop's lag with nothing else to do (the floor)."""
+    probe = LoopLag()
+    probe.start()
+    await asyncio.sleep(seconds)
+    return await probe.stop()
+
+
+async def paced_async(spec: Spec, producer: Any) -> tuple[int, Any, list[Any], float]:
+    """await put_record at spec["pace"] records/s for spec["seconds"]: what is due, in chunks of at most
+    CHUNK records with a yield to the loop between them, then a 0.5 ms sleep when nothing is due."""
+    data = os.urandom(spec["size"])
+    stream, rate = spec["stream"], spec["pace"]
+    total = int(rate * spec["seconds"])
+    times = array("q")
+    outcomes: list[Any] = []
+    clock = time.perf_counter_ns
+    t_start = clock()
+    i = 0
+    while i < total:
+        due = min(total, int((clock() - t_start) * rate / 1e9) + 1, i + CHUNK)
+        if due <= i:
+            await asyncio.sleep(0.0005)
+            continue
+        for j in range(i, due):
+            t0 = clock()
+            outcomes.append(await producer.put_record(stream=stream, partition_key=KEYS[j % len(KEYS)], data=data))
+            times.append(clock() - t0)
+        i = due
+        await asyncio.sleep(0)
+    return total, times, outcomes, (clock() - t_start) / 1e9
+
+
+async def loop_lag(spec: Spec, producer: Any) -> tuple[int, Any, int, Result]:
+    """The probe while put_record is paced; then every result, outside the probe."""
+    probe = LoopLag()
+    probe.start()
+    records, times, outcomes, paced_seconds = await paced_async(spec, producer)
+    lag = await probe.stop()
+    failed = await count_failed_async(outcomes)
+    return records, times, failed, {"loop_lag_ms": lag, **pace_figures(records, paced_seconds)}
+
+
+def async_producer(spec: Spec) -> Any:
+    """gokpl's Producer or aiokpl's, by the spec's producer."""
+    if spec["producer"] == "gokpl-async":
+        from gokpl import Producer
+
+        return Producer(gokpl_config(spec))
     import aiokpl
 
-    async with aiokpl.Producer(aiokpl_config(spec)) as producer:
+    return aiokpl.Producer(aiokpl_config(spec))
+
+
+async def async_rows(spec: Spec) -> Result:
+    async with async_producer(spec) as producer:
         outcome = await producer.put_record(stream=spec["stream"], partition_key="warm-up", data=b"warm-up")
         if not (await outcome.wait()).success:
             raise RuntimeError("warm-up record failed")
-        if spec.get("warm_up"):
-            await aiokpl_async_puts({**spec, "seconds": spec["warm_up"]}, producer)
-        with Section() as section:
-            records, times, failed = await aiokpl_async_puts(spec, producer)
-        return summary(spec, section, records, times, failed)
+        if spec["kind"] == "loop-lag":
+            idle = await probed(IDLE_PROBE_SECONDS)
+            with Section() as section:
+                records, times, failed, figures = await loop_lag(spec, producer)
+            figures["idle_loop_lag_ms"] = idle
+        else:
+            if spec.get("warm_up"):
+                await async_puts({**spec, "seconds": spec["warm_up"]}, producer)
+            with Section() as section:
+                records, times, failed = await async_puts(spec, producer)
+            figures = {}
+        return {**summary(spec, section, records, times, failed), **figures}
 
 
-def run_aiokpl_async(spec: Spec) -> Result:
-    return asyncio.run(aiokpl_async_rows(spec))
+def run_async(spec: Spec) -> Result:
+    return asyncio.run(async_rows(spec))
 
 
 # boto3, alone and with aws-kinesis-agg
@@ -597,7 +707,8 @@ def run_stand_in(spec: Spec) -> Result:
 RUNNERS: dict[str, Callable[[Spec], Result]] = {
     "gokpl": run_gokpl,
     "aiokpl-sync": run_aiokpl_sync,
-    "aiokpl-async": run_aiokpl_async,
+    "aiokpl-async": run_async,
+    "gokpl-async": run_async,
     "boto3": run_boto3,
     "boto3-agg": run_boto3_agg,
     "python-stand-in": run_stand_in,
