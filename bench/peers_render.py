@@ -241,7 +241,7 @@ def async_table(entries: list[Entry]) -> list[str]:
 
 
 def lag_table(entries: list[Entry]) -> list[str]:
-    header = ["Producer", "paced at", "records/s", "achieved", "loop lag ms p50", "p99", "max",
+    header = ["Producer", "paced at", "pace records/s", "achieved", "loop lag ms p50", "p99", "max",
               f"p99 ≤ {LOOP_LAG_TARGET_MS:g} ms", "idle loop lag ms p99", "CPU s per M records"]  # fmt: skip
     names = {"gokpl-async": "gokpl", "aiokpl-async": "aiokpl"}
     lines = []
@@ -395,7 +395,8 @@ def section(report: dict[str, Any]) -> str:
     mock = [e for e in entries if e["endpoint"] == "mock"]
     out = [BEGIN, "", "## Peers", ""]
     out += [
-        "`bench/peers.py` (`make bench-peers`; `--quick` for a one-minute check) runs gokpl and its peers, "
+        "`bench/peers.py` (`make bench-peers`; `--quick` for a one-minute check; `--only async` for the "
+        "asyncio rows alone) runs gokpl and its peers, "
         "installed from PyPI into `bench/.venv` (`bench/requirements-peers.txt`), each row in its own process "
         "against its own endpoint. Its docstring and `bench/peers_worker.py`'s say exactly what is measured. "
         f"Figures are the median of {reps} repetition{'s' if reps > 1 else ''}"
