@@ -31,7 +31,7 @@ import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from gokpl import Config, Producer
+from gokpl import Config, Outcome, Producer, RecordResult
 
 STREAM = os.environ.get("GOKPL_STREAM", "events")
 PUT_TIMEOUT = 1.0  # seconds to wait for room when the producer is full, before answering 503
@@ -52,7 +52,7 @@ async def producer_context(app: web.Application) -> AsyncIterator[None]:
         log.info("flushed; records left: %d", producer.outstanding_records)
 
 
-async def put(request: web.Request) -> object:
+async def put(request: web.Request) -> Outcome[RecordResult] | None:
     """Put the request body, keyed by the X-User header; the outcome, or None when the producer stays full."""
     producer = request.app[PRODUCER]
     data = await request.read()

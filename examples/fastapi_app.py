@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from gokpl import Config, Producer
+from gokpl import Config, Outcome, Producer, RecordResult
 
 STREAM = os.environ.get("GOKPL_STREAM", "events")
 PUT_TIMEOUT = 1.0  # seconds to wait for room when the producer is full, before answering 503
@@ -56,7 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
-async def put(request: Request) -> object:
+async def put(request: Request) -> Outcome[RecordResult] | None:
     """Put the request body, keyed by the X-User header; the outcome, or None when the producer stays full."""
     producer: Producer = request.app.state.producer
     data = await request.body()

@@ -15,18 +15,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import gokpl
 import pytest
-from conftest import FakeKinesis, missing
+from conftest import FakeKinesis
 from support import read_back
 from test_examples import EXAMPLES, assert_landed_as_answered, example_env, stored_by_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "process"))
 
 from proc_support import free_port, http, server, stop, wait_http
-
-if not hasattr(gokpl, "Producer"):
-    missing("gokpl.Producer is not in this build", hint="the asyncio Producer")
 
 CONFIRMED = 12
 FIRE_AND_FORGET = 20
