@@ -370,7 +370,8 @@ def rerun_text(rerun: dict[str, Any]) -> str:
     m = rerun["machine"]
     return (
         f" The rows whose id contains `{rerun['only']}` are from a later run, {rerun['date']}: "
-        f"`{rerun['command']}` ({rerun['profile']} profile, {rerun['total_seconds']:.0f} s, load average "
+        f"`{rerun['command']}` on {m['cpu_model']}, {m['cores']} cores ({rerun['profile']} profile, "
+        f"{rerun['total_seconds']:.0f} s, load average "
         f"{m['load_average_start'][0]} at the start and {m.get('load_average_end', ['?'])[0]} at the end), "
         f"gokpl built from {repository_text(rerun['repository'])}."
     )
