@@ -25,7 +25,8 @@ also pays for growing its heap), then measures:
 - event-loop lag in the asyncio loop-lag rows: a task sleeps 1 ms in a
   loop and records how late it wakes, first with the loop idle (0.5 s, the
   floor), then while put_record is paced (every result awaited after the
-  pacing, outside the probe);
+  pacing, outside the probe); and the CPU time of the loop's thread over
+  the paced section, as a share of its wall time (how busy the loop was);
 - CPU seconds of the whole process (every thread, Go's included) over the
   section, from getrusage(RUSAGE_SELF); peak RSS (ru_maxrss) at the end.
 
@@ -516,13 +517,17 @@ async def paced_async(spec: Spec, producer: Any) -> tuple[int, Any, list[Any], f
 
 
 async def loop_lag(spec: Spec, producer: Any) -> tuple[int, Any, int, Result]:
-    """The probe while put_record is paced; then every result, outside the probe."""
+    """The probe while put_record is paced, and how busy the loop's thread was; then every result,
+    outside the probe."""
     probe = LoopLag()
     probe.start()
+    cpu0 = time.thread_time()
     records, times, outcomes, paced_seconds = await paced_async(spec, producer)
+    busy = (time.thread_time() - cpu0) / paced_seconds
     lag = await probe.stop()
     failed = await count_failed_async(outcomes)
-    return records, times, failed, {"loop_lag_ms": lag, **pace_figures(records, paced_seconds)}
+    figures = {"loop_lag_ms": lag, "loop_thread_busy_pct": round(100 * busy, 1)}
+    return records, times, failed, {**figures, **pace_figures(records, paced_seconds)}
 
 
 def async_producer(spec: Spec) -> Any:
