@@ -476,7 +476,7 @@ SUMMARY_FIELDS = (
     "latency_ms.p99", "attempt_start_ms.p50", "attempt_start_ms.p99", "attempt_end_ms.p50", "attempt_end_ms.p99",
     "achieved_per_s", "max_rss_kib", "records", "seconds", "pct_of_byte_limit", "pct_entries_throttled",
     "accepted_bytes_per_s", "loop_lag_ms.p50", "loop_lag_ms.p99", "loop_lag_ms.max", "idle_loop_lag_ms.p50",
-    "idle_loop_lag_ms.p99", "loop_thread_busy_pct",
+    "idle_loop_lag_ms.p99", "loop_thread_busy_pct", "put_calls_over_1ms", "put_call_max_ms",
 )  # fmt: skip
 
 

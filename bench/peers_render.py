@@ -243,7 +243,7 @@ def async_table(entries: list[Entry]) -> list[str]:
 def lag_table(entries: list[Entry]) -> list[str]:
     header = ["Producer", "paced at", "pace records/s", "achieved", "loop lag ms p50", "p99", "max",
               f"p99 ≤ {LOOP_LAG_TARGET_MS:g} ms", "idle loop lag ms p99", "loop thread busy %",
-              "CPU s per M records"]  # fmt: skip
+              "puts > 1 ms", "longest put ms", "CPU s per M records"]  # fmt: skip
     names = {"gokpl-async": "gokpl", "aiokpl-async": "aiokpl"}
     lines = []
     for e in entries:
@@ -257,6 +257,7 @@ def lag_table(entries: list[Entry]) -> list[str]:
         cells += [short(e["pace"]), short(median(e, "achieved_per_s")), with_range(e, "loop_lag_ms.p50"),
                   with_range(e, "loop_lag_ms.p99"), with_range(e, "loop_lag_ms.max"), verdict,
                   with_range(e, "idle_loop_lag_ms.p99"), with_range(e, "loop_thread_busy_pct"),
+                  with_range(e, "put_calls_over_1ms"), with_range(e, "put_call_max_ms"),
                   with_range(e, "cpu_s_per_million")]  # fmt: skip
         lines.append(cells)
     return table(header, lines) if lines else []
@@ -292,7 +293,8 @@ def async_text(report: dict[str, Any], entries: list[Entry]) -> list[str]:
             "*achieved*), and aiokpl also at half of its own. *Idle*: the same probe for 0.5 s before, the "
             f"loop with nothing else to do. *Loop thread busy*: the CPU time of the loop's thread over the paced "
             "section, as a share of its wall time (the rest it slept in the loop's poll, or waited for a "
-            f"core or for the GIL). gokpl's target: lag p99 ≤ {LOOP_LAG_TARGET_MS:g} ms.",
+            "core or for the GIL). *puts > 1 ms* and *longest put*: `put_record` calls that held the loop "
+            f"that long. gokpl's target: lag p99 ≤ {LOOP_LAG_TARGET_MS:g} ms.",
             "",
             *lag_table(lag),
             "",

@@ -26,7 +26,8 @@ also pays for growing its heap), then measures:
   loop and records how late it wakes, first with the loop idle (0.5 s, the
   floor), then while put_record is paced (every result awaited after the
   pacing, outside the probe); and the CPU time of the loop's thread over
-  the paced section, as a share of its wall time (how busy the loop was);
+  the paced section, as a share of its wall time (how busy the loop was),
+  and the put calls that held the loop longer than 1 ms;
 - CPU seconds of the whole process (every thread, Go's included) over the
   section, from getrusage(RUSAGE_SELF); peak RSS (ru_maxrss) at the end.
 
@@ -527,6 +528,8 @@ async def loop_lag(spec: Spec, producer: Any) -> tuple[int, Any, int, Result]:
     lag = await probe.stop()
     failed = await count_failed_async(outcomes)
     figures = {"loop_lag_ms": lag, "loop_thread_busy_pct": round(100 * busy, 1)}
+    figures["put_calls_over_1ms"] = sum(1 for t in times if t > 1_000_000)
+    figures["put_call_max_ms"] = round(max(times) / 1e6, 3) if times else None
     return records, times, failed, {**figures, **pace_figures(records, paced_seconds)}
 
 
