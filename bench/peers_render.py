@@ -293,8 +293,9 @@ def async_text(report: dict[str, Any], entries: list[Entry]) -> list[str]:
             "*achieved*), and aiokpl also at half of its own. *Idle*: the same probe for 0.5 s before, the "
             f"loop with nothing else to do. *Loop thread busy*: the CPU time of the loop's thread over the paced "
             "section, as a share of its wall time (the rest it slept in the loop's poll, or waited for a "
-            "core or for the GIL). *puts > 1 ms* and *longest put*: `put_record` calls that held the loop "
-            f"that long. gokpl's target: lag p99 ≤ {LOOP_LAG_TARGET_MS:g} ms.",
+            "core or for the GIL). *puts > 1 ms* and *longest put*: `await put_record(...)` calls that took "
+            "that long; a put that does not suspend holds the loop all that time (aiokpl's suspends in every "
+            f"put, letting other tasks run). gokpl's target: lag p99 ≤ {LOOP_LAG_TARGET_MS:g} ms.",
             "",
             *lag_table(lag),
             "",
