@@ -305,7 +305,8 @@ def async_text(report: dict[str, Any], entries: list[Entry]) -> list[str]:
             "stop-the-world step (about 0.7 ms) and then a wait of 2 to 4 ms for a core; the heap grows with "
             "the outcomes the row holds until the end. The rest are the loop's thread losing its core to the "
             "engine's threads and the endpoint, which share the machine's 2 cores: with the collector off, "
-            "p99 is still 2.3 to 3 ms at this rate (outcomes awaited as they resolve). At 40,000 to 50,000 records/s, p99 is 0.9 to 1.2 ms.",
+            "p99 is still 2.3 to 3 ms at this rate (outcomes awaited as they resolve). At 40,000 to 50,000 "
+            "records/s, p99 is 0.9 to 1.2 ms.",
             "",
         ]
     return out

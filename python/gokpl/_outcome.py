@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from types import GenericAlias
 from collections.abc import Callable
+from types import GenericAlias
 from typing import Any, ClassVar
 
 from . import _fastpath, _native
