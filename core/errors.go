@@ -17,8 +17,21 @@ import (
 // The errors the package's functions return. Test for them with errors.Is
 // and errors.As: a returned error may wrap them.
 var (
-	// ErrClosed is returned by Put after Close has begun.
+	// ErrClosed is returned by Put after Close has begun. The RecordError
+	// of a record that Close failed before it was delivered
+	// (CodeProducerClosed) matches it too.
 	ErrClosed = errors.New("gokpl: producer is closed")
+
+	// ErrExpired matches the RecordError of a record whose RecordTTL
+	// passed before it was delivered (CodeExpired).
+	ErrExpired = errors.New("gokpl: record expired before it was delivered")
+
+	// ErrThrottled matches the RecordError of a record that failed on a
+	// throttling code (ProvisionedThroughputExceededException and the
+	// others the service throttles with). Only a producer with
+	// FailIfThrottled fails such a record; otherwise it is retried until
+	// it succeeds or expires.
+	ErrThrottled = errors.New("gokpl: record throttled")
 
 	// ErrBackpressure is wrapped by the error a Put returns when the
 	// producer stayed full of unresolved records (MaxOutstandingRecords or
@@ -48,6 +61,43 @@ type InvalidRecordError struct {
 
 func (e *InvalidRecordError) Error() string {
 	return fmt.Sprintf("gokpl: invalid record: %s %s", e.Field, e.Reason)
+}
+
+// RecordError is a record that failed for good: the error code and message
+// of its last attempt, and how many attempts it had. RecordResult.Err returns
+// it. It matches ErrExpired, ErrClosed and ErrThrottled with errors.Is when
+// its code is one of theirs; any other code is the service's exception name
+// or one of the Code constants.
+type RecordError struct {
+	Code    string
+	Message string
+	// Attempts is len(RecordResult.Attempts): the record's trips to the
+	// service, plus the synthetic last step of an expired or closed record.
+	Attempts int
+}
+
+func (e *RecordError) Error() string {
+	attempts := "attempts"
+	if e.Attempts == 1 {
+		attempts = "attempt"
+	}
+	if e.Message == "" {
+		return fmt.Sprintf("gokpl: record failed after %d %s: %s", e.Attempts, attempts, e.Code)
+	}
+	return fmt.Sprintf("gokpl: record failed after %d %s: %s: %s", e.Attempts, attempts, e.Code, e.Message)
+}
+
+// Is reports whether target is the sentinel for e's code.
+func (e *RecordError) Is(target error) bool {
+	switch target {
+	case ErrExpired:
+		return e.Code == CodeExpired
+	case ErrClosed:
+		return e.Code == CodeProducerClosed
+	case ErrThrottled:
+		return classifyCode(e.Code) == actionThrottled
+	}
+	return false
 }
 
 // ConfigError reports one bad configuration field, naming it and what it

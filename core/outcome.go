@@ -44,6 +44,17 @@ func (r *RecordResult) ErrorMessage() string {
 	return r.Attempts[len(r.Attempts)-1].ErrorMessage
 }
 
+// Err returns nil when the record was delivered, and otherwise a
+// *RecordError with the code and message of its last attempt and its number
+// of attempts. errors.Is matches it against ErrExpired, ErrClosed and
+// ErrThrottled.
+func (r *RecordResult) Err() error {
+	if r.Success {
+		return nil
+	}
+	return &RecordError{Code: r.ErrorCode(), Message: r.ErrorMessage(), Attempts: len(r.Attempts)}
+}
+
 // Outcome states.
 const (
 	outcomePending int32 = iota
@@ -84,7 +95,9 @@ type Outcome struct {
 	result RecordResult
 }
 
-// Done is closed once the outcome is resolved or cancelled.
+// Done is closed once the outcome is resolved or cancelled; Result returns
+// the result (or ErrCancelled) by then. It is closed before the functions
+// given to OnDone run, so a goroutine that Done wakes may run ahead of them.
 func (o *Outcome) Done() <-chan struct{} {
 	for {
 		w := o.waiter.Load()
@@ -102,10 +115,18 @@ func (o *Outcome) Done() <-chan struct{} {
 }
 
 // OnDone arranges for f to run once, when the outcome is resolved or
-// cancelled, on the goroutine that resolves or cancels it: f must be quick
-// and must not block. It reports false, arranging nothing, when the outcome
-// is done already (the caller then acts at once). Unlike waiting on Done,
-// it costs no goroutine per outcome.
+// cancelled. It reports false, arranging nothing, when the outcome is done
+// already (the caller then acts at once). Unlike waiting on Done, it costs
+// no goroutine per outcome.
+//
+// f runs on the goroutine that resolves or cancels the outcome: one of the
+// producer's goroutines, the caller of Close, or the caller of Cancel, before
+// Cancel returns. It runs after Done's channel is closed, with Result
+// already returning the result (or ErrCancelled), and the functions of one
+// outcome run in the order they were given. f runs while the record still
+// holds its room in the producer's budget and counts in any Flush waiting for
+// it, so f must be quick and must not block: not Flush or Close, nor a Put
+// that may wait for room.
 func (o *Outcome) OnDone(f func()) bool {
 	for {
 		w := o.waiter.Load()
@@ -154,8 +175,18 @@ func (o *Outcome) IsDone() bool {
 	return s == outcomeResolved || s == outcomeCancelled
 }
 
-// Wait blocks until the outcome resolves or ctx ends. It returns ErrCancelled
-// after a successful Cancel, and ctx.Err() when ctx ends first.
+// Wait blocks until the outcome resolves or ctx ends, and returns the
+// record's result. A record that failed is a result, not Wait's error: the
+// result carries every attempt, with the shard and sequence number of a
+// success, and its Err method gives a failure as an error. Wait's error means
+// there is no result: ctx.Err() when ctx ends first (the record carries on,
+// and the outcome can be waited for again), or ErrCancelled after a
+// successful Cancel. To treat both as errors:
+//
+//	result, err := outcome.Wait(ctx)
+//	if err == nil {
+//		err = result.Err()
+//	}
 func (o *Outcome) Wait(ctx context.Context) (*RecordResult, error) {
 	if o.IsDone() {
 		return o.Result()
