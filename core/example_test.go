@@ -45,6 +45,50 @@ func Example() {
 	// Output: true shardId-000000000000 1 attempt
 }
 
+// A record that fails is a result, not Wait's error; RecordResult.Err gives
+// the failure as a *RecordError, which errors.Is matches against ErrExpired,
+// ErrClosed and ErrThrottled. Here every PutRecords call fails with a
+// transient error, so the record is retried until its RecordTTL passes.
+func ExampleRecordResult_Err() {
+	fake := kinesistest.NewServer(kinesistest.Options{Streams: map[string]int{"events": 1}})
+	defer fake.Close()
+	fake.ScheduleFault("PutRecords", kinesistest.ErrorFault(500, kinesistest.ErrorTypeInternalFailure, ""), kinesistest.FaultSchedule{Times: -1})
+
+	cfg := core.DefaultConfig()
+	cfg.Region = "us-east-1"
+	cfg.EndpointURL = fake.URL
+	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "test", "test"
+	cfg.RecordTTL = 200 * time.Millisecond
+	p, err := core.New(context.Background(), cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	outcome, err := p.Put(ctx, core.Record{Stream: "events", PartitionKey: "user-1", Data: []byte("hello")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	result, err := outcome.Wait(ctx)
+	if err == nil {
+		err = result.Err()
+	}
+	fmt.Println(errors.Is(err, core.ErrExpired))
+	var recordErr *core.RecordError
+	if errors.As(err, &recordErr) {
+		fmt.Println(recordErr.Code)
+	}
+	// The result still lists every attempt: each InternalFailure, then the
+	// Expired step.
+	fmt.Println("first attempt:", result.Attempts[0].ErrorCode)
+	// Output:
+	// true
+	// Expired
+	// first attempt: InternalFailure
+}
+
 // Flush waits for the records put before it; Close flushes what is left
 // within its context and resolves every outcome.
 func ExampleProducer_Flush() {
