@@ -22,6 +22,9 @@
 //		return err // an invalid record, a closed producer, or backpressure until ctx ended
 //	}
 //	result, err := outcome.Wait(ctx)
+//	if err == nil {
+//		err = result.Err() // nil once the record is written
+//	}
 //
 // Put returns as soon as the record is buffered; the Outcome resolves
 // exactly once, when the record is written (RecordResult.Success, with its shard
@@ -29,7 +32,8 @@
 // ErrorMessage, the service's exception name or one of the Code constants).
 // A failed record is a RecordResult, not an error: Wait returns an error only
 // when its ctx ends or the outcome was cancelled. Every RecordResult lists the
-// record's attempts.
+// record's attempts, and RecordResult.Err gives a failure as a *RecordError,
+// which errors.Is matches against ErrExpired, ErrClosed and ErrThrottled.
 //
 // Config's fields are the KPL's options; each documents its unit, default
 // and range, and ParseConfigJSON reads them by their options.json names.
@@ -60,8 +64,8 @@
 // goroutines. Put never runs the pipeline on the caller's goroutine and
 // blocks only while the budget is full. Flush, Close, Outcome.Wait and a
 // Put under backpressure block until done or until their context ends.
-// Functions given to Outcome.OnDone run on the goroutine that resolves the
-// outcome, and must not block.
+// Functions given to Outcome.OnDone run on the goroutine that resolves or
+// cancels the outcome, after its Done channel is closed, and must not block.
 //
 // # Flushing and closing
 //

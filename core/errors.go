@@ -65,10 +65,10 @@ func (e *InvalidRecordError) Error() string {
 
 // RecordError is a record that failed for good: the error code and message
 // of its last attempt, and how many attempts it had. RecordResult.Err returns
-// it. It matches ErrExpired, ErrClosed and ErrThrottled with errors.Is when
-// its code is one of theirs; any other code is the service's exception name
-// or one of the Code constants.
+// it. With errors.Is it matches ErrExpired (CodeExpired), ErrClosed
+// (CodeProducerClosed) and ErrThrottled (the throttling codes).
 type RecordError struct {
+	// Code is the service's exception name or one of the Code constants.
 	Code    string
 	Message string
 	// Attempts is len(RecordResult.Attempts): the record's trips to the
