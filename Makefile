@@ -111,8 +111,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check python
 	$(VENV)/bin/mypy
 
-## bench: every benchmark (Go engine, Python put path, process soaks, peers, memory under overload); results in bench/results/
-bench: bench-go bench-python bench-process bench-peers bench-memory
+## bench: every benchmark (Go engine, Python put path, process soaks, peers, memory under overload, the Go peer); results in bench/results/
+bench: bench-go bench-python bench-process bench-peers bench-memory bench-go-peers
 
 bench-go:
 	mkdir -p bench/results
@@ -129,8 +129,9 @@ bench-process: venv $(PKG_LIB) $(BUILD)/kinesistest
 BENCH_VENV := bench/.venv
 BENCH_VPY := $(BENCH_VENV)/bin/python
 PEERS_FLAGS ?=
+GO_PEERS_FLAGS ?=
 MEMORY_FLAGS ?=
-.PHONY: bench-venv bench-peers bench-memory
+.PHONY: bench-venv bench-peers bench-memory bench-go-peers
 
 ## bench-venv: bench/.venv with the peers from PyPI (bench/requirements-peers.txt) and gokpl from this repository
 bench-venv: $(BENCH_VENV)/.installed
@@ -144,6 +145,12 @@ $(BENCH_VENV)/.installed: bench/requirements-peers.txt setup.py pyproject.toml
 ## bench-peers: gokpl against aiokpl, boto3 and aws-kinesis-agg (PEERS_FLAGS=--quick for a one-minute run); results in bench/results/peers.json and docs/benchmarks.md
 bench-peers: bench-venv $(PKG_LIB) emulator
 	$(BENCH_VPY) bench/peers.py $(PEERS_FLAGS)
+
+## bench-go-peers: gokpl's engine against a8m/kinesis-producer from Go (bench/gopeers, its own module), 1,000,000 records, 6 alternating rounds in fresh processes (GO_PEERS_FLAGS='-rounds 2' for a shorter run); results in bench/results/go-peers.json and docs/benchmarks.md
+bench-go-peers: $(BUILD)/kinesistest
+	cd bench/gopeers && $(GO) build -o ../../$(BUILD)/gopeers .
+	$(BUILD)/gopeers -endpoint-bin $(BUILD)/kinesistest -out bench/results/go-peers.json $(GO_PEERS_FLAGS)
+	$(BUILD)/gopeers -render bench/results/go-peers.json -doc docs/benchmarks.md
 
 ## bench-memory: RSS growth while every request is throttled, 5 KB records, max_outstanding_bytes 64 and 256 MiB, 180 s each in a fresh process (MEMORY_FLAGS='--seconds 60' for a shorter run); bound 1.25 x budget + 32 MiB; results in bench/results/memory.json, the plot and docs/benchmarks.md's memory section
 bench-memory: bench-venv $(PKG_LIB) $(BUILD)/kinesistest

@@ -13,6 +13,7 @@ import (
 type results struct {
 	Date       string       `json:"date"`
 	Command    string       `json:"command"`
+	Args       string       `json:"args"`
 	Commit     string       `json:"commit"`
 	Machine    machine      `json:"machine"`
 	Workload   workload     `json:"workload"`
@@ -75,10 +76,11 @@ func newResults(o *options) *results {
 	return &results{
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Command: "make bench-go-peers",
+		Args:    strings.Join(os.Args[1:], " "),
 		Commit:  gitCommit(),
 		Machine: machine{CPU: cpuModel(), Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: goVersion()},
 		Workload: workload{Records: o.records, RecordBytes: recordSize, Shards: shardCount, Rounds: o.rounds,
-			PacedRate: o.pacedRate, PacedSeconds: o.pacedFor.Seconds(), Endpoint: "build/kinesistest --discard --stream bench:64, one per row"},
+			PacedRate: o.pacedRate, PacedSeconds: o.pacedFor.Seconds(), Endpoint: "build/kinesistest --discard --stream bench:64"},
 		LoadBefore: loadAverage(),
 	}
 }
