@@ -124,16 +124,42 @@ func runWorkerProcess(self string, args []string) (stdout []byte, state *os.Proc
 	return nil, cmd.ProcessState, crashReport(exit, errOut.String())
 }
 
-// crashReport names how a worker ended: its panic or error message and its
-// exit status.
+// crashReport names how a worker ended: its panic or error message, where
+// it panicked, and its exit status.
 func crashReport(exit *exec.ExitError, stderr string) string {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	for i, line := range lines {
 		if strings.HasPrefix(line, "panic:") || strings.HasPrefix(line, "fatal error:") {
-			return fmt.Sprintf("%s (%s)", strings.Join(lines[i:min(i+1, len(lines))], " "), exit)
+			if where := panicSite(lines[i+1:]); where != "" {
+				return fmt.Sprintf("%s at %s (%s)", line, where, exit)
+			}
+			return fmt.Sprintf("%s (%s)", line, exit)
 		}
 	}
 	return fmt.Sprintf("%s (%s)", lines[len(lines)-1], exit)
+}
+
+// panicSite finds the first frame outside the runtime in the panicking
+// goroutine's stack: the function and its file and line.
+func panicSite(stack []string) string {
+	for i := 0; i+1 < len(stack); i++ {
+		fn := strings.TrimSpace(stack[i])
+		if !strings.HasPrefix(stack[i+1], "\t") || strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(stack[i], "\t") {
+			continue
+		}
+		if j := strings.LastIndex(fn, "("); j > 0 {
+			fn = fn[:j]
+		}
+		file := strings.TrimSpace(stack[i+1])
+		if j := strings.LastIndex(file, "/"); j >= 0 {
+			file = file[j+1:]
+		}
+		if j := strings.Index(file, " +0x"); j >= 0 {
+			file = file[:j]
+		}
+		return fn + " (" + file + ")"
+	}
+	return ""
 }
 
 // describeSample is one progress line.
