@@ -9,8 +9,9 @@ import (
 )
 
 // recordBookkeepingBytes is what a record in flight takes beside its data and
-// partition key: the userRecord (440 bytes, in a 448-byte size class) and
-// its share of the stages' queues and tables.
+// partition key: the userRecord (280 bytes, in a 288-byte size class), its
+// Outcome (200 bytes, in a 208-byte size class) and its share of the
+// stages' queues and tables.
 const recordBookkeepingBytes = 512
 
 // budgetBytes is what a record counts against max_outstanding_bytes from its

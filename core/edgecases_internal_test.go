@@ -333,8 +333,9 @@ func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration)
 		expiration:       now.Add(ttl),
 		predictedShardID: fmt.Sprintf("shardId-%012d", predicted),
 		shard:            predicted,
+		outcome:          &Outcome{},
 	}
-	u.attempts = u.firstAttempt[:0]
+	u.attempts = u.outcome.firstAttempt[:0]
 	return u
 }
 

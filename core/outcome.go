@@ -87,12 +87,18 @@ var notified = &notifier{ch: closedChannel}
 // once: by the pipeline (success, failure, expiry, close) or by Cancel,
 // whichever comes first. All methods are safe for concurrent use.
 //
-// An Outcome lives inside its record's pipeline state (one allocation for
-// both) and creates its Done channel only when someone waits.
+// An Outcome is an allocation of its own beside its record's pipeline
+// state, which is garbage once the record is resolved: an Outcome held after
+// that keeps only the result. It creates its Done channel only when someone
+// waits.
 type Outcome struct {
 	state  atomic.Int32
 	waiter atomic.Pointer[notifier]
 	result RecordResult
+
+	// firstAttempt holds the attempts of a record delivered at the first
+	// try, the common case, without an allocation of their own.
+	firstAttempt [1]Attempt
 }
 
 // Done is closed once the outcome is resolved or cancelled; Result returns

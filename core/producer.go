@@ -160,7 +160,9 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		return nil, err
 	}
 	now := time.Now()
+	o := &Outcome{}
 	u := &userRecord{
+		outcome:    o,
 		Record:     r,
 		hash:       hash,
 		hashKnown:  r.ExplicitHashKey != "",
@@ -170,7 +172,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		tagsSize:   tagsSize,
 	}
 	u.deadline = earlier(u.deadline, u.expiration)
-	u.attempts = u.firstAttempt[:0]
+	u.attempts = o.firstAttempt[:0]
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
 	if p.closed {
@@ -186,7 +188,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	u.pipeline.received.Add(1)
 	u.pipeline.pending.Add(1)
 	u.pipeline.add(u)
-	return &u.outcome, nil
+	return o, nil
 }
 
 // Flush sends everything buffered now and waits until every record put before

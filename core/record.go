@@ -110,18 +110,14 @@ func tooLarge(size, limit int, where string) error {
 type userRecord struct {
 	Record
 	hash       HashKey
-	hashKnown  bool // hash is set: an explicit hash key, or the partition key's MD5 computed
-	outcome    Outcome
+	hashKnown  bool     // hash is set: an explicit hash key, or the partition key's MD5 computed
+	outcome    *Outcome // its own allocation, so a held outcome does not keep the rest alive
 	arrival    time.Time
 	deadline   time.Time // send by then
 	expiration time.Time // fail with Expired after then
 	attempts   []Attempt
 	epoch      *epoch
 	pipeline   *pipeline // the stream's, for its counters
-
-	// firstAttempt holds the attempts of a record delivered at the first
-	// try, the common case, without an allocation of their own.
-	firstAttempt [1]Attempt
 
 	// tagsSize is what the record's tags add to its message in an
 	// aggregated record (tagsSize), 0 without tags.
