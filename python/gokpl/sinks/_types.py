@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 #: A snapshot's or event's dimensions: ``(key, value)`` pairs, keys among
 #: ``"stream"``, ``"shard"`` and ``"error_code"``, in that order.
@@ -78,3 +78,21 @@ class EventfulMetricsSink(Protocol):
     """A sink that also wants each series' value as an event, just before each ``export``."""
 
     def record(self, event: MetricEvent) -> None: ...
+
+
+_Sink = TypeVar("_Sink", bound="PlainSink")
+
+
+class PlainSink:
+    """The base of gokpl's own sinks: nothing to open or close, so entering and exiting do nothing."""
+
+    async def __aenter__(self: _Sink) -> _Sink:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None

@@ -14,17 +14,16 @@ made. Immutable once made; safe to share.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._types import MetricSnapshot
+from ._types import MetricSnapshot, PlainSink
 
 if TYPE_CHECKING:
     from .._config import Config
 
 
-class CloudWatchSink:
+class CloudWatchSink(PlainSink):
     """Upload the KPL's metrics to CloudWatch, from the engine, every ``metrics_upload_interval_ms``.
 
     ``namespace`` defaults to aiokpl's (``"aiokpl"``). ``region``,
@@ -78,17 +77,6 @@ class CloudWatchSink:
 
     async def export(self, snapshots: Sequence[MetricSnapshot]) -> None:
         return None  # the engine uploads by itself
-
-    async def __aenter__(self) -> CloudWatchSink:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def check_config(self, config: Config) -> None:
         """Raise ConfigError if the sink asks for a connection the engine's uploader cannot make."""

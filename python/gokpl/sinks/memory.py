@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from types import TracebackType
 
-from ._types import MetricSnapshot
+from ._types import MetricSnapshot, PlainSink
 
 
-class InMemorySink:
+class InMemorySink(PlainSink):
     """Captures the snapshots of every ``export`` call, in call order."""
 
     __slots__ = ("_exports", "_lock")
@@ -25,17 +24,6 @@ class InMemorySink:
     async def export(self, snapshots: Sequence[MetricSnapshot]) -> None:
         with self._lock:
             self._exports.append(tuple(snapshots))
-
-    async def __aenter__(self) -> InMemorySink:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     @property
     def exports(self) -> tuple[tuple[MetricSnapshot, ...], ...]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 
-from ._types import MetricSnapshot
+from ._types import MetricSnapshot, PlainSink
 
 
-class NullSink:
+class NullSink(PlainSink):
     """A sink that does nothing: metrics are still computed, and readable with ``producer.metrics()``."""
 
     __slots__ = ()
@@ -17,17 +16,6 @@ class NullSink:
         pass
 
     async def export(self, snapshots: Sequence[MetricSnapshot]) -> None:
-        return None
-
-    async def __aenter__(self) -> NullSink:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         return None
 
 

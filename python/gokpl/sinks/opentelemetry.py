@@ -20,7 +20,6 @@ one thread or loop at a time (the producer's).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 try:
@@ -29,7 +28,7 @@ except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("gokpl.sinks.opentelemetry needs opentelemetry-api: pip install 'gokpl[otel]'") from exc
 
 from ._mapping import kind_of
-from ._types import Dimensions, MetricSnapshot
+from ._types import Dimensions, MetricSnapshot, PlainSink
 
 _BYTES = frozenset({"UserRecordsDataPut", "KinesisRecordsDataPut"})
 _MILLISECONDS = frozenset({"BufferedTime", "RequestTime"})
@@ -44,7 +43,7 @@ def unit_of(name: str) -> str:
     return "1"
 
 
-class OpenTelemetrySink:
+class OpenTelemetrySink(PlainSink):
     """Updates OpenTelemetry instruments from each exported batch of snapshots."""
 
     __slots__ = ("_instrument_prefix", "_instruments", "_levels", "_meter")
@@ -59,14 +58,6 @@ class OpenTelemetrySink:
         if self._meter is None:
             self._meter = otel_metrics.get_meter("gokpl")
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     async def export(self, snapshots: Sequence[MetricSnapshot]) -> None:
         if self._meter is None:
