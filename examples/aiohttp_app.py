@@ -59,7 +59,7 @@ async def put(request: web.Request) -> Outcome[RecordResult] | None:
     key = request.headers.get("X-User", "anon")
     try:
         return await asyncio.wait_for(producer.put_record(stream=STREAM, partition_key=key, data=data), PUT_TIMEOUT)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # TimeoutError itself from Python 3.11
         return None
 
 
@@ -70,7 +70,7 @@ async def event(request: web.Request) -> web.Response:
         return web.json_response({"error": "the producer is full; retry later"}, status=503)
     try:
         result = await asyncio.wait_for(outcome.wait(), RESULT_TIMEOUT)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # TimeoutError itself from Python 3.11
         return web.json_response({"pending": True}, status=202)  # still on its way; it may yet succeed
     body = {
         "success": result.success,

@@ -63,7 +63,7 @@ async def put(request: Request) -> Outcome[RecordResult] | None:
     key = request.headers.get("X-User", "anon")
     try:
         return await asyncio.wait_for(producer.put_record(stream=STREAM, partition_key=key, data=data), PUT_TIMEOUT)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # TimeoutError itself from Python 3.11
         return None
 
 
@@ -75,7 +75,7 @@ async def event(request: Request) -> JSONResponse:
         return JSONResponse({"error": "the producer is full; retry later"}, status_code=503)
     try:
         result = await asyncio.wait_for(outcome.wait(), RESULT_TIMEOUT)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # TimeoutError itself from Python 3.11
         return JSONResponse({"pending": True}, status_code=202)  # still on its way; it may yet succeed
     body = {
         "success": result.success,
