@@ -130,7 +130,10 @@ func TestRecordErrFromProducer(t *testing.T) {
 	})
 
 	t.Run("closed", func(t *testing.T) {
-		p, _ := ecProducer(t, map[string]int{"events": 1}, func(c *core.Config) { c.RecordMaxBufferedTime = time.Minute })
+		p, srv := ecProducer(t, map[string]int{"events": 1}, func(c *core.Config) { c.RecordMaxBufferedTime = time.Minute })
+		// Every send fails, so the record cannot be delivered by a send that
+		// Close's flush starts before it sees its context ended.
+		srv.ScheduleFault("PutRecords", kinesistest.ErrorFault(500, kinesistest.ErrorTypeInternalFailure, ""), kinesistest.FaultSchedule{Times: -1})
 		o := must(p.Put(context.Background(), record))
 		ended, cancel := context.WithCancel(context.Background())
 		cancel()
