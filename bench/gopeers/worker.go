@@ -135,15 +135,22 @@ func measure(ctx context.Context, r row, lib library, o *options) (workerResult,
 // putAll puts n records as fast as one goroutine can, timing each put.
 func putAll(lib library, n int, hist *histogram) (errors int64) {
 	for i := range n {
-		key := partitionKey(i)
-		before := time.Now()
-		err := lib.put(key)
-		hist.add(time.Since(before))
-		if err != nil {
-			errors++
-		}
+		errors += timedPut(lib, i, hist)
 	}
 	return errors
+}
+
+// timedPut puts record i, adding how long the put took to hist; 1 if it
+// failed, else 0.
+func timedPut(lib library, i int, hist *histogram) int64 {
+	key := partitionKey(i)
+	before := time.Now()
+	err := lib.put(key)
+	hist.add(time.Since(before))
+	if err != nil {
+		return 1
+	}
+	return 0
 }
 
 // putPaced puts n records at rate records/s, timing each put.
@@ -151,13 +158,7 @@ func putPaced(lib library, n int, rate float64, hist *histogram) (errors int64) 
 	p := pacer{start: time.Now(), rate: rate}
 	for i := 0; i < n; {
 		for due := min(p.due(), n); i < due; i++ {
-			key := partitionKey(i)
-			before := time.Now()
-			err := lib.put(key)
-			hist.add(time.Since(before))
-			if err != nil {
-				errors++
-			}
+			errors += timedPut(lib, i, hist)
 		}
 		time.Sleep(time.Millisecond)
 	}
