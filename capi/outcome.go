@@ -85,7 +85,7 @@ func gokpl_outcome_state(outcome C.gokpl_outcome) (state C.int64_t) {
 	if r == nil {
 		return 0
 	}
-	return C.int64_t(len(r.Attempts))<<1 | C.int64_t(cBool(r.Success))
+	return C.int64_t(r.AttemptCount())<<1 | C.int64_t(cBool(r.Success))
 }
 
 //export gokpl_outcome_result
@@ -100,7 +100,7 @@ func gokpl_outcome_result(outcome C.gokpl_outcome, out *C.gokpl_result, strings 
 	}
 	*out = C.gokpl_result{
 		success:             cBool(r.Success),
-		attempt_count:       C.uint32_t(len(r.Attempts)),
+		attempt_count:       C.uint32_t(r.AttemptCount()),
 		shard_id_len:        C.size_t(len(r.ShardID)),
 		sequence_number_len: C.size_t(len(r.SequenceNumber)),
 		error_code_len:      C.size_t(len(r.ErrorCode())),
@@ -119,10 +119,11 @@ func gokpl_outcome_attempt(outcome C.gokpl_outcome, index C.uint32_t, out *C.gok
 	if r == nil {
 		return status
 	}
-	if int(index) >= len(r.Attempts) {
+	attempts := r.Attempts()
+	if int(index) >= len(attempts) {
 		return C.GOKPL_ERR_INVALID_ARGUMENT
 	}
-	a := &r.Attempts[index]
+	a := &attempts[index]
 	*out = C.gokpl_attempt{
 		started_at_ns:       C.int64_t(a.StartedAt.UnixNano()),
 		ended_at_ns:         C.int64_t(a.EndedAt.UnixNano()),

@@ -335,7 +335,6 @@ func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration)
 		shard:            predicted,
 		outcome:          &Outcome{},
 	}
-	u.attempts = u.outcome.firstAttempt[:0]
 	return u
 }
 
@@ -592,7 +591,7 @@ func TestEdgeCase13KinesisRecordExpiresAtItsOldestRecord(t *testing.T) {
 		time.Sleep(time.Second + 2*cfg.DrainInterval)
 		synctest.Wait()
 		r, finished := sink.finished[old]
-		if !finished || r.Success || r.ErrorCode() != CodeExpired || len(r.Attempts) != 1 || r.Attempts[0].StartedAt != r.Attempts[0].EndedAt {
+		if !finished || r.Success || r.ErrorCode() != CodeExpired || len(r.Attempts()) != 1 || r.Attempts()[0].StartedAt != r.Attempts()[0].EndedAt {
 			t.Errorf("old record: finished %v, %+v; want one synthetic Expired attempt", finished, r)
 		}
 		if _, done := sink.finished[young]; done || len(sink.again) != 1 || sink.again[0] != young {

@@ -329,8 +329,8 @@ func TestEdgeCase02ShardLookupBoundary(t *testing.T) {
 	}
 	ecFlush(t, p)
 	for i, r := range ecWaitAll(t, outcomes) {
-		if !r.Success || len(r.Attempts) != 1 || r.ShardID != want[keys[i]] {
-			t.Errorf("record with hash %s: success %v in %s after %d attempts, want one attempt into %s (%+v)", keys[i], r.Success, r.ShardID, len(r.Attempts), want[keys[i]], r.Attempts)
+		if !r.Success || len(r.Attempts()) != 1 || r.ShardID != want[keys[i]] {
+			t.Errorf("record with hash %s: success %v in %s after %d attempts, want one attempt into %s (%+v)", keys[i], r.Success, r.ShardID, len(r.Attempts()), want[keys[i]], r.Attempts())
 		}
 	}
 	for _, k := range ecEntries(t, srv, "s") {
@@ -784,7 +784,7 @@ func TestEdgeCase08RecordsFlowWithoutAShardMap(t *testing.T) {
 		outcomes = append(outcomes, put(t, p, core.Record{Stream: "s", PartitionKey: "same", Data: []byte(fmt.Sprint(i))}))
 	}
 	for i, r := range ecWaitAll(t, outcomes) {
-		if !r.Success || len(r.Attempts) != 1 {
+		if !r.Success || len(r.Attempts()) != 1 {
 			t.Fatalf("record %d: %+v", i, r)
 		}
 	}
@@ -834,7 +834,7 @@ func TestEdgeCase09ShardMapListsInPagesAndBacksOff(t *testing.T) {
 	}
 	ecFlush(t, p)
 	for i, r := range ecWaitAll(t, outcomes) {
-		if !r.Success || len(r.Attempts) != 1 || r.ShardID != target.id {
+		if !r.Success || len(r.Attempts()) != 1 || r.ShardID != target.id {
 			t.Fatalf("record %d: %+v, want one attempt into %s", i, r, target.id)
 		}
 	}
@@ -910,12 +910,12 @@ func TestEdgeCase11ResplitRecordsSucceedInRangeOrRetryAsWrongShard(t *testing.T)
 		shards := ecShards(t, srv, "s")
 		results := ecWaitAll(t, outcomes)
 		first := results[0]
-		if !first.Success || len(first.Attempts) != 1 || first.ShardID != shards[1].id {
+		if !first.Success || len(first.Attempts()) != 1 || first.ShardID != shards[1].id {
 			t.Errorf("first record: %+v, want one attempt into %s", first, shards[1].id)
 		}
 		for i, r := range results[1:] {
 			h := ecKey(t, keys[i+1])
-			if !r.Success || len(r.Attempts) != 2 || r.Attempts[0].ErrorCode != core.CodeWrongShard || r.Attempts[0].ShardID != shards[1].id {
+			if !r.Success || len(r.Attempts()) != 2 || r.Attempts()[0].ErrorCode != core.CodeWrongShard || r.Attempts()[0].ShardID != shards[1].id {
 				t.Errorf("record %d: %+v, want a Wrong Shard attempt in %s, then success", i+1, r, shards[1].id)
 				continue
 			}
@@ -964,8 +964,8 @@ func TestEdgeCase11ResplitRecordsSucceedInRangeOrRetryAsWrongShard(t *testing.T)
 		ecFlush(t, p)
 		results := ecWaitAll(t, outcomes)
 		for i, r := range results {
-			if !r.Success || len(r.Attempts) > 3 {
-				t.Errorf("record %d: success %v after %d attempts: %+v", i, r.Success, len(r.Attempts), r.Attempts)
+			if !r.Success || len(r.Attempts()) > 3 {
+				t.Errorf("record %d: success %v after %d attempts: %+v", i, r.Success, len(r.Attempts()), r.Attempts())
 			}
 		}
 		if srv.Requests("ListShards") == lists {
@@ -1061,11 +1061,11 @@ func TestEdgeCase13Expiry(t *testing.T) {
 			return &f
 		})
 		r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-		n := len(r.Attempts)
-		if r.Success || n < 2 || r.ErrorCode() != core.CodeExpired || r.Attempts[n-2].ErrorCode != "InternalFailure" {
+		n := len(r.Attempts())
+		if r.Success || n < 2 || r.ErrorCode() != core.CodeExpired || r.Attempts()[n-2].ErrorCode != "InternalFailure" {
 			t.Fatalf("result = %+v", r)
 		}
-		if last := r.Attempts[n-1]; last.StartedAt != last.EndedAt {
+		if last := r.Attempts()[n-1]; last.StartedAt != last.EndedAt {
 			t.Errorf("the Expired attempt is synthetic and lasts no time: %+v", last)
 		}
 	})
@@ -1095,7 +1095,7 @@ func TestEdgeCase13Expiry(t *testing.T) {
 			if r.Success {
 				continue
 			}
-			last := r.Attempts[len(r.Attempts)-1]
+			last := r.Attempts()[len(r.Attempts())-1]
 			if r.ErrorCode() != core.CodeExpired || !strings.Contains(last.ErrorMessage, "limiter") || last.StartedAt != last.EndedAt {
 				t.Errorf("result = %+v", r)
 			}
@@ -1117,7 +1117,7 @@ func TestEdgeCase13Expiry(t *testing.T) {
 		srv.InjectFault("PutRecords", kinesistest.Fault{Delay: 400 * time.Millisecond})
 		before := time.Now()
 		r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-		if !r.Success || len(r.Attempts) != 1 || r.Attempts[0].EndedAt.Sub(before) < 400*time.Millisecond {
+		if !r.Success || len(r.Attempts()) != 1 || r.Attempts()[0].EndedAt.Sub(before) < 400*time.Millisecond {
 			t.Fatalf("result = %+v", r)
 		}
 	})
@@ -1131,7 +1131,7 @@ func TestEdgeCase13Expiry(t *testing.T) {
 		}
 		p, srv := ecProducer(t, map[string]int{"s": 1}, func(c *core.Config) { c.RecordTTL = cfg.RecordTTL })
 		srv.InjectFault("PutRecords", kinesistest.ErrorFault(500, "InternalFailure", ""))
-		if r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")})); !r.Success || len(r.Attempts) != 2 {
+		if r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")})); !r.Success || len(r.Attempts()) != 2 {
 			t.Fatalf("result = %+v", r)
 		}
 	})
@@ -1152,11 +1152,11 @@ func TestEdgeCase14RetryDeadlineAndReaggregation(t *testing.T) {
 		ecAwaitShardMap(t, p, srv, "s")
 		srv.InjectFault("PutRecords", kinesistest.ErrorFault(500, "InternalFailure", ""))
 		r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-		if !r.Success || len(r.Attempts) != 2 {
+		if !r.Success || len(r.Attempts()) != 2 {
 			t.Fatalf("result = %+v", r)
 		}
 		// Backoff (25-50 ms) plus the retry deadline.
-		if gap := r.Attempts[1].StartedAt.Sub(r.Attempts[0].EndedAt); gap < 300*time.Millisecond || gap > 3*time.Second {
+		if gap := r.Attempts()[1].StartedAt.Sub(r.Attempts()[0].EndedAt); gap < 300*time.Millisecond || gap > 3*time.Second {
 			t.Errorf("the retry left %v after the failure, want the 300 ms retry deadline plus backoff", gap)
 		}
 	})
@@ -1169,10 +1169,10 @@ func TestEdgeCase14RetryDeadlineAndReaggregation(t *testing.T) {
 		srv.InjectFault("PutRecords", kinesistest.ErrorFault(500, "InternalFailure", ""))
 		before := time.Now()
 		r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-		if len(r.Attempts) < 2 || r.Attempts[0].ErrorCode != "InternalFailure" {
+		if len(r.Attempts()) < 2 || r.Attempts()[0].ErrorCode != "InternalFailure" {
 			t.Fatalf("result = %+v", r)
 		}
-		if at := r.Attempts[1].StartedAt.Sub(before); at < 500*time.Millisecond || at > 3*time.Second {
+		if at := r.Attempts()[1].StartedAt.Sub(before); at < 500*time.Millisecond || at > 3*time.Second {
 			t.Errorf("the retry left %v after the put, want about the 600 ms TTL", at)
 		}
 	})
@@ -1206,7 +1206,7 @@ func TestEdgeCase14RetryDeadlineAndReaggregation(t *testing.T) {
 			t.Fatal("no request reached the server")
 		}
 		rc := wait(t, c.Load())
-		if !ra.Success || !rb.Success || !rc.Success || len(ra.Attempts) != 2 || len(rc.Attempts) != 1 {
+		if !ra.Success || !rb.Success || !rc.Success || len(ra.Attempts()) != 2 || len(rc.Attempts()) != 1 {
 			t.Fatalf("A %+v\nB %+v\nC %+v", ra, rb, rc)
 		}
 		if ra.SequenceNumber != rc.SequenceNumber || rb.SequenceNumber != rc.SequenceNumber {
@@ -1234,7 +1234,7 @@ func TestEdgeCase14RecordsRetriedDuringAFlushAreAggregatedTogether(t *testing.T)
 	}
 	ecFlush(t, p)
 	for i, r := range ecWaitAll(t, outcomes) {
-		if !r.Success || len(r.Attempts) != 2 {
+		if !r.Success || len(r.Attempts()) != 2 {
 			t.Fatalf("record %d: %+v", i, r)
 		}
 	}
@@ -1286,8 +1286,8 @@ func TestEdgeCase15ThrottlingAndNonRetryableErrors(t *testing.T) {
 			})
 			srv.InjectFault("PutRecords", tc.fault)
 			r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-			if got := (outcome{r.Success, len(r.Attempts), r.Attempts[0].ErrorCode}); got != tc.want {
-				t.Errorf("got %+v, want %+v (%+v)", got, tc.want, r.Attempts)
+			if got := (outcome{r.Success, len(r.Attempts()), r.Attempts()[0].ErrorCode}); got != tc.want {
+				t.Errorf("got %+v, want %+v (%+v)", got, tc.want, r.Attempts())
 			}
 			if !r.Success && r.ErrorCode() != tc.want.code {
 				t.Errorf("failure carries code %q, want %q", r.ErrorCode(), tc.want.code)
@@ -1298,7 +1298,7 @@ func TestEdgeCase15ThrottlingAndNonRetryableErrors(t *testing.T) {
 	t.Run("stream not found", func(t *testing.T) {
 		p, _ := ecProducer(t, map[string]int{"s": 1}, nil)
 		r := wait(t, put(t, p, core.Record{Stream: "missing", PartitionKey: "k", Data: []byte("x")}))
-		if r.Success || len(r.Attempts) != 1 || r.ErrorCode() != kinesistest.ErrorTypeResourceNotFound {
+		if r.Success || len(r.Attempts()) != 1 || r.ErrorCode() != kinesistest.ErrorTypeResourceNotFound {
 			t.Errorf("result = %+v", r)
 		}
 	})
@@ -1317,7 +1317,7 @@ func TestEdgeCase16RecordCountMismatchFailsEveryRecord(t *testing.T) {
 	check := func(t *testing.T, outcomes []*core.Outcome) {
 		t.Helper()
 		for i, r := range ecWaitAll(t, outcomes) {
-			if r.Success || len(r.Attempts) != 1 || r.ErrorCode() != core.CodeRecordCountMismatch {
+			if r.Success || len(r.Attempts()) != 1 || r.ErrorCode() != core.CodeRecordCountMismatch {
 				t.Errorf("record %d: %+v", i, r)
 			}
 		}
@@ -1365,12 +1365,12 @@ func TestEdgeCase17AttemptTimesAndOneResultPerRecord(t *testing.T) {
 		srv.InjectFault("PutRecords", kinesistest.Fault{Delay: 20 * time.Millisecond, RecordFailures: []kinesistest.RecordFailure{{Index: 0, ErrorCode: "InternalFailure"}}})
 		before := time.Now()
 		r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-		if !r.Success || len(r.Attempts) != 2 {
+		if !r.Success || len(r.Attempts()) != 2 {
 			t.Fatalf("result = %+v", r)
 		}
-		a, b := r.Attempts[0], r.Attempts[1]
+		a, b := r.Attempts()[0], r.Attempts()[1]
 		if a.StartedAt.Before(before) || a.EndedAt.Sub(a.StartedAt) < 20*time.Millisecond || b.StartedAt.Before(a.EndedAt) || b.EndedAt.Before(b.StartedAt) {
-			t.Errorf("attempt times out of order: put at %v, %+v", before, r.Attempts)
+			t.Errorf("attempt times out of order: put at %v, %+v", before, r.Attempts())
 		}
 	})
 
@@ -1400,8 +1400,8 @@ func TestEdgeCase17AttemptTimesAndOneResultPerRecord(t *testing.T) {
 		defer cancel()
 		_ = p.Close(ctx)
 		r := wait(t, o)
-		last := r.Attempts[len(r.Attempts)-1]
-		if r.Success || len(r.Attempts) != 5 || last.ErrorCode != core.CodeProducerClosed || last.StartedAt != last.EndedAt {
+		last := r.Attempts()[len(r.Attempts())-1]
+		if r.Success || len(r.Attempts()) != 5 || last.ErrorCode != core.CodeProducerClosed || last.StartedAt != last.EndedAt {
 			t.Errorf("result = %+v", r)
 		}
 	})
@@ -1481,7 +1481,7 @@ func TestEdgeCase18PartialFailureRetriesOnlyFailedEntries(t *testing.T) {
 		results := ecWaitAll(t, outcomes)
 		for i, r := range results {
 			wantAttempts := 1 + boolInt(i == 1 || i == 3)
-			if !r.Success || len(r.Attempts) != wantAttempts {
+			if !r.Success || len(r.Attempts()) != wantAttempts {
 				t.Errorf("record %d: %+v, want success after %d attempts", i, r, wantAttempts)
 			}
 		}
@@ -1611,7 +1611,7 @@ func TestEdgeCase19FlushSendsNowUnderTheRateLimitAndEnds(t *testing.T) {
 		if err := p.Flush(ctx); err != nil {
 			t.Fatalf("flush: %v; the retried record was left in the pipeline", err)
 		}
-		if r := wait(t, o); !r.Success || len(r.Attempts) != 2 {
+		if r := wait(t, o); !r.Success || len(r.Attempts()) != 2 {
 			t.Errorf("result = %+v", r)
 		}
 	})
@@ -1680,7 +1680,7 @@ func TestEdgeCase20StatsCounters(t *testing.T) {
 	ecFlush(t, p)
 	retries := 0
 	for _, r := range ecWaitAll(t, outcomes) {
-		retries += len(r.Attempts) - 1
+		retries += len(r.Attempts()) - 1
 	}
 	missing := put(t, p, core.Record{Stream: "missing", PartitionKey: "k", Data: []byte("x")})
 	ecFlush(t, p)

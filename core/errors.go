@@ -71,7 +71,7 @@ type RecordError struct {
 	// Code is the service's exception name or one of the Code constants.
 	Code    string
 	Message string
-	// Attempts is len(RecordResult.Attempts): the record's trips to the
+	// Attempts is RecordResult.AttemptCount(): the record's trips to the
 	// service, plus the synthetic last step of an expired or closed record.
 	Attempts int
 }

@@ -41,7 +41,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // ctx ended first; a failed record is a RecordResult, not an error
 	}
-	fmt.Println(result.Success, result.ShardID, len(result.Attempts), "attempt")
+	fmt.Println(result.Success, result.ShardID, len(result.Attempts()), "attempt")
 	// Output: true shardId-000000000000 1 attempt
 }
 
@@ -82,7 +82,7 @@ func ExampleRecordResult_Err() {
 	}
 	// The result still lists every attempt: each InternalFailure, then the
 	// Expired step.
-	fmt.Println("first attempt:", result.Attempts[0].ErrorCode)
+	fmt.Println("first attempt:", result.Attempts()[0].ErrorCode)
 	// Output:
 	// true
 	// Expired

@@ -238,12 +238,12 @@ func TestAnOversizedRecordFailsAloneAndLaterOnesAtPut(t *testing.T) {
 			}
 			for i, o := range small {
 				if r := wait(t, o); !r.Success {
-					t.Fatalf("innocent record %d failed: %+v", i, r.Attempts[len(r.Attempts)-1])
+					t.Fatalf("innocent record %d failed: %+v", i, r.Attempts()[len(r.Attempts())-1])
 				}
 			}
 			for _, o := range big {
 				r := wait(t, o)
-				if r.Success || r.Attempts[len(r.Attempts)-1].ErrorCode != core.CodeRecordTooLarge {
+				if r.Success || r.Attempts()[len(r.Attempts())-1].ErrorCode != core.CodeRecordTooLarge {
 					t.Fatalf("oversized record: %+v, want a failure with %s", r, core.CodeRecordTooLarge)
 				}
 			}
@@ -274,7 +274,7 @@ func TestLargeRecordsGoThroughOnAStreamConfiguredForThem(t *testing.T) {
 	}
 	for i, o := range outcomes {
 		if r := wait(t, o); !r.Success {
-			t.Fatalf("record %d: %+v", i, r.Attempts)
+			t.Fatalf("record %d: %+v", i, r.Attempts())
 		}
 	}
 	if _, err := p.Put(context.Background(), core.Record{Stream: "s", PartitionKey: "k", Data: make([]byte, 4<<20)}); invalidField(err) != "data" {
@@ -313,7 +313,7 @@ func TestAStreamLimitThatCannotBeLearntIsTakenAsOneMiB(t *testing.T) {
 			p := newServiceProducer(t, client, nil)
 			o := put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: make([]byte, 2<<20)})
 			small := put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")})
-			if r := wait(t, o); r.Success || r.Attempts[len(r.Attempts)-1].ErrorCode != core.CodeRecordTooLarge {
+			if r := wait(t, o); r.Success || r.Attempts()[len(r.Attempts())-1].ErrorCode != core.CodeRecordTooLarge {
 				t.Fatalf("a 2 MiB record: %+v", r)
 			}
 			if r := wait(t, small); !r.Success {
@@ -349,10 +349,10 @@ func TestARequestRefusedWholeIsSplitToFailOnlyTheRefusedEntries(t *testing.T) {
 			for i, o := range outcomes {
 				r := wait(t, o)
 				switch {
-				case keys[i] == "bad" && (r.Success || r.Attempts[len(r.Attempts)-1].ErrorCode != "ValidationException"):
+				case keys[i] == "bad" && (r.Success || r.Attempts()[len(r.Attempts())-1].ErrorCode != "ValidationException"):
 					t.Fatalf("bad record %d: %+v", i, r)
 				case keys[i] != "bad" && !r.Success:
-					t.Fatalf("innocent record %d failed: %+v", i, r.Attempts)
+					t.Fatalf("innocent record %d failed: %+v", i, r.Attempts())
 				}
 			}
 			_, byKey := client.storedUserRecords(t)

@@ -285,25 +285,40 @@ type recordStats struct {
 	put, data, retries, buffering, expired stat
 }
 
-// add folds in one finished record: its 1/0 put, data size on success,
-// retries, buffering time before each attempt, and expiry.
-func (rs *recordStats) add(u *userRecord, success bool) {
-	if success {
-		rs.put.observe(1)
-		rs.data.observe(float64(len(u.Data)))
-	} else {
-		rs.put.observe(0)
-		if n := len(u.attempts); n > 0 && u.attempts[n-1].ErrorCode == CodeExpired {
-			rs.expired.observe(1)
-		}
+// addDelivered folds in a record delivered by the trip that started at
+// start, after the failed attempts in its history: a put, its data size, its
+// retries, and the buffering time before each attempt.
+func (rs *recordStats) addDelivered(u *userRecord, start time.Time) {
+	rs.put.observe(1)
+	rs.data.observe(float64(len(u.Data)))
+	rs.retries.observe(float64(len(u.attempts)))
+	previous := rs.observeBuffering(u)
+	rs.buffering.observe(milliseconds(start.Sub(previous)))
+}
+
+// addFailed folds in a record that failed for good, its last attempt in its
+// history: a failed put, its expiry, its retries and the buffering time
+// before each attempt.
+func (rs *recordStats) addFailed(u *userRecord) {
+	rs.put.observe(0)
+	if n := len(u.attempts); n > 0 && u.attempts[n-1].ErrorCode == CodeExpired {
+		rs.expired.observe(1)
 	}
 	rs.retries.observe(float64(max(len(u.attempts)-1, 0)))
+	rs.observeBuffering(u)
+}
+
+// observeBuffering observes the time each attempt in u's history waited
+// since the record's arrival or the attempt before, and returns when the
+// last one ended (the arrival without history).
+func (rs *recordStats) observeBuffering(u *userRecord) time.Time {
 	previous := u.arrival
 	for i := range u.attempts {
 		a := &u.attempts[i]
 		rs.buffering.observe(milliseconds(a.StartedAt.Sub(previous)))
 		previous = a.EndedAt
 	}
+	return previous
 }
 
 func (m *metrics) recordStats(now time.Time, stream, shard string, rs *recordStats) {

@@ -106,7 +106,7 @@ func TestMetricsFailuresCountZeroAndCarryTheErrorCode(t *testing.T) {
 	p, srv := newProducer(t, 1, func(c *core.Config) { c.AggregationEnabled = false })
 	srv.InjectFault("PutRecords", kinesistest.Fault{RecordFailures: []kinesistest.RecordFailure{{Index: 0, ErrorCode: "InternalFailure"}}})
 	r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-	if !r.Success || len(r.Attempts) != 2 {
+	if !r.Success || len(r.Attempts()) != 2 {
 		t.Fatalf("result = %+v", r)
 	}
 	wait(t, put(t, p, core.Record{Stream: "missing", PartitionKey: "k", Data: []byte("x")}))

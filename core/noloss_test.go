@@ -303,7 +303,7 @@ func TestNoLossUnderFaultsAndResharding(t *testing.T) {
 			report("record %d: unresolved (%v)", r.id, err)
 			continue
 		}
-		if len(res.Attempts) == 0 {
+		if len(res.Attempts()) == 0 {
 			report("record %d: resolved without attempts: %+v", r.id, res)
 			continue
 		}
@@ -311,7 +311,7 @@ func TestNoLossUnderFaultsAndResharding(t *testing.T) {
 		// Copies the producer knows of: the Wrong Shard attempts, each
 		// stored where its attempt says.
 		known := 0
-		for _, a := range res.Attempts {
+		for _, a := range res.Attempts() {
 			if a.ErrorCode != core.CodeWrongShard {
 				continue
 			}
@@ -335,12 +335,12 @@ func TestNoLossUnderFaultsAndResharding(t *testing.T) {
 			failed++
 			codes[res.ErrorCode()]++
 			if res.ErrorCode() == "" || res.ErrorMessage() == "" {
-				report("record %d: failure without a cause: %+v", r.id, res.Attempts)
+				report("record %d: failure without a cause: %+v", r.id, res.Attempts())
 			}
 			switch res.ErrorCode() {
 			case core.CodeRecordCountMismatch, core.CodeExpired:
 			default:
-				report("record %d: failed with %s, which retrying should have overcome: %+v", r.id, res.ErrorCode(), res.Attempts)
+				report("record %d: failed with %s, which retrying should have overcome: %+v", r.id, res.ErrorCode(), res.Attempts())
 			}
 			if len(at) > 0 {
 				storedFailures++

@@ -3,6 +3,8 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -90,4 +92,113 @@ func TestOutcomeOnDoneOrder(t *testing.T) {
 				saw.order, saw.doneClosed, saw.result, saw.err)
 		}
 	})
+}
+
+// heldOutcomeBytes is the most live heap a resolved Outcome of an aggregated
+// record may keep (the target in docs/benchmarks.md).
+const heldOutcomeBytes = 100
+
+// A resolved outcome keeps only its result: the record's data and pipeline
+// state are garbage once it resolves, and a record delivered at its first
+// attempt keeps no Attempt of its own.
+func TestHeldOutcomeIsSmall(t *testing.T) {
+	const n = 50_000
+	p, _ := ecProducer(t, map[string]int{"events": 4}, nil)
+	data := make([]byte, 200)
+	outcomes := make([]*core.Outcome, n)
+	for i := range outcomes {
+		outcomes[i] = must(p.Put(context.Background(), core.Record{Stream: "events", PartitionKey: fmt.Sprintf("key-%d", i), Data: data}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, o := range outcomes {
+		if r, err := o.Wait(ctx); err != nil || !r.Success {
+			t.Fatalf("Wait = %+v, %v", r, err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	held := settledHeap()
+	if r, _ := outcomes[n-1].Result(); r.AttemptCount() != 1 {
+		t.Fatalf("a first-attempt success has %d attempts", r.AttemptCount())
+	}
+	clear(outcomes) // the slice stays: only the outcomes go
+	perOutcome := (int64(held) - int64(settledHeap())) / n
+	t.Logf("a held outcome keeps %d bytes", perOutcome)
+	if perOutcome > heldOutcomeBytes {
+		t.Errorf("a held resolved outcome keeps %d bytes of heap, want at most %d", perOutcome, heldOutcomeBytes)
+	}
+}
+
+// settledHeap is the heap in use after a full collection, once the closed
+// producer's goroutines and connections have let go of what they held: two
+// measurements 10 ms apart within 16 KiB of each other.
+func settledHeap() uint64 {
+	last := liveHeap()
+	for range 20 {
+		time.Sleep(10 * time.Millisecond)
+		now := liveHeap()
+		if max(now, last)-min(now, last) < 16<<10 {
+			return now
+		}
+		last = now
+	}
+	return last
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// Attempts builds a first-attempt success's attempt from its compact form,
+// and returns a copy the caller may change without changing the result.
+func TestResultAttempts(t *testing.T) {
+	p, _ := ecProducer(t, map[string]int{"events": 1}, nil)
+	before := time.Now()
+	r, err := waitErr(t, must(p.Put(context.Background(), core.Record{Stream: "events", PartitionKey: "k", Data: []byte("d")})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := r.Attempts()
+	if len(attempts) != 1 || r.AttemptCount() != 1 {
+		t.Fatalf("attempts %+v, count %d: want one", attempts, r.AttemptCount())
+	}
+	a := attempts[0]
+	if !a.Success || a.ShardID != r.ShardID || a.SequenceNumber != r.SequenceNumber || a.ErrorCode != "" {
+		t.Fatalf("attempt %+v does not match result %+v", a, r)
+	}
+	if a.StartedAt.Before(before.Truncate(time.Nanosecond)) || a.EndedAt.Before(a.StartedAt) || time.Since(a.EndedAt) < 0 {
+		t.Fatalf("attempt times %v..%v, put at %v", a.StartedAt, a.EndedAt, before)
+	}
+	attempts[0].ShardID = "changed"
+	if r.Attempts()[0].ShardID != r.ShardID {
+		t.Fatal("changing the returned slice changed the result")
+	}
+	var zero core.RecordResult
+	if zero.AttemptCount() != 0 || zero.Attempts() != nil || zero.ErrorCode() != "" {
+		t.Fatalf("the zero result has attempts: %d %+v", zero.AttemptCount(), zero.Attempts())
+	}
+}
+
+// NewRecordResult takes success, shard and sequence number from the last
+// attempt and keeps its own copy of the attempts.
+func TestNewRecordResult(t *testing.T) {
+	attempts := []core.Attempt{{ErrorCode: core.CodeThrottled}, {Success: true, ShardID: "shardId-000000000001", SequenceNumber: "7"}}
+	r := core.NewRecordResult(attempts)
+	attempts[1].ShardID = "changed"
+	if !r.Success || r.ShardID != "shardId-000000000001" || r.SequenceNumber != "7" || r.AttemptCount() != 2 || r.ErrorCode() != "" || r.Err() != nil {
+		t.Fatalf("NewRecordResult = %+v (%d attempts, code %q)", r, r.AttemptCount(), r.ErrorCode())
+	}
+	if r.Attempts()[1].ShardID != "shardId-000000000001" {
+		t.Fatal("the result shares the caller's slice")
+	}
+	failed := core.NewRecordResult([]core.Attempt{{Success: true, ShardID: "shardId-000000000001"}, {ErrorCode: core.CodeExpired, ErrorMessage: "m"}})
+	if failed.Success || failed.ShardID != "" || failed.ErrorCode() != core.CodeExpired || failed.ErrorMessage() != "m" {
+		t.Fatalf("a result whose last attempt failed = %+v", failed)
+	}
 }

@@ -172,7 +172,6 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		tagsSize:   tagsSize,
 	}
 	u.deadline = earlier(u.deadline, u.expiration)
-	u.attempts = o.firstAttempt[:0]
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
 	if p.closed {
@@ -402,7 +401,7 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 		// time its outcome wakes a waiter. (Successes are counted per
 		// Kinesis record by the retrier.)
 		var stats recordStats
-		stats.add(u, false)
+		stats.addFailed(u)
 		p.metrics.recordStats(time.Now(), u.pipeline.id.name, u.predictedShardID, &stats)
 	}
 	// Count before resolving, so that Stats includes the record by the time
@@ -424,7 +423,7 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 
 func (p *Producer) closeRecord(u *userRecord) {
 	u.addAttempt(closedAttempt(time.Now()))
-	p.finish(u, RecordResult{Attempts: u.attempts})
+	p.finish(u, historyResult(u.attempts))
 }
 
 // completed counts a finished request and hands it to the retrier.

@@ -94,7 +94,7 @@ func put(t *testing.T, p *core.Producer, r core.Record) *core.Outcome {
 func TestProducerDeliversOneRecord(t *testing.T) {
 	p, srv := newProducer(t, 2, nil)
 	r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "user-1", Data: []byte("hello")}))
-	if !r.Success || r.ShardID == "" || r.SequenceNumber == "" || len(r.Attempts) != 1 || !r.Attempts[0].Success {
+	if !r.Success || r.ShardID == "" || r.SequenceNumber == "" || len(r.Attempts()) != 1 || !r.Attempts()[0].Success {
 		t.Fatalf("result = %+v", r)
 	}
 	got := stored(t, srv, "s")
@@ -139,10 +139,10 @@ func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	ra, rb := wait(t, a), wait(t, b)
-	if !ra.Success || len(ra.Attempts) != 1 {
+	if !ra.Success || len(ra.Attempts()) != 1 {
 		t.Fatalf("a = %+v", ra)
 	}
-	if !rb.Success || len(rb.Attempts) != 2 || rb.Attempts[0].ErrorCode != "ProvisionedThroughputExceededException" {
+	if !rb.Success || len(rb.Attempts()) != 2 || rb.Attempts()[0].ErrorCode != "ProvisionedThroughputExceededException" {
 		t.Fatalf("b = %+v", rb)
 	}
 	if n := len(stored(t, srv, "s")); n != 2 {
@@ -153,7 +153,7 @@ func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 func TestProducerFailsAtOnceOnNonRetryableError(t *testing.T) {
 	p, _ := newProducer(t, 1, nil)
 	r := wait(t, put(t, p, core.Record{Stream: "missing", PartitionKey: "k", Data: []byte("x")}))
-	if r.Success || r.ErrorCode() != "ResourceNotFoundException" || len(r.Attempts) != 1 {
+	if r.Success || r.ErrorCode() != "ResourceNotFoundException" || len(r.Attempts()) != 1 {
 		t.Fatalf("result = %+v", r)
 	}
 }
@@ -162,7 +162,7 @@ func TestProducerFailIfThrottled(t *testing.T) {
 	p, srv := newProducer(t, 1, func(c *core.Config) { c.FailIfThrottled = true })
 	srv.InjectFault("PutRecords", kinesistest.ErrorFault(400, "ProvisionedThroughputExceededException", ""))
 	r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-	if r.Success || r.ErrorCode() != "ProvisionedThroughputExceededException" || len(r.Attempts) != 1 {
+	if r.Success || r.ErrorCode() != "ProvisionedThroughputExceededException" || len(r.Attempts()) != 1 {
 		t.Fatalf("result = %+v", r)
 	}
 }
@@ -174,12 +174,12 @@ func TestProducerExpiresRecordsPastTheirTTL(t *testing.T) {
 		return &f
 	})
 	r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-	last := r.Attempts[len(r.Attempts)-1]
-	if r.Success || r.ErrorCode() != core.CodeExpired || len(r.Attempts) < 2 || last.StartedAt != last.EndedAt {
+	last := r.Attempts()[len(r.Attempts())-1]
+	if r.Success || r.ErrorCode() != core.CodeExpired || len(r.Attempts()) < 2 || last.StartedAt != last.EndedAt {
 		t.Fatalf("result = %+v", r)
 	}
-	if r.Attempts[len(r.Attempts)-2].ErrorCode != "InternalFailure" {
-		t.Fatalf("the attempt before expiry should carry its cause: %+v", r.Attempts)
+	if r.Attempts()[len(r.Attempts())-2].ErrorCode != "InternalFailure" {
+		t.Fatalf("the attempt before expiry should carry its cause: %+v", r.Attempts())
 	}
 }
 

@@ -13,19 +13,19 @@ import (
 
 // failed is a failed RecordResult whose attempts end with code.
 func failed(codes ...string) *core.RecordResult {
-	r := &core.RecordResult{}
+	var attempts []core.Attempt
 	for _, c := range codes {
-		r.Attempts = append(r.Attempts, core.Attempt{ErrorCode: c, ErrorMessage: "message of " + c})
+		attempts = append(attempts, core.Attempt{ErrorCode: c, ErrorMessage: "message of " + c})
 	}
-	return r
+	r := core.NewRecordResult(attempts)
+	return &r
 }
 
 // Err is nil for a delivered record and otherwise a *RecordError with the
 // last attempt's code and message, which matches exactly the sentinels of
 // its code.
 func TestRecordResultErr(t *testing.T) {
-	ok := &core.RecordResult{Success: true, ShardID: "shardId-000000000000", SequenceNumber: "1",
-		Attempts: []core.Attempt{{ErrorCode: core.CodeThrottled}, {Success: true}}}
+	ok := core.NewRecordResult([]core.Attempt{{ErrorCode: core.CodeThrottled}, {Success: true, ShardID: "shardId-000000000000", SequenceNumber: "1"}})
 	if err := ok.Err(); err != nil {
 		t.Fatalf("Err of a success = %v, want nil", err)
 	}
@@ -51,7 +51,7 @@ func TestRecordResultErr(t *testing.T) {
 		if !errors.As(err, &re) {
 			t.Fatalf("%s: Err = %#v, want a *RecordError", tc.code, err)
 		}
-		want := core.RecordError{Code: tc.code, Message: "message of " + tc.code, Attempts: len(tc.result.Attempts)}
+		want := core.RecordError{Code: tc.code, Message: "message of " + tc.code, Attempts: len(tc.result.Attempts())}
 		if *re != want {
 			t.Errorf("%s: Err = %+v, want %+v", tc.code, *re, want)
 		}
@@ -124,8 +124,8 @@ func TestRecordErrFromProducer(t *testing.T) {
 		if !errors.As(err, &re) || !errors.Is(err, core.ErrExpired) || re.Code != core.CodeExpired {
 			t.Fatalf("Err = %v, want an Expired RecordError", err)
 		}
-		if re.Attempts != len(r.Attempts) || re.Attempts < 2 || r.Attempts[0].ErrorCode != kinesistest.ErrorTypeInternalFailure {
-			t.Fatalf("RecordError.Attempts = %d, attempts %+v: want a failed trip, then Expired", re.Attempts, r.Attempts)
+		if re.Attempts != len(r.Attempts()) || re.Attempts < 2 || r.Attempts()[0].ErrorCode != kinesistest.ErrorTypeInternalFailure {
+			t.Fatalf("RecordError.Attempts = %d, attempts %+v: want a failed trip, then Expired", re.Attempts, r.Attempts())
 		}
 	})
 

@@ -239,12 +239,11 @@ func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequen
 	// wakes a waiter.
 	var stats recordStats
 	for _, u := range records {
-		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, Success: true, ShardID: shardID, SequenceNumber: sequenceNumber})
-		stats.add(u, true)
+		stats.addDelivered(u, r.start)
 	}
 	rt.metrics.recordStats(r.end, r.stream.name, shardID, &stats)
 	for _, u := range records {
-		rt.finish(u, RecordResult{Success: true, ShardID: shardID, SequenceNumber: sequenceNumber, Attempts: u.attempts})
+		rt.finish(u, deliveredResult(u.attempts, r.start, r.end, shardID, sequenceNumber))
 	}
 }
 
@@ -265,7 +264,7 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ErrorCode: code, ErrorMessage: message})
 		switch {
 		case a == actionFail || (a == actionThrottled && rt.failIfThrottled):
-			rt.finish(u, RecordResult{Attempts: u.attempts})
+			rt.finish(u, historyResult(u.attempts))
 		case now.After(u.expiration):
 			rt.expire(u, now)
 		default:
@@ -284,7 +283,7 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 	for _, u := range k.records {
 		u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
 		if now.After(u.expiration) {
-			rt.finish(u, RecordResult{Attempts: u.attempts})
+			rt.finish(u, historyResult(u.attempts))
 			continue
 		}
 		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
@@ -299,7 +298,7 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 // the one that failed.
 func (rt *retrier) expire(u *userRecord, now time.Time) {
 	u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
-	rt.finish(u, RecordResult{Attempts: u.attempts})
+	rt.finish(u, historyResult(u.attempts))
 }
 
 // schedule sends records back into the pipeline after a jittered backoff.
@@ -353,7 +352,7 @@ func (rt *retrier) closeRecords(records []*userRecord) {
 	now := time.Now()
 	for _, u := range records {
 		u.addAttempt(closedAttempt(now))
-		rt.finish(u, RecordResult{Attempts: u.attempts})
+		rt.finish(u, historyResult(u.attempts))
 	}
 }
 

@@ -88,8 +88,8 @@ func expectSetupFailure(t *testing.T, p *core.Producer, w *warnings, code string
 		if i > 0 {
 			r = wait(t, o)
 		}
-		if r.Success || r.ErrorCode() != code || len(r.Attempts) != attempts {
-			t.Fatalf("record %d: success %v, code %q after %d attempts, want %s after %d: %+v", i, r.Success, r.ErrorCode(), len(r.Attempts), code, attempts, r.Attempts)
+		if r.Success || r.ErrorCode() != code || len(r.Attempts()) != attempts {
+			t.Fatalf("record %d: success %v, code %q after %d attempts, want %s after %d: %+v", i, r.Success, r.ErrorCode(), len(r.Attempts()), code, attempts, r.Attempts())
 		}
 	}
 	if took := time.Since(start); took > setupProblemDeadline {
@@ -171,8 +171,8 @@ func TestExpiredTokenRetriedWithRefreshedCredentials(t *testing.T) {
 	srv.InjectFault("PutRecords", kinesistest.ErrorFault(400, kinesistest.ErrorTypeExpiredToken, ""))
 	p, w := setupProducer(t, srv.URL, func(c *core.Config) { c.AggregationEnabled = false })
 	r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
-	if !r.Success || len(r.Attempts) != 2 || r.Attempts[0].ErrorCode != kinesistest.ErrorTypeExpiredToken {
-		t.Fatalf("want success on the second attempt after %s: %+v", kinesistest.ErrorTypeExpiredToken, r.Attempts)
+	if !r.Success || len(r.Attempts()) != 2 || r.Attempts()[0].ErrorCode != kinesistest.ErrorTypeExpiredToken {
+		t.Fatalf("want success on the second attempt after %s: %+v", kinesistest.ErrorTypeExpiredToken, r.Attempts())
 	}
 	if got := w.all(); len(got) != 0 {
 		t.Errorf("warnings %q, want none", got)
@@ -201,7 +201,7 @@ func TestUnverifiableCertificatesFailRecordsAtOnce(t *testing.T) {
 	t.Run("trusted", func(t *testing.T) {
 		p, w := setupProducer(t, tlsSrv.URL, static)
 		if r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")})); !r.Success {
-			t.Fatalf("with the certificate trusted: %+v", r.Attempts)
+			t.Fatalf("with the certificate trusted: %+v", r.Attempts())
 		}
 		if got := w.all(); len(got) != 0 {
 			t.Errorf("warnings %q, want none", got)
