@@ -294,9 +294,9 @@ func (o *ecOracle) invalidate(_ time.Time, predicted string) {
 
 // ecRetrierSink collects what a retrier finishes and sends again.
 type ecRetrierSink struct {
-	mu       sync.Mutex
-	finished map[*userRecord]RecordResult
-	again    []*userRecord
+	mu        sync.Mutex
+	finished  map[*userRecord]RecordResult
+	sentAgain []*userRecord
 }
 
 func newECRetrier(adjust func(*Config)) (*retrier, *ecRetrierSink) {
@@ -305,19 +305,28 @@ func newECRetrier(adjust func(*Config)) (*retrier, *ecRetrierSink) {
 		adjust(&cfg)
 	}
 	sink := &ecRetrierSink{finished: map[*userRecord]RecordResult{}}
-	rt := newRetrier(&cfg, func(u *userRecord, r RecordResult) {
-		sink.mu.Lock()
-		defer sink.mu.Unlock()
-		if _, dup := sink.finished[u]; dup {
-			panic("a record finished twice")
-		}
-		sink.finished[u] = r
-	}, func(records []*userRecord) {
-		sink.mu.Lock()
-		defer sink.mu.Unlock()
-		sink.again = append(sink.again, records...)
-	})
-	return rt, sink
+	return newRetrier(&cfg, sink), sink
+}
+
+func (s *ecRetrierSink) finish(u *userRecord, r RecordResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.finished[u]; dup {
+		panic("a record finished twice")
+	}
+	s.finished[u] = r
+}
+
+func (s *ecRetrierSink) finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string) {
+	for _, u := range records {
+		s.finish(u, deliveredResult(u.attempts, start, end, shardID, sequenceNumber))
+	}
+}
+
+func (s *ecRetrierSink) again(records []*userRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sentAgain = append(s.sentAgain, records...)
 }
 
 // ecUserRecord is a user record with the given hash, predicted for shard
@@ -368,8 +377,8 @@ func TestEdgeCase10InvalidateOncePerKinesisRecord(t *testing.T) {
 		if len(oracle.invalidated) != 2 {
 			t.Errorf("%d invalidations for 2 Kinesis records, want 2", len(oracle.invalidated))
 		}
-		if len(sink.finished) != 4 || len(sink.again) != 4 {
-			t.Errorf("%d finished, %d sent again; want 4 and 4", len(sink.finished), len(sink.again))
+		if len(sink.finished) != 4 || len(sink.sentAgain) != 4 {
+			t.Errorf("%d finished, %d sent again; want 4 and 4", len(sink.finished), len(sink.sentAgain))
 		}
 		rt.close()
 	})
@@ -594,7 +603,7 @@ func TestEdgeCase13KinesisRecordExpiresAtItsOldestRecord(t *testing.T) {
 		if !finished || r.Success || r.ErrorCode() != CodeExpired || len(r.Attempts()) != 1 || r.Attempts()[0].StartedAt != r.Attempts()[0].EndedAt {
 			t.Errorf("old record: finished %v, %+v; want one synthetic Expired attempt", finished, r)
 		}
-		if _, done := sink.finished[young]; done || len(sink.again) != 1 || sink.again[0] != young {
+		if _, done := sink.finished[young]; done || len(sink.sentAgain) != 1 || sink.sentAgain[0] != young {
 			t.Fatalf("the young record was not sent again")
 		}
 		if len(young.attempts) != 1 || young.attempts[0].ErrorCode != CodeExpired {

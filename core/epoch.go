@@ -46,15 +46,15 @@ func (e *epoch) isDone() bool {
 	}
 }
 
-// release drops one reference; the last one closes done and passes the
+// release drops n references; the last one closes done and passes the
 // completion on to the next epoch.
-func (e *epoch) release() {
-	if e.count.Add(-1) != 0 {
+func (e *epoch) release(n int64) {
+	if e.count.Add(-n) != 0 {
 		return
 	}
 	close(e.done)
 	if next := e.next.Load(); next != nil {
-		next.release()
+		next.release(1)
 	}
 }
 
@@ -87,7 +87,7 @@ func (es *epochs) seal() *epoch {
 		old := es.current.Load()
 		if es.current.CompareAndSwap(old, next) {
 			old.next.Store(next)
-			old.release()
+			old.release(1)
 			return old
 		}
 	}

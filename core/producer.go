@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Producer, error) {
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.budget = newBudget(cfg.MaxOutstandingRecords, cfg.MaxOutstandingBytes)
-	p.retrier = newRetrier(&p.cfg, p.finish, p.again)
+	p.retrier = newRetrier(&p.cfg, p)
 	if !p.metricsOff {
 		p.retrier.metrics = &p.metrics
 	}
@@ -175,7 +175,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
 	if p.closed {
-		p.budget.release(size)
+		p.budget.release(1, size)
 		return nil, ErrClosed
 	}
 	u.epoch = p.epochs.enter()
@@ -394,8 +394,8 @@ func (p *Producer) again(records []*userRecord) {
 
 // finish is the one exit of every record: it resolves the outcome (unless it
 // was cancelled) and returns the record's room to the budget and its epoch.
+// (finishDelivered does the same for many records at once.)
 func (p *Producer) finish(u *userRecord, r RecordResult) {
-	size := budgetBytes(&u.Record) + u.historyBytes
 	if !r.Success && !p.metricsOff && !u.outcome.cancelled() {
 		// Before resolving, so that the metrics include the record by the
 		// time its outcome wakes a waiter. (Successes are counted per
@@ -411,14 +411,55 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 		outcomeCounter = &p.counters.recordsSucceeded
 	}
 	outcomeCounter.Add(1)
+	size := p.resolve(u, r, outcomeCounter)
+	u.pipeline.pending.Add(-1)
+	p.budget.release(1, size)
+	u.epoch.release(1)
+}
+
+// finishDelivered is finish for the records of one Kinesis record that the
+// service wrote at shardID with sequenceNumber, by the trip from start to
+// end. The counters that puts update too (the producer's, the stream's
+// pending count, the budget, the flush epochs) change once for the lot, not
+// once per record: hundreds of records share a Kinesis record, and each
+// change of a counter the putting thread also writes costs a cache-line
+// transfer between cores.
+func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string) {
+	n := int64(len(records))
+	p.counters.recordsSucceeded.Add(n) // before resolving, as in finish
+	var size int64
+	for _, u := range records {
+		size += p.resolve(u, deliveredResult(u.attempts, start, end, shardID, sequenceNumber), &p.counters.recordsSucceeded)
+	}
+	forRuns(records, func(u *userRecord) *pipeline { return u.pipeline }, func(pl *pipeline, n int64) { pl.pending.Add(-n) })
+	p.budget.release(n, size)
+	forRuns(records, func(u *userRecord) *epoch { return u.epoch }, (*epoch).release)
+}
+
+// resolve resolves u's outcome with r, moving the record from counter to the
+// cancelled count if a Cancel won, drops the record's data, and returns the
+// room it held in the budget.
+func (p *Producer) resolve(u *userRecord, r RecordResult, counter *atomic.Int64) int64 {
+	size := budgetBytes(&u.Record) + u.historyBytes
 	if !u.outcome.resolve(r) {
-		outcomeCounter.Add(-1)
+		counter.Add(-1)
 		p.counters.recordsCancelled.Add(1)
 	}
 	u.Record = Record{} // the outcome may outlive the pipeline's use of the data
-	u.pipeline.pending.Add(-1)
-	p.budget.release(size)
-	u.epoch.release()
+	return size
+}
+
+// forRuns calls f once for each run of consecutive records that share
+// key(record), with the run's length.
+func forRuns[K comparable](records []*userRecord, key func(*userRecord) K, f func(K, int64)) {
+	for i := 0; i < len(records); {
+		k, j := key(records[i]), i+1
+		for j < len(records) && key(records[j]) == k {
+			j++
+		}
+		f(k, int64(j-i))
+		i = j
+	}
 }
 
 func (p *Producer) closeRecord(u *userRecord) {

@@ -33,12 +33,11 @@ const wrongShardMessage = "record landed in a shard whose hash-key range does no
 // The decisions follow the table in errors.go. Safe for concurrent use; it
 // runs on the sender's goroutines.
 type retrier struct {
+	recordExits
 	failIfThrottled bool
 	retryDeadline   time.Duration
-	finish          func(u *userRecord, r RecordResult)
 	metrics         *metrics
-	again           func(records []*userRecord) // back into their (one) stream's pipeline
-	resend          func(r *putRequest)         // straight to the sender
+	resend          func(r *putRequest) // straight to the sender
 
 	strings errorStrings
 
@@ -79,12 +78,23 @@ type retryWait struct {
 	timer   *time.Timer
 }
 
-func newRetrier(cfg *Config, finish func(*userRecord, RecordResult), again func([]*userRecord)) *retrier {
+// recordExits are where the retrier sends the records it has decided on:
+// the producer's.
+type recordExits interface {
+	// finish resolves one record with its result.
+	finish(u *userRecord, r RecordResult)
+	// finishDelivered resolves the records of one Kinesis record that the
+	// service wrote, by the trip from start to end.
+	finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string)
+	// again sends records back into their (one) stream's pipeline.
+	again(records []*userRecord)
+}
+
+func newRetrier(cfg *Config, exits recordExits) *retrier {
 	return &retrier{
+		recordExits:     exits,
 		failIfThrottled: cfg.FailIfThrottled,
 		retryDeadline:   cfg.RetryDeadline,
-		finish:          finish,
-		again:           again,
 		waiting:         make(map[*retryWait]struct{}),
 	}
 }
@@ -242,9 +252,7 @@ func (rt *retrier) succeed(r *putRequest, records []*userRecord, shardID, sequen
 		stats.addDelivered(u, r.start)
 	}
 	rt.metrics.recordStats(r.end, r.stream.name, shardID, &stats)
-	for _, u := range records {
-		rt.finish(u, deliveredResult(u.attempts, r.start, r.end, shardID, sequenceNumber))
-	}
+	rt.finishDelivered(records, r.start, r.end, shardID, sequenceNumber)
 }
 
 func (rt *retrier) failAll(r *putRequest, code, message string, a action) {
