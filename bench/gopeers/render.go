@@ -81,7 +81,7 @@ func renderSection(r *results) string {
 	line("keeps only the first record's partition key (every record of an aggregate lands")
 	line("on that key's shard, and a consumer sees that key for all of them) and reports")
 	line("failures only; its written records are counted here from the endpoint's answers,")
-	line("walking each aggregate's protobuf fields (about 2% of its CPU in a profile).")
+	line("walking each aggregate's protobuf fields (about 2%% of its CPU in a profile).")
 	line("")
 	line("gokpl confirmed against a8m: **%.2fx** the records/s, **%.2fx** the CPU per record", r.Ratios.RecordsPerSec, r.Ratios.CPUPerRecord)
 	line("(fire-and-forget: %.2fx and %.2fx).", r.Ratios.FireRecordsPerSec, r.Ratios.FireCPUPerRecord)
