@@ -10,8 +10,8 @@ import (
 
 // recordBookkeepingBytes is what a record in flight takes beside its data and
 // partition key: the userRecord (280 bytes, in a 288-byte size class), its
-// Outcome (200 bytes, in a 208-byte size class) and its share of the
-// stages' queues and tables.
+// Outcome (80 bytes) and its share of the stages' queues and tables, of its
+// request's body beyond its data, and of the handle tables of the C API.
 const recordBookkeepingBytes = 512
 
 // budgetBytes is what a record counts against max_outstanding_bytes from its
