@@ -3,12 +3,12 @@ package core
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/segmentio/asm/base64"
 )
 
 // putRecordsProtocol is the Kinesis client's wire protocol with PutRecords
@@ -18,10 +18,12 @@ import (
 // collector then pays for. Everything else (other operations, every
 // response, the headers of PutRecords) is the SDK's protocol, which it wraps.
 //
-// The body is the same bytes the SDK would write: it takes this path only
-// for inputs whose strings need no JSON escaping (the stream name and every
-// partition and hash key printable ASCII without '"' or '\'), and leaves any
-// other input to the SDK. Stateless; safe for concurrent use.
+// The body is the same bytes the SDK would write, the data in base64 by
+// segmentio/asm's vectorized encoder, which gives encoding/base64's output
+// several times faster. It takes this path only for inputs whose strings
+// need no JSON escaping (the stream name and every partition and hash key
+// printable ASCII without '"' or '\'), and leaves any other input to the
+// SDK. Stateless; safe for concurrent use.
 type putRecordsProtocol struct {
 	smithyhttp.ClientProtocol
 }

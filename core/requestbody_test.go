@@ -3,7 +3,10 @@ package core
 import (
 	"bytes"
 	"context"
+	stdbase64 "encoding/base64"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -147,6 +150,33 @@ func TestOnlyPlainStringsTakeTheDirectPath(t *testing.T) {
 	}
 }
 
+// The body's data is the standard base64 encoding (encoding/base64, which
+// the SDK uses) for every length, whatever the alignment of the data and of
+// the place it is written to: the vectorized encoder handles blocks and
+// leaves the tail to the standard one.
+func TestBlobIsStandardBase64(t *testing.T) {
+	lengths := []int{1000, 4095, 4096, 50_000, 1<<20 + 7}
+	for n := range 101 {
+		lengths = append(lengths, n)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range lengths {
+		src := make([]byte, n+3)
+		for i := range src {
+			src[i] = byte(rng.Uint32())
+		}
+		for offset := range 4 { // of the data in its array, and of the blob in the body
+			data := src[offset : offset+n]
+			w := jsonObjectWriter{buf: make([]byte, offset, offset+stdbase64.StdEncoding.EncodedLen(n)+2)}
+			w.blob(data)
+			want := `"` + stdbase64.StdEncoding.EncodeToString(data) + `"`
+			if got := string(w.buf[offset:]); got != want {
+				t.Fatalf("%d bytes at offset %d: %.80q, want %.80q", n, offset, got, want)
+			}
+		}
+	}
+}
+
 // FuzzPutRecordsBody checks that any input is serialized as the SDK does it,
 // whether this writer or the SDK writes it.
 func FuzzPutRecordsBody(f *testing.F) {
@@ -168,4 +198,39 @@ func FuzzPutRecordsBody(f *testing.F) {
 		}
 		sameAsSDK(t, in)
 	})
+}
+
+// BenchmarkPutRecordsBody writes the bodies of requests shaped like the
+// producer's: aggregated records of about aggregation_max_size (the default
+// 50 KiB) and a full request of small raw records with 16-character keys.
+func BenchmarkPutRecordsBody(b *testing.B) {
+	shapes := []struct {
+		name          string
+		entries, size int
+	}{{"aggregated", 100, 50_000}, {"raw", 500, 200}}
+	for _, shape := range shapes {
+		b.Run(shape.name, func(b *testing.B) {
+			in := benchmarkPutRecordsInput(shape.entries, shape.size)
+			body, _ := putRecordsBody(in)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				putRecordsBody(in)
+			}
+		})
+	}
+}
+
+// benchmarkPutRecordsInput is a request of entries records of size bytes,
+// each with its own partition key and explicit hash key.
+func benchmarkPutRecordsInput(entries, size int) *kinesis.PutRecordsInput {
+	records := make([]types.PutRecordsRequestEntry, entries)
+	for i := range records {
+		data := make([]byte, size)
+		for j := range data {
+			data[j] = byte(i*31 + j*7)
+		}
+		records[i] = entry(data, fmt.Sprintf("key-%012d", i), aws.String(fmt.Sprintf("%039d", i)))
+	}
+	return &kinesis.PutRecordsInput{StreamName: aws.String("bench"), Records: records}
 }
