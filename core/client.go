@@ -26,8 +26,10 @@ import (
 // NewKinesisClient builds the aws-sdk-go-v2 Kinesis client a producer uses:
 // the SDK's default credential chain (environment, shared config and profiles,
 // SSO, web identity, IMDS, refreshed as they expire) unless cfg has static
-// keys; cfg's endpoint, TLS verification, timeouts and connection limit; and
-// no SDK retries, because the retrier decides per record.
+// keys; cfg's endpoint, TLS verification, timeouts and connection limit;
+// no SDK retries, because the retrier decides per record; and PutRecords
+// bodies written by putRecordsProtocol into buffers that go back to a pool
+// once each call is over (requestBodyRecycler).
 //
 // The SDK's own messages and the warnings about setup problems (such as a
 // shared config file that cannot be read) go to log, or to slog.Default()
@@ -51,6 +53,7 @@ func NewKinesisClient(ctx context.Context, cfg *Config, log *slog.Logger) (*Kine
 			o.BaseEndpoint = aws.String(cfg.EndpointURL)
 		}
 		o.Protocol = putRecordsProtocol{o.Protocol}
+		o.APIOptions = append(o.APIOptions, addRequestBodyRecycler)
 	})
 	return &KinesisClient{Client: client, transport: transport, credentials: credentials, setup: setupWarnings{log: log}}, nil
 }

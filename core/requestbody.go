@@ -7,16 +7,19 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/segmentio/asm/base64"
 )
 
 // putRecordsProtocol is the Kinesis client's wire protocol with PutRecords
-// bodies written in one allocation of their exact size. The SDK's own
-// serializer grows its buffer as it goes and then copies it, about six times
-// the body's size in allocations for a 5 MiB request, which the Go garbage
-// collector then pays for. Everything else (other operations, every
-// response, the headers of PutRecords) is the SDK's protocol, which it wraps.
+// bodies written in one buffer sized beforehand, taken from requestBodies.
+// The SDK's own serializer grows its buffer as it goes and then copies it,
+// about six times the body's size in allocations for a 5 MiB request, which
+// the Go garbage collector then pays for. With requestBodyRecycler on the
+// client's stack, the buffer goes back to requestBodies once the call is
+// over. Everything else (other operations, every response, the headers of
+// PutRecords) is the SDK's protocol, which it wraps.
 //
 // The body is the same bytes the SDK would write, the data in base64 by
 // segmentio/asm's vectorized encoder, which gives encoding/base64's output
@@ -44,7 +47,7 @@ func (p putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy
 	if err := p.ClientProtocol.SerializeRequest(ctx, schema, &kinesis.PutRecordsInput{}, req); err != nil {
 		return err
 	}
-	sreq, err := req.SetStream(bytes.NewReader(body))
+	sreq, err := req.SetStream(newRequestBody(body))
 	if err != nil {
 		return err
 	}
@@ -52,8 +55,9 @@ func (p putRecordsProtocol) SerializeRequest(ctx context.Context, schema *smithy
 	return nil
 }
 
-// putRecordsBody is the JSON body of in, as the SDK writes it, or false if
-// in has a field or a string this writer leaves to the SDK.
+// putRecordsBody is the JSON body of in, as the SDK writes it, in a buffer
+// of requestBodies, or false if in has a field or a string this writer
+// leaves to the SDK.
 func putRecordsBody(in *kinesis.PutRecordsInput) ([]byte, bool) {
 	if in.DryRun != nil || in.StreamId != nil || in.Records == nil {
 		return nil, false
@@ -62,7 +66,7 @@ func putRecordsBody(in *kinesis.PutRecordsInput) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	w := jsonObjectWriter{buf: make([]byte, 0, size)}
+	w := jsonObjectWriter{buf: requestBodies.get(size)}
 	w.open('{')
 	w.key("Records")
 	w.open('[')
@@ -82,6 +86,70 @@ func putRecordsBody(in *kinesis.PutRecordsInput) ([]byte, bool) {
 	w.optionalString("StreamName", in.StreamName)
 	w.close('}')
 	return w.buf, true
+}
+
+// requestBodies holds the buffers of PutRecords bodies between requests.
+var requestBodies bufferPool
+
+// requestBody is a PutRecords body in a buffer of requestBodies, the stream
+// of the call's request: a bytes.Reader, which the SDK hashes, measures and
+// rewinds for each attempt. release hands the buffer back once the call is
+// over (requestBodyRecycler). Not safe for concurrent use; the SDK reads it
+// on the call's goroutine, and the transport through a closer that the SDK
+// locks around each read (see requestBodyRecycler).
+type requestBody struct {
+	bytes.Reader
+	buf []byte // nil once released
+}
+
+func newRequestBody(buf []byte) *requestBody {
+	b := &requestBody{buf: buf}
+	b.Reset(buf)
+	return b
+}
+
+// release hands the buffer back to requestBodies, the first time it is
+// called; the body reads as empty afterwards.
+func (b *requestBody) release() {
+	if b.buf == nil {
+		return
+	}
+	b.Reset(nil)
+	requestBodies.put(b.buf)
+	b.buf = nil
+}
+
+// requestBodyRecycler is the middleware that releases a PutRecords body
+// (requestBody) when the call that sent it is over. It comes first in the
+// Serialize step, so every attempt, its signing and its transport run
+// inside it. Nothing reads the body once it returns: smithy-go's
+// ClientHandler gives the transport each attempt's body wrapped in a closer
+// and closes it as soon as the HTTP client's Do returns, on errors too. The
+// close waits for a read in progress and cuts the stream off, so a read that
+// net/http's writer makes afterwards (it may, once the answer came) gets
+// io.EOF and never reaches the buffer. The tests of requestbody_test.go
+// check both, and that a body outlives the SDK's retries. Stateless; safe
+// for concurrent use.
+type requestBodyRecycler struct{}
+
+// addRequestBodyRecycler puts requestBodyRecycler on an operation's stack
+// (an APIOptions function).
+func addRequestBodyRecycler(stack *middleware.Stack) error {
+	return stack.Serialize.Add(requestBodyRecycler{}, middleware.Before)
+}
+
+func (requestBodyRecycler) ID() string { return "gokplRequestBodyRecycler" }
+
+// HandleSerialize runs the rest of the call, then releases the body the
+// protocol wrote into the request, if it is a requestBody.
+func (requestBodyRecycler) HandleSerialize(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
+	out, metadata, err := next.HandleSerialize(ctx, in)
+	if req, ok := in.Request.(*smithyhttp.Request); ok {
+		if body, ok := req.GetStream().(*requestBody); ok {
+			body.release()
+		}
+	}
+	return out, metadata, err
 }
 
 // putRecordsBodySize is the length of in's body, or false if one of its
