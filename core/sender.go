@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
@@ -138,12 +137,15 @@ func (s *sender) stop() {
 
 func (s *sender) do(r *putRequest) {
 	entries := make([]types.PutRecordsRequestEntry, len(r.records))
+	keys := make([]string, 2*len(r.records)) // what the entries' key pointers point at, in one allocation
 	for i, k := range r.records {
 		k.encode()
+		partitionKey, explicitHashKey := &keys[2*i], &keys[2*i+1]
+		*partitionKey, *explicitHashKey = k.partitionKey, k.explicitHashKey
 		entries[i] = types.PutRecordsRequestEntry{
 			Data:            k.data,
-			PartitionKey:    aws.String(k.partitionKey),
-			ExplicitHashKey: aws.String(k.explicitHashKey),
+			PartitionKey:    partitionKey,
+			ExplicitHashKey: explicitHashKey,
 		}
 	}
 	body := requestBodyEstimate(r.records)
