@@ -27,7 +27,7 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/jpillora/backoff v1.0.0 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
-	golang.org/x/sys v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
