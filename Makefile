@@ -36,7 +36,7 @@ $(LIB): $(GO_SOURCES) python/gokpl/_version.py
 # The editable install imports python/gokpl, so it needs there what
 # setup.py's build step puts in a wheel: the library, the cffi extension,
 # the fake endpoint and options.json.
-$(PKG_LIB): $(GO_SOURCES) capi/gokpl.h python/gokpl/_cdef.py python/gokpl/_fastpath.c build_native.py $(VENV)/.installed
+$(PKG_LIB): $(GO_SOURCES) capi/gokpl.h python/gokpl/_cdef.py python/gokpl/_fastpath.c python/gokpl/_version.py build_native.py $(VENV)/.installed
 	$(VPY) build_native.py python/gokpl
 
 ## venv: .venv with gokpl installed editable (this also builds python/gokpl/libgokpl.so) and test deps
