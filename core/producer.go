@@ -30,7 +30,7 @@ type Producer struct {
 	background sync.WaitGroup // the pipelines' goroutines, which end with ctx
 
 	lifecycle sync.RWMutex // held for reading while a put enters a pipeline
-	closed    bool
+	closed    atomic.Bool  // set under lifecycle's write lock; a put checks it first without the lock
 	closeOnce sync.Once
 	pipelines sync.Map // stream name → *pipeline
 	newPipe   sync.Mutex
@@ -174,7 +174,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	u.deadline = earlier(u.deadline, u.expiration)
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
-	if p.closed {
+	if p.closed.Load() {
 		p.budget.release(1, size)
 		return nil, ErrClosed
 	}
@@ -275,7 +275,7 @@ func (p *Producer) Close(ctx context.Context) error {
 
 func (p *Producer) shutdown(ctx context.Context) error {
 	p.lifecycle.Lock()
-	p.closed = true
+	p.closed.Store(true)
 	p.lifecycle.Unlock()
 	flushErr := p.Flush(ctx)
 	p.cancel()
@@ -311,11 +311,7 @@ func (p *Producer) shutdown(ctx context.Context) error {
 // is wrong, and then Close returns an error instead of hanging.
 const closeSafetyNet = 10 * time.Second
 
-func (p *Producer) isClosed() bool {
-	p.lifecycle.RLock()
-	defer p.lifecycle.RUnlock()
-	return p.closed
-}
+func (p *Producer) isClosed() bool { return p.closed.Load() }
 
 // validateForStream checks what depends on the record's stream: the stream
 // name or ARN itself, the first time the stream is seen (a stream with a
