@@ -57,6 +57,16 @@ func ParseHashKey(s string) (HashKey, error) {
 // Multilingual Plane, such as an emoji, counts twice. ok is false when s is
 // not valid UTF-8 (a key the service could only receive altered).
 func partitionKeyLength(s string) (n int, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf16Length(s)
+		}
+	}
+	return len(s), true // ASCII, the common case: a byte is a unit
+}
+
+// utf16Length is partitionKeyLength for a key that is not all ASCII.
+func utf16Length(s string) (n int, ok bool) {
 	for i, r := range s {
 		switch {
 		case r >= 0x10000:

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 func TestPartitionKeyHashIsBigEndianMD5(t *testing.T) {
@@ -69,5 +70,35 @@ func TestPartitionKeyLengthCountsCharactersNotBytes(t *testing.T) {
 	full := Record{Stream: "s", PartitionKey: "k", Data: make([]byte, MaxRecordSizeLimit-1)}
 	if _, err := full.validate(); err != nil {
 		t.Fatalf("10 MiB of data and key rejected: %v", err)
+	}
+}
+
+// partitionKeyLength counts UTF-16 units, with or without its ASCII fast
+// path, and refuses invalid UTF-8 wherever it sits in the key.
+func TestPartitionKeyLength(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		n    int
+		want bool
+	}{
+		{"", 0, true},
+		{"user-1", 6, true},
+		{"é", 1, true},
+		{"abcé", 4, true},
+		{"é" + strings.Repeat("a", 10), 11, true},
+		{"😀", 2, true},
+		{"a😀b", 4, true},
+		{"\uFFFD", 1, true}, // the replacement character itself is valid
+		{"abc\xff", 0, false},
+		{"\xffabc", 0, false},
+		{"é\xc3", 0, false},
+	} {
+		n, ok := partitionKeyLength(tc.key)
+		if ok != tc.want || (ok && n != tc.n) {
+			t.Errorf("partitionKeyLength(%q) = %d, %v; want %d, %v", tc.key, n, ok, tc.n, tc.want)
+		}
+		if ok && n != len(utf16.Encode([]rune(tc.key))) {
+			t.Errorf("partitionKeyLength(%q) = %d, but it has %d UTF-16 units", tc.key, n, len(utf16.Encode([]rune(tc.key))))
+		}
 	}
 }
