@@ -92,6 +92,24 @@ func TestAggregatorKeepsOneBufferPerShard(t *testing.T) {
 	a.close()
 }
 
+// checkSizeLimit checks the i-th Kinesis record the sink got against the
+// size limit, exactly: within it (the service counts the partition key too,
+// so the limit does), and, when it left for its size, too full for the next
+// record, tags and all.
+func checkSizeLimit(t *testing.T, out *aggSink, i int, maxSize int64) {
+	t.Helper()
+	k := out.records[i]
+	if k.wireSize() > maxSize {
+		t.Fatalf("Kinesis record %d is %d bytes with its partition key", i, k.wireSize())
+	}
+	if i+1 < len(out.records) && out.reasons[i] == flushSize {
+		next := append(append([]*userRecord(nil), k.records...), out.records[i+1].records[0])
+		if n := newKinesisRecord(next).wireSize(); n <= maxSize {
+			t.Fatalf("Kinesis record %d left at %d bytes, but the next record fitted (%d)", i, k.wireSize(), n)
+		}
+	}
+}
+
 func TestAggregatorSizeLimitIsExactAndNeverExceeded(t *testing.T) {
 	const maxSize = 1000
 	a, out := newTestAggregator(1<<40, maxSize)
@@ -109,17 +127,7 @@ func TestAggregatorSizeLimitIsExactAndNeverExceeded(t *testing.T) {
 	a.flush()
 	var got []*userRecord
 	for i, k := range out.records {
-		// The service counts the partition key too, so the limit does.
-		if k.wireSize() > maxSize {
-			t.Fatalf("Kinesis record %d is %d bytes with its partition key", i, k.wireSize())
-		}
-		// Exact: each buffer left because the next record did not fit.
-		if i+1 < len(out.records) && out.reasons[i] == flushSize {
-			next := append(append([]*userRecord(nil), k.records...), out.records[i+1].records[0])
-			if n := newKinesisRecord(next).wireSize(); n <= maxSize {
-				t.Fatalf("Kinesis record %d left at %d bytes, but the next record fitted (%d)", i, k.wireSize(), n)
-			}
-		}
+		checkSizeLimit(t, out, i, maxSize)
 		got = append(got, k.records...)
 	}
 	if len(got) != len(in) {
