@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"math/bits"
 	"strconv"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -50,7 +49,7 @@ type aggregation struct {
 
 	// The earliest deadline and expiration among the records, kept as they
 	// are added (while each record is at hand) rather than found afterwards.
-	deadline, expiration time.Time
+	deadline, expiration instant
 
 	// Table lookups, present only while records are being added.
 	partitionKeyIndex map[string]uint32
@@ -118,7 +117,7 @@ func (g *aggregation) add(u *userRecord, a addition) {
 	if len(g.records) == 0 {
 		g.deadline, g.expiration = u.deadline, u.expiration
 	} else {
-		g.deadline, g.expiration = earlier(g.deadline, u.deadline), earlier(g.expiration, u.expiration)
+		g.deadline, g.expiration = min(g.deadline, u.deadline), min(g.expiration, u.expiration)
 	}
 	g.records = append(g.records, u)
 	g.indexes = append(g.indexes, a.indexes)
@@ -132,7 +131,7 @@ func (g *aggregation) size() int { return aggregatedOverhead + g.pbSize }
 // recordBodySize is the length of u's Record message, tags included,
 // without its own tag and length prefix.
 func recordBodySize(idx recordIndexes, u *userRecord) int {
-	n := 1 + protowire.SizeVarint(uint64(idx.partitionKey)) + 1 + protowire.SizeBytes(len(u.Data)) + u.tagsSize
+	n := 1 + protowire.SizeVarint(uint64(idx.partitionKey)) + 1 + protowire.SizeBytes(len(u.Data)) + int(u.tagsSize)
 	if idx.hashKey != 0 {
 		n += 1 + protowire.SizeVarint(uint64(idx.hashKey-1))
 	}
@@ -198,8 +197,8 @@ func (g *aggregation) pendingKinesisRecord() *kinesisRecord {
 		partitionKey:     aggregatedPartitionKey,
 		explicitHashKey:  hashKeyString(first.hash),
 		pending:          g,
-		deadline:         g.deadline,
-		expiration:       g.expiration,
+		deadline:         g.deadline.time(),
+		expiration:       g.expiration.time(),
 		predictedShardID: first.predictedShardID,
 		shard:            first.shard,
 	}
@@ -214,7 +213,7 @@ func (g *aggregation) recycle() {
 	g.partitionKeys = g.partitionKeys[:0]
 	g.hashKeys = g.hashKeys[:0]
 	g.pbSize = 0
-	g.deadline, g.expiration = time.Time{}, time.Time{}
+	g.deadline, g.expiration = 0, 0
 }
 
 // newKinesisRecord packs user records into one Kinesis record, as the KPL
@@ -243,8 +242,8 @@ func singleKinesisRecord(records []*userRecord) *kinesisRecord {
 		partitionKey:     u.PartitionKey,
 		explicitHashKey:  hashKeyString(u.hash),
 		data:             nonNil(u.Data),
-		deadline:         u.deadline,
-		expiration:       u.expiration,
+		deadline:         u.deadline.time(),
+		expiration:       u.expiration.time(),
 		predictedShardID: u.predictedShardID,
 		shard:            u.shard,
 	}

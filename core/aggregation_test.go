@@ -41,7 +41,7 @@ func taggedRecord(t testing.TB, partitionKey string, data []byte, tags ...Tag) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Tags, u.tagsSize = tags, n
+	u.Tags, u.tagsSize = tags, int32(n)
 	return u
 }
 
@@ -123,7 +123,7 @@ func mixedRecords(t testing.TB) []*userRecord {
 		u := aggRecord(t, pk, ehk, data)
 		if i%4 == 2 {
 			u.Tags = testTags(i)
-			u.tagsSize = tagsSize(u.Tags)
+			u.tagsSize = int32(tagsSize(u.Tags))
 		}
 		records = append(records, u)
 	}
@@ -191,8 +191,8 @@ func TestAggregationSizeIsExact(t *testing.T) {
 func TestOneRecordIsSentRawWithItsOwnKeys(t *testing.T) {
 	data := []byte("payload")
 	u := aggRecord(t, "my-key", "", data)
-	u.deadline = time.Unix(10, 0)
-	u.expiration = time.Unix(20, 0)
+	u.deadline = instantOf(time.Unix(10, 0))
+	u.expiration = instantOf(time.Unix(20, 0))
 	k := newKinesisRecord([]*userRecord{u})
 	if k.partitionKey != "my-key" || k.explicitHashKey != PartitionKeyHash("my-key").String() {
 		t.Fatalf("keys = %q, %q", k.partitionKey, k.explicitHashKey)
@@ -200,7 +200,7 @@ func TestOneRecordIsSentRawWithItsOwnKeys(t *testing.T) {
 	if &k.data[0] != &data[0] {
 		t.Fatal("raw data was copied")
 	}
-	if !k.deadline.Equal(u.deadline) || !k.expiration.Equal(u.expiration) || len(k.records) != 1 {
+	if !k.deadline.Equal(u.deadline.time()) || !k.expiration.Equal(u.expiration.time()) || len(k.records) != 1 {
 		t.Fatalf("kinesis record = %+v", k)
 	}
 	if IsAggregated(k.data) {
@@ -228,8 +228,8 @@ func TestSeveralRecordsUseKeyAAndTheFirstHashKey(t *testing.T) {
 func TestKinesisRecordTimesAreTheEarliest(t *testing.T) {
 	a := aggRecord(t, "a", "", nil)
 	b := aggRecord(t, "b", "", nil)
-	a.deadline, a.expiration = time.Unix(5, 0), time.Unix(50, 0)
-	b.deadline, b.expiration = time.Unix(7, 0), time.Unix(40, 0)
+	a.deadline, a.expiration = instantOf(time.Unix(5, 0)), instantOf(time.Unix(50, 0))
+	b.deadline, b.expiration = instantOf(time.Unix(7, 0)), instantOf(time.Unix(40, 0))
 	k := newKinesisRecord([]*userRecord{a, b})
 	if !k.deadline.Equal(time.Unix(5, 0)) || !k.expiration.Equal(time.Unix(40, 0)) {
 		t.Fatalf("deadline %v, expiration %v", k.deadline, k.expiration)

@@ -55,8 +55,8 @@ func newTestAggregator(maxCount, maxSize int64) (*aggregator, *aggSink) {
 // pendingRecord is a user record due in an hour.
 func pendingRecord(t testing.TB, partitionKey string, data []byte) *userRecord {
 	u := aggRecord(t, partitionKey, "", data)
-	u.deadline = time.Now().Add(time.Hour)
-	u.expiration = u.deadline.Add(time.Hour)
+	u.deadline = instantOf(time.Now().Add(time.Hour))
+	u.expiration = u.deadline.add(time.Hour)
 	return u
 }
 
@@ -185,7 +185,7 @@ func TestAggregatorHoldKeepsRecordsDueAtOnceTogether(t *testing.T) {
 		a, out := newTestAggregator(100, 1<<20)
 		due := func(key string) *userRecord {
 			u := aggRecord(t, key, "", []byte("x"))
-			u.deadline = time.Now() // due already, as retried records often are
+			u.deadline = instantOf(time.Now()) // due already, as retried records often are
 			return u
 		}
 		a.hold(func() {
@@ -217,9 +217,9 @@ func TestAggregatorFlushesAtTheEarliestDeadline(t *testing.T) {
 		a, out := newTestAggregator(100, 1<<20)
 		now := time.Now()
 		late := aggRecord(t, "late", "", nil)
-		late.deadline = now.Add(50 * time.Millisecond)
+		late.deadline = instantOf(now.Add(50 * time.Millisecond))
 		early := aggRecord(t, "early", "", nil)
-		early.deadline = now.Add(10 * time.Millisecond)
+		early.deadline = instantOf(now.Add(10 * time.Millisecond))
 		a.put(late, 3)
 		a.put(early, 3)
 		time.Sleep(9 * time.Millisecond)
@@ -232,12 +232,12 @@ func TestAggregatorFlushesAtTheEarliestDeadline(t *testing.T) {
 		if out.count() != 1 || keysOf(out.records[0]) != "[late early]" || out.reasons[0] != flushDeadline {
 			t.Fatalf("emitted %v, reasons %v", out.records, out.reasons)
 		}
-		if !out.records[0].deadline.Equal(early.deadline) {
+		if !out.records[0].deadline.Equal(early.deadline.time()) {
 			t.Fatalf("deadline %v, want the earliest", out.records[0].deadline)
 		}
 		// A record alone at its deadline goes raw.
 		alone := aggRecord(t, "alone", "", []byte("x"))
-		alone.deadline = time.Now().Add(time.Millisecond)
+		alone.deadline = instantOf(time.Now().Add(time.Millisecond))
 		a.put(alone, 3)
 		time.Sleep(time.Millisecond)
 		synctest.Wait()
@@ -305,7 +305,7 @@ func TestAggregatorEmitsEachRecordOnceUnderConcurrency(t *testing.T) {
 		for p := range putters {
 			wg.Go(func() {
 				for i, u := range in[p] {
-					u.deadline = time.Now().Add(time.Duration(i%5) * time.Millisecond)
+					u.deadline = instantOf(time.Now().Add(time.Duration(i%5) * time.Millisecond))
 					a.put(u, int64((i+p)%4))
 					switch {
 					case i%500 == 0:

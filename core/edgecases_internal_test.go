@@ -337,9 +337,9 @@ func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration)
 		Record:           Record{Stream: "s", PartitionKey: name, ExplicitHashKey: hash.String(), Data: []byte(name)},
 		hash:             hash,
 		hashKnown:        true,
-		arrival:          now,
-		deadline:         now.Add(time.Second),
-		expiration:       now.Add(ttl),
+		arrival:          instantOf(now),
+		deadline:         instantOf(now.Add(time.Second)),
+		expiration:       instantOf(now.Add(ttl)),
 		predictedShardID: fmt.Sprintf("shardId-%012d", predicted),
 		shard:            predicted,
 		outcome:          &Outcome{},
@@ -593,7 +593,7 @@ func TestEdgeCase13KinesisRecordExpiresAtItsOldestRecord(t *testing.T) {
 		old := ecUserRecord("old", HashKey{Lo: 1}, 0, time.Second)
 		young := ecUserRecord("young", HashKey{Lo: 2}, 0, 10*time.Second)
 		k := newKinesisRecord([]*userRecord{young, old})
-		if !k.expiration.Equal(old.expiration) {
+		if !k.expiration.Equal(old.expiration.time()) {
 			t.Fatalf("the Kinesis record expires at %v, want its oldest record's %v", k.expiration, old.expiration)
 		}
 		l.put(k, 0)
@@ -609,7 +609,7 @@ func TestEdgeCase13KinesisRecordExpiresAtItsOldestRecord(t *testing.T) {
 		if len(young.attempts) != 1 || young.attempts[0].ErrorCode != CodeExpired {
 			t.Errorf("young record attempts = %+v, want one Expired attempt", young.attempts)
 		}
-		if want := time.Now().Add(cfg.RetryDeadline); young.deadline.After(want) || young.deadline.Before(want.Add(-2*cfg.DrainInterval)) {
+		if want := time.Now().Add(cfg.RetryDeadline); young.deadline.time().After(want) || young.deadline.time().Before(want.Add(-2*cfg.DrainInterval)) {
 			t.Errorf("young record's deadline = %v, want about now + retry_deadline (%v)", young.deadline, want)
 		}
 		l.close(func(*kinesisRecord) {})

@@ -312,7 +312,7 @@ func (rs *recordStats) addFailed(u *userRecord) {
 // since the record's arrival or the attempt before, and returns when the
 // last one ended (the arrival without history).
 func (rs *recordStats) observeBuffering(u *userRecord) time.Time {
-	previous := u.arrival
+	previous := u.arrival.time()
 	for i := range u.attempts {
 		a := &u.attempts[i]
 		rs.buffering.observe(milliseconds(a.StartedAt.Sub(previous)))

@@ -159,7 +159,7 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	if err := p.budget.acquire(ctx, size); err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := instantOf(time.Now())
 	o := &Outcome{}
 	u := &userRecord{
 		outcome:    o,
@@ -167,11 +167,10 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		hash:       hash,
 		hashKnown:  r.ExplicitHashKey != "",
 		arrival:    now,
-		deadline:   addTime(now, p.cfg.RecordMaxBufferedTime),
-		expiration: addTime(now, p.cfg.RecordTTL),
-		tagsSize:   tagsSize,
+		expiration: now.add(p.cfg.RecordTTL),
+		tagsSize:   int32(tagsSize),
 	}
-	u.deadline = earlier(u.deadline, u.expiration)
+	u.deadline = min(now.add(p.cfg.RecordMaxBufferedTime), u.expiration)
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
 	if p.closed.Load() {

@@ -196,7 +196,7 @@ func (l *recordLimit) expireWaiting(now time.Time) {
 	var expired []*userRecord
 	keep := l.waiting[:0]
 	for _, u := range l.waiting {
-		if now.After(u.expiration) {
+		if u.expiredAt(now) {
 			expired = append(expired, u)
 		} else {
 			keep = append(keep, u)

@@ -167,7 +167,7 @@ func (rt *retrier) landed(r *putRequest, k *kinesisRecord, shardID, sequenceNumb
 	now := time.Now()
 	for _, u := range wrong {
 		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ShardID: shardID, SequenceNumber: sequenceNumber, ErrorCode: CodeWrongShard, ErrorMessage: wrongShardMessage})
-		if now.After(u.expiration) {
+		if u.expiredAt(now) {
 			rt.expire(u, now)
 			continue
 		}
@@ -273,7 +273,7 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 		switch {
 		case a == actionFail || (a == actionThrottled && rt.failIfThrottled):
 			rt.finish(u, historyResult(u.attempts))
-		case now.After(u.expiration):
+		case u.expiredAt(now):
 			rt.expire(u, now)
 		default:
 			retry = append(retry, u)
@@ -290,11 +290,11 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 	var retry []*userRecord
 	for _, u := range k.records {
 		u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
-		if now.After(u.expiration) {
+		if u.expiredAt(now) {
 			rt.finish(u, historyResult(u.attempts))
 			continue
 		}
-		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
+		u.retryBy(now, rt.retryDeadline)
 		retry = append(retry, u)
 	}
 	if len(retry) > 0 {
@@ -337,7 +337,7 @@ func (rt *retrier) fire(w *retryWait) {
 	}
 	now := time.Now()
 	for _, u := range w.records {
-		u.deadline = earlier(addTime(now, rt.retryDeadline), u.expiration)
+		u.retryBy(now, rt.retryDeadline)
 	}
 	rt.again(w.records)
 }

@@ -19,7 +19,7 @@ func TestAggregatorSizeLimitCountsTags(t *testing.T) {
 			if i%4 == 0 {
 				u.Tags[0].Value, u.Tags[0].HasValue = strings.Repeat("v", rng.IntN(200)), true
 			}
-			u.tagsSize = tagsSize(u.Tags)
+			u.tagsSize = int32(tagsSize(u.Tags))
 		}
 		in = append(in, u)
 		a.put(u, 0)

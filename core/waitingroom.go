@@ -63,7 +63,7 @@ func (r *waitingRecords) add(u *userRecord) (overflow, full bool, reason flushRe
 	return false, false, 0
 }
 
-func (r *waitingRecords) departure(u *userRecord) time.Time { return u.deadline }
+func (r *waitingRecords) departure(u *userRecord) time.Time { return u.deadline.time() }
 
 func (r *waitingRecords) empty() bool { return len(r.records) == 0 }
 
@@ -76,18 +76,23 @@ func (r *waitingRecords) take() []*userRecord {
 // takeDue takes the records whose deadline has come and keeps the rest, in
 // order.
 func (r *waitingRecords) takeDue(now time.Time) (due []*userRecord, next time.Time) {
+	at := instantOf(now)
 	keep := r.records[:0]
+	var soonest instant
 	for _, u := range r.records {
-		if !u.deadline.After(now) {
+		if u.deadline <= at {
 			due = append(due, u)
 			continue
 		}
-		keep = append(keep, u)
-		if next.IsZero() || u.deadline.Before(next) {
-			next = u.deadline
+		if len(keep) == 0 || u.deadline < soonest {
+			soonest = u.deadline
 		}
+		keep = append(keep, u)
 	}
 	clear(r.records[len(keep):])
 	r.records = keep
+	if len(keep) > 0 {
+		next = soonest.time()
+	}
 	return due, next
 }
