@@ -154,7 +154,9 @@ func (s *shardAggregation) add(u *userRecord) (overflow, full bool, reason flush
 }
 
 // departure is the record's deadline less the lead the next stages need.
-func (s *shardAggregation) departure(u *userRecord) time.Time { return u.deadline.time().Add(-s.a.lead) }
+func (s *shardAggregation) departure(u *userRecord) time.Time {
+	return u.deadline.time().Add(-s.a.lead)
+}
 
 func (s *shardAggregation) empty() bool { return len(s.agg.records) == 0 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
 // Backoff between attempts: exponential with jitter, separately for throttling
@@ -120,35 +121,59 @@ func (rt *retrier) handle(r *putRequest) {
 		rt.failAll(r, CodeRecordCountMismatch, "PutRecords answered a different number of records than were sent", actionFail)
 		return
 	}
+	// The metrics of the entries written where predicted, all at once, before
+	// any of their records resolves.
+	var delivered deliveredMetrics
+	for i, k := range r.records {
+		if shardID, ok := writtenTo(results[i]); ok && asPredicted(r, k, shardID) {
+			delivered.add(k, shardID, r.start)
+		}
+	}
+	delivered.record(rt.metrics, r.end, r.stream.name)
 	var retry []*userRecord
 	var retryAction action
 	for i, k := range r.records {
 		entry := results[i]
-		if entry.ErrorCode != nil && *entry.ErrorCode != "" {
+		shardID, ok := writtenTo(entry)
+		switch {
+		case !ok:
 			code, message := rt.strings.intern(*entry.ErrorCode), rt.strings.intern(aws.ToString(entry.ErrorMessage))
 			rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, "", code)
 			a := classifyCode(code)
 			retry = append(retry, rt.failKinesisRecord(r, k, code, message, a)...)
 			retryAction = max(retryAction, a)
-			continue
+		case asPredicted(r, k, shardID):
+			rt.finishDelivered(k.records, r.start, r.end, shardID, aws.ToString(entry.SequenceNumber))
+		default:
+			rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, shardID, "")
+			retry = append(retry, rt.landedElsewhere(r, k, shardID, aws.ToString(entry.SequenceNumber))...)
 		}
-		rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, aws.ToString(entry.ShardId), "")
-		retry = append(retry, rt.landed(r, k, aws.ToString(entry.ShardId), aws.ToString(entry.SequenceNumber))...)
 	}
 	rt.schedule(retry, retryAction)
 }
 
-// landed handles an entry the service wrote. Where it landed in the predicted
-// shard, or no prediction was made, every record succeeds. Elsewhere (the
-// stream was resharded), a record succeeds if the actual shard's range holds
-// its hash (the first record's hash is the entry's explicit hash key, so it
-// always does); the others go back as Wrong Shard, and the shard map is
-// refreshed. Returns the records to retry.
-func (rt *retrier) landed(r *putRequest, k *kinesisRecord, shardID, sequenceNumber string) []*userRecord {
-	if k.predictedShardID == "" || k.predictedShardID == shardID || r.shards == nil {
-		rt.succeed(r, k.records, shardID, sequenceNumber)
-		return nil
+// writtenTo returns the shard an entry was written to, or false if the
+// service refused it.
+func writtenTo(entry types.PutRecordsResultEntry) (shardID string, ok bool) {
+	if entry.ErrorCode != nil && *entry.ErrorCode != "" {
+		return "", false
 	}
+	return aws.ToString(entry.ShardId), true
+}
+
+// asPredicted reports whether k, written to shardID, landed in the shard
+// predicted for it, or was sent without a prediction: all its records are
+// then delivered.
+func asPredicted(r *putRequest, k *kinesisRecord, shardID string) bool {
+	return k.predictedShardID == "" || k.predictedShardID == shardID || r.shards == nil
+}
+
+// landedElsewhere handles an entry the service wrote in a shard other than
+// the predicted one (the stream was resharded): a record succeeds if the
+// actual shard's range holds its hash (the first record's hash is the
+// entry's explicit hash key, so it always does); the others go back as
+// Wrong Shard, and the shard map is refreshed. Returns the records to retry.
+func (rt *retrier) landedElsewhere(r *putRequest, k *kinesisRecord, shardID, sequenceNumber string) []*userRecord {
 	start, end, known := r.shards.hashRange(shardID)
 	routed := k.records[0].hash
 	var ok, wrong []*userRecord
