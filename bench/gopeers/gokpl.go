@@ -19,23 +19,31 @@ type gokplProducer struct {
 
 // openGokplConfirmed opens gokpl keeping every record's Outcome.
 func openGokplConfirmed(ctx context.Context, endpoint string) (library, error) {
-	return openGokpl(ctx, endpoint, true)
+	return openGokpl(ctx, endpoint, true, true)
 }
 
 // openGokplFire opens gokpl dropping the Outcomes.
 func openGokplFire(ctx context.Context, endpoint string) (library, error) {
-	return openGokpl(ctx, endpoint, false)
+	return openGokpl(ctx, endpoint, false, true)
+}
+
+// openGokplUnaggregated opens gokpl keeping every Outcome, with aggregation
+// off: every record is its own PutRecords entry, as for consumers that do
+// not de-aggregate.
+func openGokplUnaggregated(ctx context.Context, endpoint string) (library, error) {
+	return openGokpl(ctx, endpoint, true, false)
 }
 
 // openGokpl makes a producer with the default configuration, but rate
 // limits far above what the endpoint is sent.
-func openGokpl(ctx context.Context, endpoint string, confirmed bool) (library, error) {
+func openGokpl(ctx context.Context, endpoint string, confirmed, aggregate bool) (library, error) {
 	cfg := core.DefaultConfig()
 	cfg.Region = "us-east-1"
 	cfg.EndpointURL = endpoint
 	cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey = "test", "test"
 	cfg.RateLimitRecordsPerSecPerShard = 1e12
 	cfg.RateLimitBytesPerSecPerShard = 1e15
+	cfg.AggregationEnabled = aggregate
 	p, err := core.New(ctx, cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err

@@ -56,6 +56,7 @@ var rows = []row{
 	{name: "gokpl-confirmed", label: "gokpl, confirmed (every Outcome kept and waited for)", open: openGokplConfirmed, library: "gokpl"},
 	{name: "gokpl-fire", label: "gokpl, fire-and-forget (Put, Flush, Close)", open: openGokplFire, library: "gokpl"},
 	{name: "a8m", label: "a8m/kinesis-producer (Put, Stop)", open: openA8m, library: "a8m"},
+	{name: "gokpl-unaggregated", label: "gokpl, confirmed, aggregation off", open: openGokplUnaggregated, library: "gokpl"},
 	{name: "gokpl-paced", label: "gokpl, confirmed, paced", open: openGokplConfirmed, paced: true, library: "gokpl"},
 	{name: "a8m-paced", label: "a8m/kinesis-producer, paced", open: openA8m, paced: true, library: "a8m"},
 }
