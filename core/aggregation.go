@@ -192,6 +192,7 @@ func (g *aggregation) pendingKinesisRecord() *kinesisRecord {
 		return singleKinesisRecord(g.records)
 	}
 	first := g.records[0]
+	predictedShardID, shard := first.prediction()
 	return &kinesisRecord{
 		records:          g.records,
 		partitionKey:     aggregatedPartitionKey,
@@ -199,8 +200,8 @@ func (g *aggregation) pendingKinesisRecord() *kinesisRecord {
 		pending:          g,
 		deadline:         g.deadline.time(),
 		expiration:       g.expiration.time(),
-		predictedShardID: first.predictedShardID,
-		shard:            first.shard,
+		predictedShardID: predictedShardID,
+		shard:            shard,
 	}
 }
 
@@ -237,6 +238,7 @@ func newKinesisRecord(records []*userRecord) *kinesisRecord {
 // singleKinesisRecord sends records' one user record raw.
 func singleKinesisRecord(records []*userRecord) *kinesisRecord {
 	u := records[0]
+	predictedShardID, shard := u.prediction()
 	return &kinesisRecord{
 		records:          records,
 		partitionKey:     u.PartitionKey,
@@ -244,8 +246,8 @@ func singleKinesisRecord(records []*userRecord) *kinesisRecord {
 		data:             nonNil(u.Data),
 		deadline:         u.deadline.time(),
 		expiration:       u.expiration.time(),
-		predictedShardID: u.predictedShardID,
-		shard:            u.shard,
+		predictedShardID: predictedShardID,
+		shard:            shard,
 	}
 }
 

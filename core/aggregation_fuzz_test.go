@@ -89,7 +89,7 @@ func fuzzRecords(spec []byte) []*userRecord {
 		if err != nil {
 			continue
 		}
-		u := &userRecord{Record: r, hash: h, hashKnown: ehk != "", tagsSize: int32(tagsSize)}
+		u := &userRecord{Record: r, hash: h, tagsSize: int32(tagsSize)}
 		u.ensureHash()
 		records = append(records, u)
 	}

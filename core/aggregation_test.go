@@ -28,7 +28,7 @@ func aggRecord(t testing.TB, partitionKey, explicitHashKey string, data []byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &userRecord{Record: r, hash: h, hashKnown: explicitHashKey != ""}
+	u := &userRecord{Record: r, hash: h}
 	u.ensureHash()
 	return u
 }

@@ -319,7 +319,7 @@ func (s *ecRetrierSink) finish(u *userRecord, r RecordResult) {
 
 func (s *ecRetrierSink) finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string) {
 	for _, u := range records {
-		s.finish(u, deliveredResult(u.attempts, start, end, shardID, sequenceNumber))
+		s.finish(u, deliveredResult(u.attempts(), start, end, shardID, sequenceNumber))
 	}
 }
 
@@ -334,15 +334,13 @@ func (s *ecRetrierSink) again(records []*userRecord) {
 func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration) *userRecord {
 	now := time.Now()
 	u := &userRecord{
-		Record:           Record{Stream: "s", PartitionKey: name, ExplicitHashKey: hash.String(), Data: []byte(name)},
-		hash:             hash,
-		hashKnown:        true,
-		arrival:          instantOf(now),
-		deadline:         instantOf(now.Add(time.Second)),
-		expiration:       instantOf(now.Add(ttl)),
-		predictedShardID: fmt.Sprintf("shardId-%012d", predicted),
-		shard:            predicted,
-		outcome:          &Outcome{},
+		Record:     Record{Stream: "s", PartitionKey: name, ExplicitHashKey: hash.String(), Data: []byte(name)},
+		hash:       hash,
+		arrival:    instantOf(now),
+		deadline:   instantOf(now.Add(time.Second)),
+		expiration: instantOf(now.Add(ttl)),
+		predicted:  &shardEntry{id: fmt.Sprintf("shardId-%012d", predicted), shard: predicted},
+		outcome:    &Outcome{},
 	}
 	return u
 }
@@ -428,8 +426,8 @@ func TestEdgeCase11SuccessInsideTheActualShardsRange(t *testing.T) {
 					switch {
 					case tc.wantOK[i] && (!finished || !r.Success || r.ShardID != "shardId-000000000001"):
 						t.Errorf("record %d: finished %v, %+v; want success in shardId-000000000001", i, finished, r)
-					case !tc.wantOK[i] && (finished || len(u.attempts) != 1 || u.attempts[0].ErrorCode != CodeWrongShard || u.attempts[0].ShardID != "shardId-000000000001"):
-						t.Errorf("record %d: finished %v, attempts %+v; want a Wrong Shard attempt and a retry", i, finished, u.attempts)
+					case !tc.wantOK[i] && (finished || len(u.attempts()) != 1 || u.attempts()[0].ErrorCode != CodeWrongShard || u.attempts()[0].ShardID != "shardId-000000000001"):
+						t.Errorf("record %d: finished %v, attempts %+v; want a Wrong Shard attempt and a retry", i, finished, u.attempts())
 					}
 				}
 				if got := len(oracle.invalidated) > 0; got != tc.invalidate {
@@ -606,8 +604,8 @@ func TestEdgeCase13KinesisRecordExpiresAtItsOldestRecord(t *testing.T) {
 		if _, done := sink.finished[young]; done || len(sink.sentAgain) != 1 || sink.sentAgain[0] != young {
 			t.Fatalf("the young record was not sent again")
 		}
-		if len(young.attempts) != 1 || young.attempts[0].ErrorCode != CodeExpired {
-			t.Errorf("young record attempts = %+v, want one Expired attempt", young.attempts)
+		if len(young.attempts()) != 1 || young.attempts()[0].ErrorCode != CodeExpired {
+			t.Errorf("young record attempts = %+v, want one Expired attempt", young.attempts())
 		}
 		if want := time.Now().Add(cfg.RetryDeadline); young.deadline.time().After(want) || young.deadline.time().Before(want.Add(-2*cfg.DrainInterval)) {
 			t.Errorf("young record's deadline = %v, want about now + retry_deadline (%v)", young.deadline, want)

@@ -298,7 +298,7 @@ type recordStats struct {
 func (rs *recordStats) addDelivered(u *userRecord, start time.Time) {
 	rs.put.observe(1)
 	rs.data.observe(float64(len(u.Data)))
-	rs.retries.observe(float64(len(u.attempts)))
+	rs.retries.observe(float64(len(u.attempts())))
 	previous := rs.observeBuffering(u)
 	rs.buffering.observe(milliseconds(start.Sub(previous)))
 }
@@ -308,10 +308,10 @@ func (rs *recordStats) addDelivered(u *userRecord, start time.Time) {
 // before each attempt.
 func (rs *recordStats) addFailed(u *userRecord) {
 	rs.put.observe(0)
-	if n := len(u.attempts); n > 0 && u.attempts[n-1].ErrorCode == CodeExpired {
+	if n := len(u.attempts()); n > 0 && u.attempts()[n-1].ErrorCode == CodeExpired {
 		rs.expired.observe(1)
 	}
-	rs.retries.observe(float64(max(len(u.attempts)-1, 0)))
+	rs.retries.observe(float64(max(len(u.attempts())-1, 0)))
 	rs.observeBuffering(u)
 }
 
@@ -320,8 +320,9 @@ func (rs *recordStats) addFailed(u *userRecord) {
 // last one ended (the arrival without history).
 func (rs *recordStats) observeBuffering(u *userRecord) time.Time {
 	previous := u.arrival.time()
-	for i := range u.attempts {
-		a := &u.attempts[i]
+	attempts := u.attempts()
+	for i := range attempts {
+		a := &attempts[i]
 		rs.buffering.observe(milliseconds(a.StartedAt.Sub(previous)))
 		previous = a.EndedAt
 	}

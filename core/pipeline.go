@@ -162,19 +162,19 @@ func (pl *pipeline) awaitShardMap() {
 // route predicts the record's shard and aggregates it there; a hash that no
 // open shard covers (the map is changing) goes unaggregated.
 func (pl *pipeline) route(u *userRecord) {
-	id, shard, ok := pl.shards.lookup(u.hash)
-	if !ok {
+	predicted := pl.shards.find(u.hash)
+	if predicted == nil {
 		pl.unaggregated(u)
 		return
 	}
-	u.predictedShardID, u.shard = id, shard
-	pl.aggregator.put(u, shard)
+	u.predicted = predicted
+	pl.aggregator.put(u, predicted.shard)
 }
 
 // unaggregated sends the record alone and without a prediction, bypassing
 // the limiter.
 func (pl *pipeline) unaggregated(u *userRecord) {
-	u.predictedShardID, u.shard = "", -1
+	u.predicted = nil
 	pl.collect(newKinesisRecord([]*userRecord{u}))
 }
 

@@ -165,7 +165,6 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 		outcome:    o,
 		Record:     r,
 		hash:       hash,
-		hashKnown:  r.ExplicitHashKey != "",
 		arrival:    now,
 		expiration: now.add(p.cfg.RecordTTL),
 		tagsSize:   int32(tagsSize),
@@ -397,7 +396,8 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 		// Kinesis record by the retrier.)
 		var stats recordStats
 		stats.addFailed(u)
-		p.metrics.recordStats(time.Now(), u.pipeline.id.name, u.predictedShardID, &stats)
+		shardID, _ := u.prediction()
+		p.metrics.recordStats(time.Now(), u.pipeline.id.name, shardID, &stats)
 	}
 	// Count before resolving, so that Stats includes the record by the time
 	// its outcome wakes a waiter; a Cancel winning in between moves it.
@@ -424,7 +424,7 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 	p.counters.recordsSucceeded.Add(n) // before resolving, as in finish
 	var size int64
 	for _, u := range records {
-		size += p.resolve(u, deliveredResult(u.attempts, start, end, shardID, sequenceNumber), &p.counters.recordsSucceeded)
+		size += p.resolve(u, deliveredResult(u.attempts(), start, end, shardID, sequenceNumber), &p.counters.recordsSucceeded)
 	}
 	forRuns(records, func(u *userRecord) *pipeline { return u.pipeline }, func(pl *pipeline, n int64) { pl.pending.Add(-n) })
 	p.budget.release(n, size)
@@ -435,7 +435,7 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 // cancelled count if a Cancel won, drops the record's data, and returns the
 // room it held in the budget.
 func (p *Producer) resolve(u *userRecord, r RecordResult, counter *atomic.Int64) int64 {
-	size := budgetBytes(&u.Record) + u.historyBytes
+	size := budgetBytes(&u.Record) + int64(u.historyBytes)
 	if !u.outcome.resolve(r) {
 		counter.Add(-1)
 		p.counters.recordsCancelled.Add(1)
@@ -459,7 +459,7 @@ func forRuns[K comparable](records []*userRecord, key func(*userRecord) K, f fun
 
 func (p *Producer) closeRecord(u *userRecord) {
 	u.addAttempt(closedAttempt(time.Now()))
-	p.finish(u, historyResult(u.attempts))
+	p.finish(u, historyResult(u.attempts()))
 }
 
 // completed counts a finished request and hands it to the retrier.

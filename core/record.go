@@ -123,32 +123,49 @@ type userRecord struct {
 	hash       HashKey
 	outcome    *Outcome // its own allocation, so a held outcome does not keep the rest alive
 	arrival    instant
-	deadline   instant // send by then
-	expiration instant // fail with Expired after then
-	attempts   []Attempt
+	deadline   instant    // send by then
+	expiration instant    // fail with Expired after then
+	history    *[]Attempt // the attempts made so far; nil before the first fails
 	epoch      *epoch
 	pipeline   *pipeline // the stream's, for its counters
+
+	// predicted is the open shard the shard map expected the record to land
+	// in on its latest trip, nil when it went without a prediction.
+	predicted *shardEntry
 
 	// tagsSize is what the record's tags add to its message in an
 	// aggregated record (tagsSize), 0 without tags. A record is at most
 	// 1 MiB, so int32 is plenty.
 	tagsSize int32
 
-	// hashKnown reports that hash is set: an explicit hash key, or the
-	// partition key's MD5 computed.
-	hashKnown bool
-
 	// historyBytes is what the record's failed attempts take, charged to
 	// the budget while it is retried (Producer.again).
-	historyBytes int64
-
-	// predictedShardID and shard are where the shard map expected the
-	// record to land on its latest trip ("" when it went without a prediction).
-	predictedShardID string
-	shard            int64
+	historyBytes int32
 }
 
-func (u *userRecord) addAttempt(a Attempt) { u.attempts = append(u.attempts, a) }
+// attempts returns the attempts made so far, oldest first.
+func (u *userRecord) attempts() []Attempt {
+	if u.history == nil {
+		return nil
+	}
+	return *u.history
+}
+
+func (u *userRecord) addAttempt(a Attempt) {
+	if u.history == nil {
+		u.history = new([]Attempt)
+	}
+	*u.history = append(*u.history, a)
+}
+
+// prediction is the id and number of the shard the record was predicted to
+// land in ("" and -1 without a prediction).
+func (u *userRecord) prediction() (shardID string, shard int64) {
+	if u.predicted == nil {
+		return "", -1
+	}
+	return u.predicted.id, u.predicted.shard
+}
 
 // attemptBytes is what one more attempt in a record's history takes: the
 // Attempt and its share of the slice's spare capacity (the error code and
@@ -158,11 +175,11 @@ const attemptBytes = int64(unsafe.Sizeof(Attempt{})) * 3 / 2
 // chargeHistory returns the bytes the record's history grew by since it was
 // last charged.
 func (u *userRecord) chargeHistory() int64 {
-	n := int64(len(u.attempts))*attemptBytes - u.historyBytes
+	n := int64(len(u.attempts()))*attemptBytes - int64(u.historyBytes)
 	if n <= 0 {
 		return 0
 	}
-	u.historyBytes += n
+	u.historyBytes += int32(n)
 	return n
 }
 
@@ -180,11 +197,13 @@ func (u *userRecord) retryBy(now time.Time, d time.Duration) {
 func (u *userRecord) size() int { return recordSize(u.PartitionKey, u.Data) }
 
 // ensureHash sets the hash key from the partition key's MD5 unless it is
-// known (an explicit hash key, or computed before). The pipeline calls it on
-// its own goroutine, so that the putting thread does not pay for the MD5.
+// known: an explicit hash key, or computed before (a zero hash counts as not
+// computed, and a partition key whose MD5 is zero has it computed again).
+// The pipeline calls it on its own goroutine, so that the putting thread
+// does not pay for the MD5.
 func (u *userRecord) ensureHash() {
-	if !u.hashKnown {
-		u.hash, u.hashKnown = PartitionKeyHash(u.PartitionKey), true
+	if u.hash == (HashKey{}) && u.ExplicitHashKey == "" {
+		u.hash = PartitionKeyHash(u.PartitionKey)
 	}
 }
 

@@ -242,7 +242,7 @@ func splitRefused(records []*kinesisRecord) [][]*kinesisRecord {
 	case len(records[0].records) > 1:
 		raw := make([]*kinesisRecord, len(records[0].records))
 		for i, u := range records[0].records {
-			u.predictedShardID, u.shard = "", -1
+			u.predicted = nil
 			raw[i] = newKinesisRecord([]*userRecord{u})
 		}
 		return [][]*kinesisRecord{raw}
@@ -297,7 +297,7 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ErrorCode: code, ErrorMessage: message})
 		switch {
 		case a == actionFail || (a == actionThrottled && rt.failIfThrottled):
-			rt.finish(u, historyResult(u.attempts))
+			rt.finish(u, historyResult(u.attempts()))
 		case u.expiredAt(now):
 			rt.expire(u, now)
 		default:
@@ -316,7 +316,7 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 	for _, u := range k.records {
 		u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
 		if u.expiredAt(now) {
-			rt.finish(u, historyResult(u.attempts))
+			rt.finish(u, historyResult(u.attempts()))
 			continue
 		}
 		u.retryBy(now, rt.retryDeadline)
@@ -331,7 +331,7 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 // the one that failed.
 func (rt *retrier) expire(u *userRecord, now time.Time) {
 	u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
-	rt.finish(u, historyResult(u.attempts))
+	rt.finish(u, historyResult(u.attempts()))
 }
 
 // schedule sends records back into the pipeline after a jittered backoff.
@@ -339,7 +339,7 @@ func (rt *retrier) schedule(records []*userRecord, a action) {
 	if len(records) == 0 {
 		return
 	}
-	delay := backoff(len(records[0].attempts), a)
+	delay := backoff(len(records[0].attempts()), a)
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
@@ -385,7 +385,7 @@ func (rt *retrier) closeRecords(records []*userRecord) {
 	now := time.Now()
 	for _, u := range records {
 		u.addAttempt(closedAttempt(now))
-		rt.finish(u, historyResult(u.attempts))
+		rt.finish(u, historyResult(u.attempts()))
 	}
 }
 

@@ -148,9 +148,19 @@ func (m *shardMap) stopped() <-chan struct{} { return m.done }
 // is false before the first listing and for a hash in no open shard's range.
 // A hash equal to a shard's ending hash key belongs to that shard.
 func (m *shardMap) lookup(h HashKey) (shardID string, shard int64, ok bool) {
+	e := m.find(h)
+	if e == nil {
+		return "", 0, false
+	}
+	return e.id, e.shard, true
+}
+
+// find is lookup's shard entry, nil where lookup is not ok; the entry stays
+// as it is while a record refers to it, whatever refreshes come.
+func (m *shardMap) find(h HashKey) *shardEntry {
 	t := m.table.Load()
 	if t == nil {
-		return "", 0, false
+		return nil
 	}
 	// The first shard whose ending hash key is at least h.
 	lo, hi := 0, len(t.open)
@@ -163,10 +173,9 @@ func (m *shardMap) lookup(h HashKey) (shardID string, shard int64, ok bool) {
 		}
 	}
 	if lo == len(t.open) || h.Less(t.open[lo].start) {
-		return "", 0, false
+		return nil
 	}
-	e := &t.open[lo]
-	return e.id, e.shard, true
+	return &t.open[lo]
 }
 
 // hashRange returns the hash-key range of an open shard, or of one that a
