@@ -84,7 +84,7 @@ func (g *aggregation) measure(u *userRecord) addition {
 		a.grow += 1 + protowire.SizeBytes(len(u.PartitionKey))
 	}
 	a.indexes.partitionKey = pk
-	if u.ExplicitHashKey != "" {
+	if u.explicitHash {
 		ehk, ok := g.hashKeyIndex[u.hash]
 		if !ok {
 			ehk = uint32(len(g.hashKeys))

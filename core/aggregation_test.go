@@ -28,7 +28,8 @@ func aggRecord(t testing.TB, partitionKey, explicitHashKey string, data []byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &userRecord{Record: r, hash: h}
+	u := newUserRecord(&r)
+	u.hash = h
 	u.ensureHash()
 	return u
 }
@@ -69,7 +70,7 @@ func marshalReference(t testing.TB, records []*userRecord) []byte {
 			ar.PartitionKeyTable = append(ar.PartitionKeyTable, u.PartitionKey)
 		}
 		r := &aggpb.Record{PartitionKeyIndex: proto.Uint64(pk), Data: nonNil(u.Data)}
-		if u.ExplicitHashKey != "" {
+		if u.explicitHash {
 			key := u.hash.String()
 			ehk, ok := ehks[key]
 			if !ok {
@@ -323,7 +324,7 @@ func TestDeaggregateReturnsEachRecord(t *testing.T) {
 	}
 	for i, u := range records {
 		want := DeaggregatedRecord{PartitionKey: u.PartitionKey, Data: nonNil(u.Data), Tags: u.Tags}
-		if u.ExplicitHashKey != "" {
+		if u.explicitHash {
 			want.ExplicitHashKey = u.hash.String()
 		}
 		if got[i].PartitionKey != want.PartitionKey || got[i].ExplicitHashKey != want.ExplicitHashKey ||
@@ -532,7 +533,7 @@ func writeAggregatedVector(t *testing.T, k *kinesisRecord, binPath, jsonPath str
 	}
 	for _, u := range k.records {
 		r := aggregatedVectorRecord{PartitionKey: u.PartitionKey, Data: base64.StdEncoding.EncodeToString(u.Data), Tags: vectorTags(u.Tags)}
-		if u.ExplicitHashKey != "" {
+		if u.explicitHash {
 			r.ExplicitHashKey = u.hash.String()
 		}
 		v.Records = append(v.Records, r)
@@ -587,8 +588,8 @@ func BenchmarkEncodeProtoMarshal(b *testing.B) {
 // longer its bytes, and buffers come in power-of-two capacities so that
 // records of nearby sizes share them.
 func TestAggregatedDataBuffersAreReleasedKeepingTheSize(t *testing.T) {
-	a := &userRecord{Record: Record{PartitionKey: "a", Data: bytes.Repeat([]byte("x"), 3000)}}
-	b := &userRecord{Record: Record{PartitionKey: "b", Data: bytes.Repeat([]byte("y"), 3000)}}
+	a := &userRecord{PartitionKey: "a", Data: bytes.Repeat([]byte("x"), 3000)}
+	b := &userRecord{PartitionKey: "b", Data: bytes.Repeat([]byte("y"), 3000)}
 	k := newKinesisRecord([]*userRecord{a, b})
 	if !k.pooled || cap(k.data) != 8192 {
 		t.Fatalf("pooled %v, capacity %d: want a pooled buffer of 8192", k.pooled, cap(k.data))

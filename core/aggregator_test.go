@@ -118,8 +118,8 @@ func TestAggregatorSizeLimitIsExactAndNeverExceeded(t *testing.T) {
 	for i := range 2000 {
 		u := pendingRecord(t, fmt.Sprintf("k%d", rng.IntN(40)), make([]byte, rng.IntN(120)))
 		if i%3 == 0 {
-			u.ExplicitHashKey = fmt.Sprint(rng.IntN(30))
-			u.hash, _ = ParseHashKey(u.ExplicitHashKey)
+			u.explicitHash = true
+			u.hash, _ = ParseHashKey(fmt.Sprint(rng.IntN(30)))
 		}
 		in = append(in, u)
 		a.put(u, 0)

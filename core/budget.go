@@ -16,12 +16,13 @@ const recordBookkeepingBytes = 512
 
 // budgetBytes is what a record counts against max_outstanding_bytes from its
 // put until it is resolved: the memory it holds, data, partition key, tags
-// and bookkeeping. (Its retry history, and the body of a request carrying it,
-// are added while they exist.)
-func budgetBytes(r *Record) int64 {
-	n := int64(len(r.Data)+len(r.PartitionKey)+len(r.ExplicitHashKey)) + recordBookkeepingBytes
-	if len(r.Tags) > 0 {
-		n += int64(tagsBytes(r.Tags) + len(r.Tags)*tagStructBytes)
+// and bookkeeping (an explicit hash key is kept parsed, in the bookkeeping).
+// Its retry history, and the body of a request carrying it, are added while
+// they exist.
+func budgetBytes(partitionKey string, data []byte, tags []Tag) int64 {
+	n := int64(len(data)+len(partitionKey)) + recordBookkeepingBytes
+	if len(tags) > 0 {
+		n += int64(tagsBytes(tags) + len(tags)*tagStructBytes)
 	}
 	return n
 }

@@ -334,13 +334,15 @@ func (s *ecRetrierSink) again(records []*userRecord) {
 func ecUserRecord(name string, hash HashKey, predicted int64, ttl time.Duration) *userRecord {
 	now := time.Now()
 	u := &userRecord{
-		Record:     Record{Stream: "s", PartitionKey: name, ExplicitHashKey: hash.String(), Data: []byte(name)},
-		hash:       hash,
-		arrival:    instantOf(now),
-		deadline:   instantOf(now.Add(time.Second)),
-		expiration: instantOf(now.Add(ttl)),
-		predicted:  &shardEntry{id: fmt.Sprintf("shardId-%012d", predicted), shard: predicted},
-		outcome:    &Outcome{},
+		PartitionKey: name,
+		Data:         []byte(name),
+		explicitHash: true,
+		hash:         hash,
+		arrival:      instantOf(now),
+		deadline:     instantOf(now.Add(time.Second)),
+		expiration:   instantOf(now.Add(ttl)),
+		predicted:    &shardEntry{id: fmt.Sprintf("shardId-%012d", predicted), shard: predicted},
+		outcome:      &Outcome{},
 	}
 	return u
 }

@@ -20,8 +20,9 @@ func TestDeliveredMetricsMatchRecordingEachEntry(t *testing.T) {
 		var records []*userRecord
 		for j := range i%3 + 1 {
 			u := &userRecord{
-				Record:  Record{PartitionKey: fmt.Sprint(i, "-", j), Data: make([]byte, 10*i+j)},
-				arrival: instantOf(start.Add(-time.Duration(i+j) * time.Millisecond)),
+				PartitionKey: fmt.Sprint(i, "-", j),
+				Data:         make([]byte, 10*i+j),
+				arrival:      instantOf(start.Add(-time.Duration(i+j) * time.Millisecond)),
 			}
 			if j == 1 { // sent before, throttled
 				at := start.Add(-time.Duration(i) * time.Millisecond)

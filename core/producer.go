@@ -155,20 +155,15 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	if p.isClosed() {
 		return nil, ErrClosed
 	}
-	size := budgetBytes(&r)
+	size := budgetBytes(r.PartitionKey, r.Data, r.Tags)
 	if err := p.budget.acquire(ctx, size); err != nil {
 		return nil, err
 	}
 	now := instantOf(time.Now())
 	o := &Outcome{}
-	u := &userRecord{
-		outcome:    o,
-		Record:     r,
-		hash:       hash,
-		arrival:    now,
-		expiration: now.add(p.cfg.RecordTTL),
-		tagsSize:   int32(tagsSize),
-	}
+	u := newUserRecord(&r)
+	u.outcome, u.hash, u.tagsSize = o, hash, int32(tagsSize)
+	u.arrival, u.expiration = now, now.add(p.cfg.RecordTTL)
 	u.deadline = min(now.add(p.cfg.RecordMaxBufferedTime), u.expiration)
 	p.lifecycle.RLock()
 	defer p.lifecycle.RUnlock()
@@ -383,7 +378,7 @@ func (p *Producer) again(records []*userRecord) {
 		}
 		return
 	}
-	p.pipeline(records[0].Stream).retry(records)
+	records[0].pipeline.retry(records)
 }
 
 // finish is the one exit of every record: it resolves the outcome (unless it
@@ -435,12 +430,12 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 // cancelled count if a Cancel won, drops the record's data, and returns the
 // room it held in the budget.
 func (p *Producer) resolve(u *userRecord, r RecordResult, counter *atomic.Int64) int64 {
-	size := budgetBytes(&u.Record) + int64(u.historyBytes)
+	size := u.budgetBytes() + int64(u.historyBytes)
 	if !u.outcome.resolve(r) {
 		counter.Add(-1)
 		p.counters.recordsCancelled.Add(1)
 	}
-	u.Record = Record{} // the outcome may outlive the pipeline's use of the data
+	u.dropData()
 	return size
 }
 

@@ -119,7 +119,12 @@ func tooLarge(size, limit int, where string) error {
 // deadlines, the attempts made so far and the promise to resolve. It belongs to
 // exactly one stage at a time, so its fields need no lock.
 type userRecord struct {
-	Record
+	// PartitionKey, Data and Tags are the Record's, as put. The stream is
+	// the pipeline's, and an explicit hash key is kept parsed, in hash.
+	PartitionKey string
+	Data         []byte
+	Tags         []Tag
+
 	hash       HashKey
 	outcome    *Outcome // its own allocation, so a held outcome does not keep the rest alive
 	arrival    instant
@@ -141,7 +146,24 @@ type userRecord struct {
 	// historyBytes is what the record's failed attempts take, charged to
 	// the budget while it is retried (Producer.again).
 	historyBytes int32
+
+	// explicitHash reports that hash is the record's explicit hash key.
+	explicitHash bool
 }
+
+// newUserRecord is r on its way through the pipeline, its other fields yet
+// to be set.
+func newUserRecord(r *Record) *userRecord {
+	return &userRecord{PartitionKey: r.PartitionKey, Data: r.Data, Tags: r.Tags, explicitHash: r.ExplicitHashKey != ""}
+}
+
+// budgetBytes is what the record counts against max_outstanding_bytes
+// (budgetBytes).
+func (u *userRecord) budgetBytes() int64 { return budgetBytes(u.PartitionKey, u.Data, u.Tags) }
+
+// dropData lets go of the record's data, partition key and tags: the outcome
+// may outlive the pipeline's use of them.
+func (u *userRecord) dropData() { u.PartitionKey, u.Data, u.Tags = "", nil, nil }
 
 // attempts returns the attempts made so far, oldest first.
 func (u *userRecord) attempts() []Attempt {
@@ -202,7 +224,7 @@ func (u *userRecord) size() int { return recordSize(u.PartitionKey, u.Data) }
 // The pipeline calls it on its own goroutine, so that the putting thread
 // does not pay for the MD5.
 func (u *userRecord) ensureHash() {
-	if u.hash == (HashKey{}) && u.ExplicitHashKey == "" {
+	if u.hash == (HashKey{}) && !u.explicitHash {
 		u.hash = PartitionKeyHash(u.PartitionKey)
 	}
 }

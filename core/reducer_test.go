@@ -182,7 +182,7 @@ func TestWaitingRoomLetsDueRecordsGoAndKeepsTheRest(t *testing.T) {
 			key string
 			in  time.Duration
 		}{{"late", time.Hour}, {"soon", 10 * time.Millisecond}, {"later", time.Minute}} {
-			w.add(&userRecord{Record: Record{PartitionKey: r.key}, deadline: instantOf(now.Add(r.in))})
+			w.add(&userRecord{PartitionKey: r.key, deadline: instantOf(now.Add(r.in))})
 		}
 		time.Sleep(10 * time.Millisecond)
 		synctest.Wait()
@@ -200,9 +200,9 @@ func TestWaitingRoomLetsDueRecordsGoAndKeepsTheRest(t *testing.T) {
 			t.Fatalf("fell back %v; want all, in order, once the flush's wait ran out", fellBack)
 		}
 		mu.Unlock()
-		w.add(&userRecord{Record: Record{PartitionKey: "kept"}, deadline: instantOf(now.Add(time.Hour))})
+		w.add(&userRecord{PartitionKey: "kept", deadline: instantOf(now.Add(time.Hour))})
 		w.release()
-		w.add(&userRecord{Record: Record{PartitionKey: "after"}, deadline: instantOf(now.Add(time.Hour))})
+		w.add(&userRecord{PartitionKey: "after", deadline: instantOf(now.Add(time.Hour))})
 		mu.Lock()
 		defer mu.Unlock()
 		if fmt.Sprint(routed) != "[kept after]" {

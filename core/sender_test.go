@@ -52,7 +52,7 @@ func testSender(client Client) *sender {
 func testPutRequest(n int) *putRequest {
 	r := &putRequest{stream: streamID{key: "s", name: "s"}}
 	for i := range n {
-		u := &userRecord{Record: Record{PartitionKey: fmt.Sprintf("key-%012d", i), Data: []byte(fmt.Sprintf("%0200d", i))}}
+		u := &userRecord{PartitionKey: fmt.Sprintf("key-%012d", i), Data: []byte(fmt.Sprintf("%0200d", i))}
 		u.hash = HashKey{Lo: uint64(i)}
 		r.records = append(r.records, singleKinesisRecord([]*userRecord{u}))
 	}

@@ -56,10 +56,8 @@ func TestTagsSizeIsTheirEncodedLength(t *testing.T) {
 }
 
 func TestBudgetCountsTags(t *testing.T) {
-	plain := Record{PartitionKey: "k", Data: []byte("data")}
-	tagged := plain
-	tagged.Tags = []Tag{{Key: "key", Value: "value", HasValue: true}}
-	if got, want := budgetBytes(&tagged)-budgetBytes(&plain), int64(len("key")+len("value")+tagStructBytes); got != want {
+	tags := []Tag{{Key: "key", Value: "value", HasValue: true}}
+	if got, want := budgetBytes("k", []byte("data"), tags)-budgetBytes("k", []byte("data"), nil), int64(len("key")+len("value")+tagStructBytes); got != want {
 		t.Fatalf("tags add %d bytes to the budget, want %d", got, want)
 	}
 }
