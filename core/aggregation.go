@@ -131,7 +131,7 @@ func (g *aggregation) size() int { return aggregatedOverhead + g.pbSize }
 // recordBodySize is the length of u's Record message, tags included,
 // without its own tag and length prefix.
 func recordBodySize(idx recordIndexes, u *userRecord) int {
-	n := 1 + protowire.SizeVarint(uint64(idx.partitionKey)) + 1 + protowire.SizeBytes(len(u.Data)) + int(u.tagsSize)
+	n := 1 + protowire.SizeVarint(uint64(idx.partitionKey)) + 1 + protowire.SizeBytes(len(u.Data)) + u.tagsSize()
 	if idx.hashKey != 0 {
 		n += 1 + protowire.SizeVarint(uint64(idx.hashKey-1))
 	}
@@ -166,8 +166,8 @@ func (g *aggregation) appendEncoded(b []byte) []byte {
 		}
 		b = append(b, tagData)
 		b = protowire.AppendBytes(b, u.Data)
-		if len(u.Tags) > 0 {
-			b = appendTags(b, u.Tags)
+		if tags := u.tags(); len(tags) > 0 {
+			b = appendTags(b, tags)
 		}
 	}
 	sum := md5.Sum(b[start:])

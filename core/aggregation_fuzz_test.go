@@ -89,7 +89,8 @@ func fuzzRecords(spec []byte) []*userRecord {
 			continue
 		}
 		u := newUserRecord(&r)
-		u.hash, u.tagsSize = h, int32(tagsSize)
+		u.hash = h
+		u.setTags(tags, tagsSize)
 		u.ensureHash()
 		records = append(records, u)
 	}
@@ -156,7 +157,7 @@ func FuzzAggregationRoundTrip(f *testing.F) {
 				ehk = u.hash.String() // fuzzRecords writes it in decimal, with or without zeros and spaces around it
 			}
 			if got[i].PartitionKey != u.PartitionKey || got[i].ExplicitHashKey != ehk || !bytes.Equal(got[i].Data, u.Data) ||
-				!equalTags(got[i].Tags, nilIfEmpty(u.Tags)) {
+				!equalTags(got[i].Tags, nilIfEmpty(u.tags())) {
 				t.Fatalf("record %d = %+v, want %q %q %x", i, got[i], u.PartitionKey, ehk, u.Data)
 			}
 		}

@@ -42,7 +42,7 @@ func taggedRecord(t testing.TB, partitionKey string, data []byte, tags ...Tag) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Tags, u.tagsSize = tags, int32(n)
+	u.setTags(tags, n)
 	return u
 }
 
@@ -80,7 +80,7 @@ func marshalReference(t testing.TB, records []*userRecord) []byte {
 			}
 			r.ExplicitHashKeyIndex = proto.Uint64(ehk)
 		}
-		for _, tag := range u.Tags {
+		for _, tag := range u.tags() {
 			pt := &aggpb.Tag{Key: proto.String(tag.Key)}
 			if tag.HasValue {
 				pt.Value = proto.String(tag.Value)
@@ -123,8 +123,8 @@ func mixedRecords(t testing.TB) []*userRecord {
 		}
 		u := aggRecord(t, pk, ehk, data)
 		if i%4 == 2 {
-			u.Tags = testTags(i)
-			u.tagsSize = int32(tagsSize(u.Tags))
+			tags := testTags(i)
+			u.setTags(tags, tagsSize(tags))
 		}
 		records = append(records, u)
 	}
@@ -323,7 +323,7 @@ func TestDeaggregateReturnsEachRecord(t *testing.T) {
 		t.Fatalf("%d records, want %d", len(got), len(records))
 	}
 	for i, u := range records {
-		want := DeaggregatedRecord{PartitionKey: u.PartitionKey, Data: nonNil(u.Data), Tags: u.Tags}
+		want := DeaggregatedRecord{PartitionKey: u.PartitionKey, Data: nonNil(u.Data), Tags: u.tags()}
 		if u.explicitHash {
 			want.ExplicitHashKey = u.hash.String()
 		}
@@ -532,7 +532,7 @@ func writeAggregatedVector(t *testing.T, k *kinesisRecord, binPath, jsonPath str
 		ExplicitHashKey: k.explicitHashKey,
 	}
 	for _, u := range k.records {
-		r := aggregatedVectorRecord{PartitionKey: u.PartitionKey, Data: base64.StdEncoding.EncodeToString(u.Data), Tags: vectorTags(u.Tags)}
+		r := aggregatedVectorRecord{PartitionKey: u.PartitionKey, Data: base64.StdEncoding.EncodeToString(u.Data), Tags: vectorTags(u.tags())}
 		if u.explicitHash {
 			r.ExplicitHashKey = u.hash.String()
 		}

@@ -162,7 +162,8 @@ func (p *Producer) Put(ctx context.Context, r Record) (*Outcome, error) {
 	now := instantOf(time.Now())
 	o := &Outcome{}
 	u := newUserRecord(&r)
-	u.outcome, u.hash, u.tagsSize = o, hash, int32(tagsSize)
+	u.outcome, u.hash = o, hash
+	u.setTags(r.Tags, tagsSize)
 	u.arrival, u.expiration = now, now.add(p.cfg.RecordTTL)
 	u.deadline = min(now.add(p.cfg.RecordMaxBufferedTime), u.expiration)
 	p.lifecycle.RLock()

@@ -118,19 +118,20 @@ func tooLarge(size, limit int, where string) error {
 // userRecord is a Record on its way through the pipeline, with its hash key,
 // deadlines, the attempts made so far and the promise to resolve. It belongs to
 // exactly one stage at a time, so its fields need no lock.
+//
+// It takes 128 bytes, allocated, filled and collected for every put: what
+// few records have (tags, failed attempts) is in extras, the stream is the
+// pipeline's, and an explicit hash key is kept parsed, in hash.
 type userRecord struct {
-	// PartitionKey, Data and Tags are the Record's, as put. The stream is
-	// the pipeline's, and an explicit hash key is kept parsed, in hash.
+	// PartitionKey and Data are the Record's, as put.
 	PartitionKey string
 	Data         []byte
-	Tags         []Tag
 
 	hash       HashKey
 	outcome    *Outcome // its own allocation, so a held outcome does not keep the rest alive
 	arrival    instant
-	deadline   instant    // send by then
-	expiration instant    // fail with Expired after then
-	history    *[]Attempt // the attempts made so far; nil before the first fails
+	deadline   instant // send by then
+	expiration instant // fail with Expired after then
 	epoch      *epoch
 	pipeline   *pipeline // the stream's, for its counters
 
@@ -138,10 +139,8 @@ type userRecord struct {
 	// in on its latest trip, nil when it went without a prediction.
 	predicted *shardEntry
 
-	// tagsSize is what the record's tags add to its message in an
-	// aggregated record (tagsSize), 0 without tags. A record is at most
-	// 1 MiB, so int32 is plenty.
-	tagsSize int32
+	// extras is nil until the record has tags or a failed attempt.
+	extras *recordExtras
 
 	// historyBytes is what the record's failed attempts take, charged to
 	// the budget while it is retried (Producer.again).
@@ -151,33 +150,69 @@ type userRecord struct {
 	explicitHash bool
 }
 
-// newUserRecord is r on its way through the pipeline, its other fields yet
-// to be set.
+// recordExtras is what few user records have.
+type recordExtras struct {
+	tags     []Tag
+	tagsSize int       // what the tags add to the record's message in an aggregated record (tagsSize)
+	attempts []Attempt // the attempts made so far, oldest first
+}
+
+// newUserRecord is r on its way through the pipeline, its other fields
+// (tags among them, setTags) yet to be set.
 func newUserRecord(r *Record) *userRecord {
-	return &userRecord{PartitionKey: r.PartitionKey, Data: r.Data, Tags: r.Tags, explicitHash: r.ExplicitHashKey != ""}
+	return &userRecord{PartitionKey: r.PartitionKey, Data: r.Data, explicitHash: r.ExplicitHashKey != ""}
+}
+
+func (u *userRecord) extra() *recordExtras {
+	if u.extras == nil {
+		u.extras = new(recordExtras)
+	}
+	return u.extras
+}
+
+// setTags gives the record its tags, which add size to its message in an
+// aggregated record (tagsSize).
+func (u *userRecord) setTags(tags []Tag, size int) {
+	if len(tags) > 0 {
+		e := u.extra()
+		e.tags, e.tagsSize = tags, size
+	}
+}
+
+func (u *userRecord) tags() []Tag {
+	if u.extras == nil {
+		return nil
+	}
+	return u.extras.tags
+}
+
+func (u *userRecord) tagsSize() int {
+	if u.extras == nil {
+		return 0
+	}
+	return u.extras.tagsSize
 }
 
 // budgetBytes is what the record counts against max_outstanding_bytes
 // (budgetBytes).
-func (u *userRecord) budgetBytes() int64 { return budgetBytes(u.PartitionKey, u.Data, u.Tags) }
+func (u *userRecord) budgetBytes() int64 { return budgetBytes(u.PartitionKey, u.Data, u.tags()) }
 
-// dropData lets go of the record's data, partition key and tags: the outcome
-// may outlive the pipeline's use of them.
-func (u *userRecord) dropData() { u.PartitionKey, u.Data, u.Tags = "", nil, nil }
+// dropData lets go of the record's data, partition key, tags and attempts
+// (a result keeps its own reference to them): the outcome may outlive the
+// pipeline's use of them.
+func (u *userRecord) dropData() { u.PartitionKey, u.Data, u.extras = "", nil, nil }
 
 // attempts returns the attempts made so far, oldest first.
 func (u *userRecord) attempts() []Attempt {
-	if u.history == nil {
+	if u.extras == nil {
 		return nil
 	}
-	return *u.history
+	return u.extras.attempts
 }
 
 func (u *userRecord) addAttempt(a Attempt) {
-	if u.history == nil {
-		u.history = new([]Attempt)
-	}
-	*u.history = append(*u.history, a)
+	e := u.extra()
+	e.attempts = append(e.attempts, a)
 }
 
 // prediction is the id and number of the shard the record was predicted to

@@ -15,11 +15,11 @@ func TestAggregatorSizeLimitCountsTags(t *testing.T) {
 	for i := range 1500 {
 		u := pendingRecord(t, fmt.Sprintf("k%d", rng.IntN(40)), make([]byte, rng.IntN(100)))
 		if i%2 == 0 {
-			u.Tags = []Tag{{Key: strings.Repeat("t", rng.IntN(150))}}
+			tags := []Tag{{Key: strings.Repeat("t", rng.IntN(150))}}
 			if i%4 == 0 {
-				u.Tags[0].Value, u.Tags[0].HasValue = strings.Repeat("v", rng.IntN(200)), true
+				tags[0].Value, tags[0].HasValue = strings.Repeat("v", rng.IntN(200)), true
 			}
-			u.tagsSize = int32(tagsSize(u.Tags))
+			u.setTags(tags, tagsSize(tags))
 		}
 		in = append(in, u)
 		a.put(u, 0)
@@ -34,8 +34,8 @@ func TestAggregatorSizeLimitCountsTags(t *testing.T) {
 				t.Fatal(err)
 			}
 			for j, r := range records {
-				if !equalTags(r.Tags, nilIfEmpty(k.records[j].Tags)) {
-					t.Fatalf("Kinesis record %d, record %d: tags %+v, want %+v", i, j, r.Tags, k.records[j].Tags)
+				if !equalTags(r.Tags, nilIfEmpty(k.records[j].tags())) {
+					t.Fatalf("Kinesis record %d, record %d: tags %+v, want %+v", i, j, r.Tags, k.records[j].tags())
 				}
 			}
 		}
