@@ -10,9 +10,11 @@ default Config (aggregation on):
 - as a peer in the same run, boto3's put_records (500 records a request,
   one thread) against the same endpoint, and the ratio.
 
-The stream has 64 shards by default: the producer keeps each shard under
-Kinesis's 1 MiB/s, so 300,000 records/s of 200 bytes (60 MB/s) needs at
-least 60 of them.
+The stream has 128 shards by default, so that the per-shard rate limiter is
+not what bounds the run: the producer keeps each shard under rate_limit
+(150 %) of Kinesis's 1 MiB/s, and with 64 shards the limiter bounded every
+round after the first two (300,000-345,000 records/s, against
+445,000-490,000 while the token buckets were still full).
 
 Each measurement is repeated and the best run reported (the machine is
 shared, so the best run is the least disturbed one). Results go to
@@ -119,7 +121,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=200_000, help="records per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="repetitions; the best is reported")
     parser.add_argument(
-        "--shards", type=int, default=64, help="enough for 300k records/s of 200 bytes under the per-shard limits"
+        "--shards", type=int, default=128, help="enough that the per-shard rate limiter does not bound the run"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile one confirmed-throughput round instead")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -156,7 +158,7 @@ def main() -> int:
         "confirmed_records_per_s_put_records": round(max(batched)),
         "peer_boto3_put_records_per_s": None if best_peer is None else round(best_peer),
         "ratio_confirmed_vs_boto3": None if best_peer is None else round(max(throughput) / best_peer, 2),
-        "targets": {"put_record_p50_us": 2.0, "confirmed_records_per_s": 300_000},
+        "targets": {"put_record_p50_us": 2.0, "confirmed_records_per_s": 450_000},
         "engine": {
             "kinesis_records_sent": stats.kinesis_records_sent,
             "records_put": stats.records_put,
@@ -175,7 +177,7 @@ def main() -> int:
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     lat = result["put_record_latency_us"]
     print(f"put_record latency: p50 {lat['p50_us']:.2f} us, p99 {lat['p99_us']:.2f} us (target p50 < 2 us)")
-    print(f"confirmed throughput: {result['confirmed_records_per_s']:,} records/s (target >= 300,000)")
+    print(f"confirmed throughput: {result['confirmed_records_per_s']:,} records/s (target >= 450,000)")
     print(f"  with put_records batches of 500: {result['confirmed_records_per_s_put_records']:,} records/s")
     if best_peer is not None:
         print(
