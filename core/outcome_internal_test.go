@@ -18,7 +18,7 @@ func TestOutcomeOnDone(t *testing.T) {
 		}
 	}
 	done := o.Done() // a waiter and hooks share the notifier
-	if !o.resolve(RecordResult{Success: true}) {
+	if !o.resolve(&RecordResult{Success: true}) {
 		t.Fatal("resolve lost")
 	}
 	if n := runs.Load(); n != 3 {
@@ -55,7 +55,7 @@ func TestOutcomeOnDoneRacesResolve(t *testing.T) {
 				}
 			}()
 		}
-		o.resolve(RecordResult{})
+		o.resolve(&RecordResult{})
 		wg.Wait()
 		if accepted.Load() != runs.Load() {
 			t.Fatalf("%d registrations accepted, %d ran", accepted.Load(), runs.Load())

@@ -402,7 +402,7 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 		outcomeCounter = &p.counters.recordsSucceeded
 	}
 	outcomeCounter.Add(1)
-	size := p.resolve(u, r, outcomeCounter)
+	size := p.resolve(u, &r, outcomeCounter)
 	u.pipeline.pending.Add(-1)
 	p.budget.release(1, size)
 	u.epoch.release(1)
@@ -418,9 +418,17 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string) {
 	n := int64(len(records))
 	p.counters.recordsSucceeded.Add(n) // before resolving, as in finish
+	// One result for every record delivered at its first attempt, the rule;
+	// a record with failed attempts before has its own.
+	first := deliveredResult(nil, start, end, shardID, sequenceNumber)
 	var size int64
 	for _, u := range records {
-		size += p.resolve(u, deliveredResult(u.attempts(), start, end, shardID, sequenceNumber), &p.counters.recordsSucceeded)
+		r := &first
+		if failed := u.attempts(); len(failed) > 0 {
+			own := deliveredResult(failed, start, end, shardID, sequenceNumber)
+			r = &own
+		}
+		size += p.resolve(u, r, &p.counters.recordsSucceeded)
 	}
 	forRuns(records, func(u *userRecord) *pipeline { return u.pipeline }, func(pl *pipeline, n int64) { pl.pending.Add(-n) })
 	p.budget.release(n, size)
@@ -430,7 +438,7 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 // resolve resolves u's outcome with r, moving the record from counter to the
 // cancelled count if a Cancel won, drops the record's data, and returns the
 // room it held in the budget.
-func (p *Producer) resolve(u *userRecord, r RecordResult, counter *atomic.Int64) int64 {
+func (p *Producer) resolve(u *userRecord, r *RecordResult, counter *atomic.Int64) int64 {
 	size := u.budgetBytes() + int64(u.historyBytes)
 	if !u.outcome.resolve(r) {
 		counter.Add(-1)

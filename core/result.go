@@ -21,6 +21,10 @@ type Attempt struct {
 // delivered at its first attempt, the common case, keeps only that attempt's
 // times beside the shard and sequence number, and its Attempt is built when
 // asked for. Other records keep their history of attempts.
+//
+// The records of one Kinesis record delivered at their first attempt share
+// one RecordResult, which their outcomes' Result and Wait return: read it,
+// and copy it to change it.
 type RecordResult struct {
 	Success        bool
 	ShardID        string
