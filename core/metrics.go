@@ -308,10 +308,11 @@ func (rs *recordStats) addDelivered(u *userRecord, start time.Time) {
 // before each attempt.
 func (rs *recordStats) addFailed(u *userRecord) {
 	rs.put.observe(0)
-	if n := len(u.attempts()); n > 0 && u.attempts()[n-1].ErrorCode == CodeExpired {
+	attempts := u.attempts()
+	if n := len(attempts); n > 0 && attempts[n-1].ErrorCode == CodeExpired {
 		rs.expired.observe(1)
 	}
-	rs.retries.observe(float64(max(len(u.attempts())-1, 0)))
+	rs.retries.observe(float64(max(len(attempts)-1, 0)))
 	rs.observeBuffering(u)
 }
 
@@ -417,29 +418,32 @@ func (d *deliveredMetrics) record(m *metrics, now time.Time, stream string) {
 	})
 }
 
+// tallyMetrics names the statistics of shardTally.stats, in their order.
+var tallyMetrics = [...]string{
+	MetricUserRecordsPut, MetricUserRecordsDataPut, MetricRetriesPerRecord, MetricBufferingTime, MetricUserRecordExpired,
+	MetricUserRecordsPerKinesisRecord, MetricKinesisRecordsPut, MetricKinesisRecordsDataPut, MetricAllErrors,
+}
+
+// stats are the tally's statistics, one for each of tallyMetrics.
+func (t *shardTally) stats() [len(tallyMetrics)]*stat {
+	return [...]*stat{
+		&t.records.put, &t.records.data, &t.records.retries, &t.records.buffering, &t.records.expired,
+		&t.perKinesisRecord, &t.kinesisRecords, &t.kinesisData, &t.errors,
+	}
+}
+
 // each calls f with every metric of the tally and its statistics.
 func (t *shardTally) each(f func(name string, s stat)) {
-	f(MetricUserRecordsPut, t.records.put)
-	f(MetricUserRecordsDataPut, t.records.data)
-	f(MetricRetriesPerRecord, t.records.retries)
-	f(MetricBufferingTime, t.records.buffering)
-	f(MetricUserRecordExpired, t.records.expired)
-	f(MetricUserRecordsPerKinesisRecord, t.perKinesisRecord)
-	f(MetricKinesisRecordsPut, t.kinesisRecords)
-	f(MetricKinesisRecordsDataPut, t.kinesisData)
-	f(MetricAllErrors, t.errors)
+	for i, s := range t.stats() {
+		f(tallyMetrics[i], *s)
+	}
 }
 
 func (t *shardTally) merge(o *shardTally) {
-	t.records.put.merge(o.records.put)
-	t.records.data.merge(o.records.data)
-	t.records.retries.merge(o.records.retries)
-	t.records.buffering.merge(o.records.buffering)
-	t.records.expired.merge(o.records.expired)
-	t.perKinesisRecord.merge(o.perKinesisRecord)
-	t.kinesisRecords.merge(o.kinesisRecords)
-	t.kinesisData.merge(o.kinesisData)
-	t.errors.merge(o.errors)
+	theirs := o.stats()
+	for i, s := range t.stats() {
+		s.merge(*theirs[i])
+	}
 }
 
 // request records the metrics of one PutRecords request; code is set when

@@ -143,20 +143,12 @@ func (m *shardMap) setupRefused() <-chan struct{} { return m.refused }
 // stopped is closed once the background goroutine has returned.
 func (m *shardMap) stopped() <-chan struct{} { return m.done }
 
-// lookup returns the open shard whose range holds h: its id and the number
-// in the id ("shardId-000000000123" is 123, -1 if the id has no number). ok
-// is false before the first listing and for a hash in no open shard's range.
-// A hash equal to a shard's ending hash key belongs to that shard.
-func (m *shardMap) lookup(h HashKey) (shardID string, shard int64, ok bool) {
-	e := m.find(h)
-	if e == nil {
-		return "", 0, false
-	}
-	return e.id, e.shard, true
-}
-
-// find is lookup's shard entry, nil where lookup is not ok; the entry stays
-// as it is while a record refers to it, whatever refreshes come.
+// find returns the open shard whose range holds h, with its id and the
+// number in the id ("shardId-000000000123" is 123, -1 if the id has no
+// number); nil before the first listing and for a hash in no open shard's
+// range. A hash equal to a shard's ending hash key belongs to that shard.
+// The entry stays as it is while a record refers to it, whatever refreshes
+// come.
 func (m *shardMap) find(h HashKey) *shardEntry {
 	t := m.table.Load()
 	if t == nil {

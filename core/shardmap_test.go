@@ -573,3 +573,13 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// lookup is find's entry as its id and shard number, ok false where find
+// has none.
+func (m *shardMap) lookup(h HashKey) (shardID string, shard int64, ok bool) {
+	e := m.find(h)
+	if e == nil {
+		return "", 0, false
+	}
+	return e.id, e.shard, true
+}
