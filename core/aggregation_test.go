@@ -585,14 +585,15 @@ func BenchmarkEncodeProtoMarshal(b *testing.B) {
 
 // An aggregated record's data buffer goes back to its pool once released:
 // the record keeps its size (for the collector and the metrics) but no
-// longer its bytes, and buffers come in power-of-two capacities so that
-// records of nearby sizes share them.
+// longer its bytes, and buffers come in the size classes of a bufferPool (a
+// quarter of a power of two apart) so that records of nearby sizes share
+// them.
 func TestAggregatedDataBuffersAreReleasedKeepingTheSize(t *testing.T) {
 	a := &userRecord{PartitionKey: "a", Data: bytes.Repeat([]byte("x"), 3000)}
 	b := &userRecord{PartitionKey: "b", Data: bytes.Repeat([]byte("y"), 3000)}
 	k := newKinesisRecord([]*userRecord{a, b})
-	if !k.pooled || cap(k.data) != 8192 {
-		t.Fatalf("pooled %v, capacity %d: want a pooled buffer of 8192", k.pooled, cap(k.data))
+	if !k.pooled || cap(k.data) != 6144 {
+		t.Fatalf("pooled %v, capacity %d: want a pooled buffer of 6144 for %d bytes", k.pooled, cap(k.data), len(k.data))
 	}
 	size, dataLen := k.wireSize(), len(k.data)
 	k.releaseData()
@@ -608,11 +609,8 @@ func TestAggregatedDataBuffersAreReleasedKeepingTheSize(t *testing.T) {
 	if single.pooled || len(single.data) != 3000 {
 		t.Fatalf("a single record's data was released: pooled %v, %d bytes", single.pooled, len(single.data))
 	}
-	for size, class := range map[int]int{0: 0, 1: 0, 2: 1, 4096: 12, 4097: 13, 51200: 16, 1 << 20: 20} {
-		if got := aggregatedBufferClass(size); got != class {
-			t.Errorf("class of %d bytes is %d, want %d", size, got, class)
-		}
-		if buf := newAggregatedBuffer(size); len(buf) != 0 || cap(buf) < size {
+	for _, size := range []int{0, 1, 2, 4096, 4097, 51200, 1 << 20} {
+		if buf := aggregatedBuffers.get(size); len(buf) != 0 || cap(buf) < size {
 			t.Errorf("buffer for %d bytes: length %d, capacity %d", size, len(buf), cap(buf))
 		}
 	}

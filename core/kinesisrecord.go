@@ -1,10 +1,6 @@
 package core
 
-import (
-	"math/bits"
-	"sync"
-	"time"
-)
+import "time"
 
 // kinesisRecord is one PutRecords entry: a single user record sent as it is,
 // or several packed in the KPL aggregated format. Its deadline and
@@ -67,7 +63,7 @@ func (k *kinesisRecord) encode() {
 	if g == nil {
 		return
 	}
-	k.data, k.pooled, k.pending = g.appendEncoded(newAggregatedBuffer(g.size())), true, nil
+	k.data, k.pooled, k.pending = g.appendEncoded(aggregatedBuffers.get(g.size())), true, nil
 	g.recycle()
 	aggregations.Put(g)
 }
@@ -79,37 +75,16 @@ func (k *kinesisRecord) releaseData() {
 		return
 	}
 	k.released = len(k.data)
-	putAggregatedBuffer(k.data)
+	aggregatedBuffers.put(k.data)
 	k.data = nil
 }
 
 // aggregatedBuffers recycle the data buffers of aggregated Kinesis records,
-// one pool per power-of-two capacity, so that a busy producer does not
-// allocate, zero and collect a buffer of up to aggregation_max_size for every
-// aggregated record. Only the sender of the SDK client returns buffers
-// (sender.recycle): a client of the caller's (WithClient) may keep the data.
-var aggregatedBuffers [22]sync.Pool // of *[]byte; class c holds capacity 1<<c
-
-func aggregatedBufferClass(size int) int { return bits.Len(uint(max(size, 1) - 1)) }
-
-// newAggregatedBuffer returns an empty buffer with room for size bytes.
-func newAggregatedBuffer(size int) []byte {
-	class := aggregatedBufferClass(size)
-	if class >= len(aggregatedBuffers) {
-		return make([]byte, 0, size)
-	}
-	if p, ok := aggregatedBuffers[class].Get().(*[]byte); ok {
-		return (*p)[:0]
-	}
-	return make([]byte, 0, 1<<class)
-}
-
-func putAggregatedBuffer(b []byte) {
-	class := aggregatedBufferClass(cap(b))
-	if class < len(aggregatedBuffers) && cap(b) == 1<<class {
-		aggregatedBuffers[class].Put(&b)
-	}
-}
+// so that a busy producer does not allocate, zero and collect a buffer of up
+// to aggregation_max_size for every aggregated record. Only the sender of the
+// SDK client returns buffers (sender.recycle): a client of the caller's
+// (WithClient) may keep the data.
+var aggregatedBuffers bufferPool
 
 // nonNil returns b, or an empty slice for nil: the service requires the
 // Data field even when it is empty.
