@@ -108,6 +108,12 @@ func (b *budget) release(records, n int64) {
 	b.wake()
 }
 
+// settle takes records finished records off the outstanding count before
+// their outcomes are resolved, so that whoever a resolution wakes sees them
+// gone; their bytes follow with release(0, n) once their data is dropped.
+// It wakes no one: the release that follows does.
+func (b *budget) settle(records int64) { b.records.Add(-records) }
+
 // hold counts n bytes that are not a record's against the budget: the body
 // of a request in flight, a second copy of its records' data while it lasts.
 // It never waits; puts do, until unhold.

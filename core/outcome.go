@@ -77,10 +77,11 @@ func (o *Outcome) Done() <-chan struct{} {
 // producer's goroutines, the caller of Close, or the caller of Cancel, before
 // Cancel returns. It runs after Done's channel is closed, with Result
 // already returning the result (or ErrCancelled), and the functions of one
-// outcome run in the order they were given. f runs while the record still
-// holds its room in the producer's budget and counts in any Flush waiting for
-// it, so f must be quick and must not block: not Flush or Close, nor a Put
-// that may wait for room.
+// outcome run in the order they were given. A resolved record no longer
+// counts in Outstanding nor in Stats' outstanding records when f runs, but
+// its bytes still hold room in the producer's budget and it still counts in
+// any Flush waiting for it, so f must be quick and must not block: not Flush
+// or Close, nor a Put that may wait for room.
 func (o *Outcome) OnDone(f func()) bool {
 	for {
 		w := o.waiter.Load()

@@ -395,16 +395,18 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 		shardID, _ := u.prediction()
 		p.metrics.recordStats(time.Now(), u.pipeline.id.name, shardID, &stats)
 	}
-	// Count before resolving, so that Stats includes the record by the time
-	// its outcome wakes a waiter; a Cancel winning in between moves it.
+	// Count before resolving, so that Stats and Outstanding show the record
+	// finished by the time its outcome wakes a waiter; a Cancel winning in
+	// between moves it.
 	outcomeCounter := &p.counters.recordsFailed
 	if r.Success {
 		outcomeCounter = &p.counters.recordsSucceeded
 	}
 	outcomeCounter.Add(1)
+	p.budget.settle(1)
 	size := p.resolve(u, &r, outcomeCounter)
 	u.pipeline.pending.Add(-1)
-	p.budget.release(1, size)
+	p.budget.release(0, size)
 	u.epoch.release(1)
 }
 
@@ -418,6 +420,7 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string) {
 	n := int64(len(records))
 	p.counters.recordsSucceeded.Add(n) // before resolving, as in finish
+	p.budget.settle(n)
 	// One result for every record delivered at its first attempt, the rule;
 	// a record with failed attempts before has its own.
 	first := deliveredResult(nil, start, end, shardID, sequenceNumber)
@@ -431,7 +434,7 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 		size += p.resolve(u, r, &p.counters.recordsSucceeded)
 	}
 	forRuns(records, func(u *userRecord) *pipeline { return u.pipeline }, func(pl *pipeline, n int64) { pl.pending.Add(-n) })
-	p.budget.release(n, size)
+	p.budget.release(0, size)
 	forRuns(records, func(u *userRecord) *epoch { return u.epoch }, (*epoch).release)
 }
 

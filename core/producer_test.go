@@ -127,6 +127,25 @@ func TestProducerFlushResolvesEverythingPutBefore(t *testing.T) {
 	}
 }
 
+// A record is off the outstanding count by the time its outcome is
+// resolved, delivered or failed, so that a waiter woken by the outcome reads
+// the count without it; OnDone runs at resolution, so it sees what the
+// earliest waiter could.
+func TestResolvedRecordsAreNoLongerOutstanding(t *testing.T) {
+	p, _ := newProducer(t, 1, nil)
+	for _, stream := range []string{"s", "missing"} {
+		seen := make(chan [2]int64, 1)
+		o := put(t, p, core.Record{Stream: stream, PartitionKey: "k", Data: []byte("x")})
+		if !o.OnDone(func() { seen <- [2]int64{p.Outstanding(), p.Stats().OutstandingRecords} }) {
+			t.Fatal("resolved before the hook was set")
+		}
+		r := wait(t, o)
+		if got := <-seen; got != [2]int64{0, 0} {
+			t.Fatalf("stream %s (success %v): Outstanding and Stats' outstanding records at resolution = %v, want 0 and 0", stream, r.Success, got)
+		}
+	}
+}
+
 func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 	p, srv := newProducer(t, 1, func(c *core.Config) {
 		c.RecordMaxBufferedTime = time.Hour

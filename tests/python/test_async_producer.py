@@ -53,15 +53,6 @@ async def within(seconds: float, awaitable: Awaitable[Any]) -> Any:
     return await asyncio.wait_for(awaitable, seconds)
 
 
-async def settled(producer: Producer) -> int:
-    """outstanding_records once the records awaited have left the count: a record's result is
-    set a moment before its room is given back."""
-    deadline = time.monotonic() + 5
-    while producer.outstanding_records and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
-    return producer.outstanding_records
-
-
 class LoopLag:
     """A probe task measuring how late the loop runs a 5 ms sleep: the longest lag seen."""
 
@@ -94,7 +85,7 @@ async def put_and_wait(config: Config, stream: str, count: int) -> tuple[list[Ou
         ]
         results = [await within(10, o.wait()) for o in outcomes]
         assert all(o.is_set() for o in outcomes)
-        assert await settled(producer) == 0
+        assert producer.outstanding_records == 0
     return outcomes, results
 
 
@@ -328,7 +319,7 @@ def test_bad_records_raise_like_sync_producer(fake_config: ConfigFactory, fake_s
                 stream=fake_stream, partition_key="k", data=memoryview(b"mv"), explicit_hash_key="0"
             )
             assert (await within(10, outcome.wait())).success
-            assert await settled(producer) == 0
+            assert producer.outstanding_records == 0
 
     run(main())
 
