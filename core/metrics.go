@@ -128,18 +128,26 @@ func (s *stat) observe(v float64) {
 	}
 }
 
+// accumulatorSeconds is how many seconds an accumulator keeps apart. The
+// longest span read is a minute, MaxMetricsWindow or the longest upload
+// interval, while the second after it is being recorded; the four to spare
+// also cover a late tick. With 60, an upload a minute apart lost its oldest
+// second to the current one, which reuses its bucket. A power of two, so
+// that a second's bucket is a mask.
+const accumulatorSeconds = 64
+
 // accumulator keeps one series' statistics since the start and per second
 // for the last minute. Safe for concurrent use.
 type accumulator struct {
 	mu      sync.Mutex
 	total   stat
-	buckets [60]stat
-	seconds [60]int64 // the Unix second each bucket holds
+	buckets [accumulatorSeconds]stat
+	seconds [accumulatorSeconds]int64 // the Unix second each bucket holds
 }
 
 func (a *accumulator) add(now time.Time, s stat) {
 	sec := now.Unix()
-	i := sec % 60
+	i := sec & (accumulatorSeconds - 1)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.total.merge(s)
@@ -168,7 +176,7 @@ func (a *accumulator) window(now time.Time, window time.Duration) stat {
 }
 
 // between returns the statistics of the whole seconds in (from, to], Unix
-// seconds, within the last minute.
+// seconds, within the last accumulatorSeconds.
 func (a *accumulator) between(from, to int64) stat {
 	a.mu.Lock()
 	defer a.mu.Unlock()

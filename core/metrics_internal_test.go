@@ -1,10 +1,14 @@
 package core
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 )
 
 // TestDeliveredMetricsMatchRecordingEachEntry holds the metrics a request's
@@ -60,5 +64,49 @@ func TestDeliveredMetricsMatchRecordingEachEntry(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("gathered per shard:\n%+v\nentry by entry:\n%+v", got, want)
+	}
+}
+
+// uploadRecorder is a MetricsClient that keeps the sample counts it is sent.
+type uploadRecorder struct{ samples float64 }
+
+func (r *uploadRecorder) PutMetricData(_ context.Context, in *cloudwatch.PutMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error) {
+	for _, d := range in.MetricData {
+		r.samples += *d.StatisticValues.SampleCount
+	}
+	return &cloudwatch.PutMetricDataOutput{}, nil
+}
+
+// Uploads a minute apart, the longest interval, carry every sample once,
+// although the second being recorded when an upload runs is a minute after
+// the oldest second that upload reads.
+func TestUploadsAMinuteApartCarryEverySample(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	cfg := DefaultConfig()
+	cfg.MetricsLevel, cfg.MetricsGranularity = "summary", "global"
+	cfg.MetricsUploadInterval = MaxMetricsWindow
+	client, m := &uploadRecorder{}, &metrics{}
+	u := newUploader(&cfg, client, m, slog.New(slog.DiscardHandler))
+	u.checkpoint = start.Unix() - 1
+	const minutes, perSecond = 5, 10
+	at := func(second int, offset time.Duration) time.Time {
+		return start.Add(time.Duration(second)*time.Second + offset)
+	}
+	for second := range minutes * 60 {
+		for i := range perSecond {
+			m.record(at(second, time.Duration(i)*time.Millisecond), MetricUserRecordsPut, "", "", "", sample(1))
+		}
+		if second%60 == 59 {
+			// The tick, half a second into the next minute's first second,
+			// after a sample of that second.
+			m.record(at(second+1, 0), MetricUserRecordsPut, "", "", "", sample(1))
+			u.upload(context.Background(), at(second+1, 500*time.Millisecond))
+		}
+	}
+	// Every sample of the seconds before the last upload's, and none twice:
+	// the early sample of each upload's own second, but the last's, went
+	// with the next upload.
+	if want := float64(minutes*60*perSecond + minutes - 1); client.samples != want {
+		t.Fatalf("uploaded %v samples over %d minutes, want %v", client.samples, minutes, want)
 	}
 }
