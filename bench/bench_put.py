@@ -11,8 +11,8 @@ default Config (aggregation on):
   one thread) against the same endpoint, and the ratio.
 
 The stream has 128 shards by default, so that the per-shard rate limiter is
-not what bounds the run: the producer keeps each shard under rate_limit
-(150 %) of Kinesis's 1 MiB/s, and with 64 shards the limiter bounded every
+not what bounds the run: by default the producer keeps each shard under
+Kinesis's 1 MiB/s, and with 64 shards the limiter bounded every
 round after the first two (300,000-345,000 records/s, against
 445,000-490,000 while the token buckets were still full).
 

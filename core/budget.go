@@ -44,12 +44,19 @@ const tagStructBytes = int(unsafe.Sizeof(Tag{}))
 // release: a put that outruns the pipeline then proceeds in runs of
 // thousands of records per wake-up instead of one, which costs the putting
 // thread and the pipeline a goroutine switch per record.
+//
+// A finished record stops counting as outstanding before its outcome is
+// resolved, so that whoever the outcome wakes reads the count without it,
+// but its room returns only after its flush epoch is released, so that a put
+// the room lets in comes after any Flush that covered the record. Between
+// the two it is settled: still holding room, no longer outstanding.
 type budget struct {
 	maxRecords, maxBytes int64
 	lowRecords, lowBytes int64 // wake waiting puts at or below both
 
-	records, bytes atomic.Int64
-	waiting        atomic.Int64 // puts waiting for room
+	records recordCount
+	bytes   atomic.Int64
+	waiting atomic.Int64 // puts waiting for room
 
 	mu    sync.Mutex
 	freed chan struct{} // closed and replaced on release while someone waits
@@ -91,7 +98,7 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 // take takes room for one record of n bytes if there is some. A try that
 // finds none gives its room back, which may be what another put waits for.
 func (b *budget) take(n int64) bool {
-	records, bytes := b.records.Add(1), b.bytes.Add(n)
+	records, bytes := b.records.add(1).holding(), b.bytes.Add(n)
 	if records == 1 || (records <= b.maxRecords && bytes <= b.maxBytes) {
 		return true
 	}
@@ -99,20 +106,27 @@ func (b *budget) take(n int64) bool {
 	return false
 }
 
-// release returns the room of records records of n bytes in all: once per
-// record, or once for records finished together, which spares the counters
-// that puts update at the same time a cache-line transfer per record.
+// release returns the room of records records of n bytes in all, records
+// not settled: a put that gives back the room it just took.
 func (b *budget) release(records, n int64) {
-	b.records.Add(-records)
+	b.records.add(-records)
 	b.bytes.Add(-n)
 	b.wake()
 }
 
-// settle takes records finished records off the outstanding count before
-// their outcomes are resolved, so that whoever a resolution wakes sees them
-// gone; their bytes follow with release(0, n) once their data is dropped.
-// It wakes no one: the release that follows does.
-func (b *budget) settle(records int64) { b.records.Add(-records) }
+// settle marks records finished records as no longer outstanding, before
+// their outcomes are resolved; they hold their room until returnSettled.
+func (b *budget) settle(records int64) { b.records.add(records << settledShift) }
+
+// returnSettled returns the room of records settled records of n bytes in
+// all: once per record, or once for records finished together, which spares
+// the counters that puts update at the same time a cache-line transfer per
+// record.
+func (b *budget) returnSettled(records, n int64) {
+	b.records.add(-records - records<<settledShift)
+	b.bytes.Add(-n)
+	b.wake()
+}
 
 // hold counts n bytes that are not a record's against the budget: the body
 // of a request in flight, a second copy of its records' data while it lasts.
@@ -128,7 +142,7 @@ func (b *budget) unhold(n int64) {
 // wake lets puts waiting for room try again, once the outstanding records
 // and bytes are down to the low-water mark.
 func (b *budget) wake() {
-	if b.waiting.Load() == 0 || b.records.Load() > b.lowRecords || b.bytes.Load() > b.lowBytes {
+	if b.waiting.Load() == 0 || b.records.load().holding() > b.lowRecords || b.bytes.Load() > b.lowBytes {
 		return
 	}
 	b.mu.Lock()
@@ -139,6 +153,30 @@ func (b *budget) wake() {
 	b.mu.Unlock()
 }
 
-func (b *budget) outstanding() int64 { return b.records.Load() }
+func (b *budget) outstanding() int64 { return b.records.load().outstanding() }
 
 func (b *budget) outstandingBytes() int64 { return b.bytes.Load() }
+
+// recordCount is the records holding room in a budget (the low bits) and,
+// of those, the settled ones (the high bits), in one word, so that a reader
+// sees the two at one instant: the records outstanding are the difference.
+// max_outstanding_records is at most 10^8, far below either half's range.
+type recordCount struct{ word atomic.Int64 }
+
+// settledShift is where the settled records' count starts in the word.
+const settledShift = 32
+
+// recordCountValue is one reading of a recordCount.
+type recordCountValue int64
+
+func (c *recordCount) add(delta int64) recordCountValue {
+	return recordCountValue(c.word.Add(delta))
+}
+
+func (c *recordCount) load() recordCountValue { return recordCountValue(c.word.Load()) }
+
+// holding is the records holding room, settled or not.
+func (v recordCountValue) holding() int64 { return int64(v) & (1<<settledShift - 1) }
+
+// outstanding is the records holding room and not settled.
+func (v recordCountValue) outstanding() int64 { return v.holding() - int64(v)>>settledShift }

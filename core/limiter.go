@@ -84,7 +84,8 @@ func newLimiterWithBurst(cfg *Config, burst time.Duration, emit, expire func(k *
 		recordCapacity: max(cfg.RateLimitRecordsPerSecPerShard*burst.Seconds(), 1),
 		// No larger than the service's own one-second allowance: a bigger
 		// bucket admits a burst the shard then throttles. An entry costing
-		// more than the capacity passes on a full bucket (tryTake).
+		// more than the capacity passes on a full bucket and leaves it in
+		// debt (tryTake), so that large entries keep to the rate as well.
 		byteCapacity: max(cfg.RateLimitBytesPerSecPerShard*burst.Seconds(), 1),
 		interval:     cfg.DrainInterval,
 		emit:         emit,

@@ -150,6 +150,26 @@ func TestLimiterByteCapacityFitsTheLargestEntry(t *testing.T) {
 	})
 }
 
+// Entries larger than the byte bucket, which holds half a second of the
+// rate, still keep to the rate: each leaves the bucket in debt.
+func TestLimiterKeepsEntriesLargerThanItsBucketToTheRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.RateLimitBytesPerSecPerShard = 1 << 20
+		sink := &limiterSink{}
+		l := newLimiter(&cfg, sink.emit, sink.expire)
+		for range 30 {
+			l.put(testRecord(1<<20), 0)
+		}
+		tick(10 * time.Second)
+		// One at once, then one a second.
+		if n, _ := sink.counts(); n != 11 {
+			t.Fatalf("admitted %d entries of 1 MiB in 10 s at 1 MiB/s, want 11", n)
+		}
+		l.close(func(*kinesisRecord) {})
+	})
+}
+
 func TestLimiterTakesBothStreamsAtomically(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, sink := newTestLimiter(func(c *Config) {

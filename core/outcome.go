@@ -79,9 +79,9 @@ func (o *Outcome) Done() <-chan struct{} {
 // already returning the result (or ErrCancelled), and the functions of one
 // outcome run in the order they were given. A resolved record no longer
 // counts in Outstanding nor in Stats' outstanding records when f runs, but
-// its bytes still hold room in the producer's budget and it still counts in
-// any Flush waiting for it, so f must be quick and must not block: not Flush
-// or Close, nor a Put that may wait for room.
+// it still holds its room in the producer's budget and counts in any Flush
+// waiting for it, so f must be quick and must not block: not Flush or
+// Close, nor a Put that may wait for room.
 func (o *Outcome) OnDone(f func()) bool {
 	for {
 		w := o.waiter.Load()

@@ -229,6 +229,9 @@ func (t *FlushTicket) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-again.C:
+			if t.Done() {
+				return nil // not a push more, for records put since
+			}
 			t.push()
 			wait = min(2*wait, flushRepushMax)
 			again.Reset(wait)
@@ -406,8 +409,8 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 	p.budget.settle(1)
 	size := p.resolve(u, &r, outcomeCounter)
 	u.pipeline.pending.Add(-1)
-	p.budget.release(0, size)
 	u.epoch.release(1)
+	p.budget.returnSettled(1, size)
 }
 
 // finishDelivered is finish for the records of one Kinesis record that the
@@ -434,8 +437,8 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 		size += p.resolve(u, r, &p.counters.recordsSucceeded)
 	}
 	forRuns(records, func(u *userRecord) *pipeline { return u.pipeline }, func(pl *pipeline, n int64) { pl.pending.Add(-n) })
-	p.budget.release(0, size)
 	forRuns(records, func(u *userRecord) *epoch { return u.epoch }, (*epoch).release)
+	p.budget.returnSettled(n, size)
 }
 
 // resolve resolves u's outcome with r, moving the record from counter to the

@@ -37,22 +37,25 @@ func newTokenBucket(now time.Time, recordRate, byteRate, recordCapacity, byteCap
 	}
 }
 
-// tryTake takes records and bytes tokens if both streams hold enough at now,
-// and otherwise takes nothing. A cost above a stream's capacity is charged
-// as the full capacity, so that it passes once the bucket is full instead
-// of never.
+// tryTake takes records and bytes tokens if both streams can pay at now,
+// and otherwise takes nothing. A cost above a stream's capacity passes once
+// the stream is full and leaves it in debt by the excess, so that such
+// costs keep to the rate too: the next take waits until the debt is paid
+// back by the refill.
 func (b *tokenBucket) tryTake(now time.Time, records, bytes float64) bool {
 	if elapsed := now.Sub(b.last); elapsed > 0 {
 		b.records.refill(elapsed)
 		b.bytes.refill(elapsed)
 		b.last = now
 	}
-	records = min(records, b.records.capacity)
-	bytes = min(bytes, b.bytes.capacity)
-	if b.records.tokens < records || b.bytes.tokens < bytes {
+	if !b.records.canPay(records) || !b.bytes.canPay(bytes) {
 		return false
 	}
 	b.records.tokens -= records
 	b.bytes.tokens -= bytes
 	return true
 }
+
+// canPay reports whether the stream holds cost tokens, or is full when cost
+// is above its capacity.
+func (s *tokenStream) canPay(cost float64) bool { return s.tokens >= min(cost, s.capacity) }

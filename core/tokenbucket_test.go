@@ -60,14 +60,25 @@ func TestTokenBucketTakesBothStreamsOrNothing(t *testing.T) {
 	}
 }
 
-func TestTokenBucketChargesOversizeCostAsCapacity(t *testing.T) {
+func TestTokenBucketOversizeCostPassesAFullBucketAndLeavesDebt(t *testing.T) {
 	now := time.Now()
-	b := newTokenBucket(now, 1, 1, 10, 100)
+	b := newTokenBucket(now, 1, 100, 10, 100)
+	if !b.tryTake(now, 1, 1) || b.tryTake(now, 1, 1000) {
+		t.Fatal("a cost above capacity passed a bucket that was not full")
+	}
+	b = newTokenBucket(now, 1, 100, 10, 100)
 	if !b.tryTake(now, 1, 1000) {
 		t.Fatal("a cost above capacity does not pass a full bucket")
 	}
-	if b.bytes.tokens != 0 {
-		t.Fatalf("bytes left = %v, want 0", b.bytes.tokens)
+	if b.bytes.tokens != -900 {
+		t.Fatalf("bytes left = %v, want the debt of -900", b.bytes.tokens)
+	}
+	// 100 bytes a second: 9 s pay the debt back, 1 more buys a byte.
+	if b.tryTake(now.Add(9*time.Second), 0, 1) {
+		t.Fatal("took a byte while still in debt")
+	}
+	if !b.tryTake(now.Add(9*time.Second+10*time.Millisecond), 0, 1) {
+		t.Fatal("no byte once the debt was paid back")
 	}
 }
 

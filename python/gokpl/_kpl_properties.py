@@ -41,7 +41,10 @@ _KPL_IGNORED: dict[str, tuple[str, str]] = {
     "ReturnUserRecordOnFailure": ("false", "the caller keeps its own records"),
     "EnableDaemonHealthCheck": ("false", "there is no native child process"),
     "DaemonHealthCheckTimeoutMs": ("30000", "there is no native child process"),
-    "MaxUserRecordSize": ("1048576", "records of up to 1 MiB are accepted"),
+    "MaxUserRecordSize": (
+        "1048576",
+        "records of up to 10 MiB are accepted; the service rejects those larger than the stream allows",
+    ),
 }
 
 # Settings gokpl cannot honour: an error unless at the KPL default (unset).
