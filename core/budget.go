@@ -95,19 +95,26 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 	}
 }
 
-// take takes room for one record of n bytes if there is some. A try that
-// finds none gives its room back, which may be what another put waits for.
+// take takes room for one record of n bytes if there is some. The record
+// is counted only once it fits, so that a put that finds no room never
+// shows in the outstanding count; its bytes, counted to try, go back, which
+// may be what another put waits for.
 func (b *budget) take(n int64) bool {
-	records, bytes := b.records.add(1).holding(), b.bytes.Add(n)
-	if records == 1 || (records <= b.maxRecords && bytes <= b.maxBytes) {
-		return true
+	bytes := b.bytes.Add(n)
+	for {
+		v := b.records.load()
+		if held := v.holding(); held > 0 && (held >= b.maxRecords || bytes > b.maxBytes) {
+			b.release(0, n)
+			return false
+		}
+		if b.records.compareAndSwap(v, v+1) {
+			return true
+		}
 	}
-	b.release(1, n)
-	return false
 }
 
 // release returns the room of records records of n bytes in all, records
-// not settled: a put that gives back the room it just took.
+// not settled: a put that gives back the room it just took, or bytes alone.
 func (b *budget) release(records, n int64) {
 	b.records.add(-records)
 	b.bytes.Add(-n)
@@ -174,6 +181,10 @@ func (c *recordCount) add(delta int64) recordCountValue {
 }
 
 func (c *recordCount) load() recordCountValue { return recordCountValue(c.word.Load()) }
+
+func (c *recordCount) compareAndSwap(old, new recordCountValue) bool {
+	return c.word.CompareAndSwap(int64(old), int64(new))
+}
 
 // holding is the records holding room, settled or not.
 func (v recordCountValue) holding() int64 { return int64(v) & (1<<settledShift - 1) }

@@ -37,3 +37,32 @@ func TestSettledRecordsHoldRoomUntilReturned(t *testing.T) {
 		t.Fatalf("after everything returned: records word %#x, bytes %d", b.records.load(), b.outstandingBytes())
 	}
 }
+
+// A put that finds no room is never counted, even for a moment: readers of
+// the outstanding count, and other puts, see at most the limit.
+func TestAPutThatFindsNoRoomIsNeverCounted(t *testing.T) {
+	b := newBudget(1, 1<<20)
+	if !b.take(10) {
+		t.Fatal("the first record did not fit")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1_000_000 {
+			if b.take(10) {
+				t.Error("a second record fit a budget of 1")
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+			if got := b.outstanding(); got != 1 {
+				t.Fatalf("outstanding = %d while a put found no room, want 1", got)
+			}
+		}
+	}
+}
