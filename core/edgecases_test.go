@@ -1665,8 +1665,9 @@ func TestEdgeCase19FlushSendsNowUnderTheRateLimitAndEnds(t *testing.T) {
 func TestEdgeCase20StatsCounters(t *testing.T) {
 	// The KPL's metrics (dimensions, 0/1 semantics, per-attempt
 	// BufferingTime, CloudWatch upload and its filters and batching) are
-	// not built yet. What exists are the producer's counters, which the
-	// metrics will build on: they must agree with what happened.
+	// tested in metrics_test.go, metrics_internal_test.go and
+	// cloudwatch_test.go. Here, the producer's counters, which the metrics
+	// build on: they must agree with what happened.
 	p, srv := ecProducer(t, map[string]int{"s": 1}, func(c *core.Config) {
 		c.RecordMaxBufferedTime = time.Hour
 		c.AggregationEnabled = false

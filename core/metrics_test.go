@@ -132,6 +132,34 @@ func TestMetricsFailuresCountZeroAndCarryTheErrorCode(t *testing.T) {
 	}
 }
 
+// A record that expires counts once in UserRecordExpired, at every level of
+// its dimensions; one that fails otherwise, or succeeds, does not count.
+func TestMetricsCountExpiredRecords(t *testing.T) {
+	p, srv := newProducer(t, 1, func(c *core.Config) { c.RecordTTL = 300 * time.Millisecond })
+	srv.SetFaultFunc(func(r *kinesistest.Request) *kinesistest.Fault {
+		f := kinesistest.ErrorFault(500, "InternalFailure", "")
+		return &f
+	})
+	if r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")})); r.ErrorCode() != core.CodeExpired {
+		t.Fatalf("result = %+v, want expired", r)
+	}
+	srv.SetFaultFunc(nil)
+	wait(t, put(t, p, core.Record{Stream: "missing", PartitionKey: "k", Data: []byte("x")}))
+	if r := wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("y")})); !r.Success {
+		t.Fatalf("result = %+v", r)
+	}
+	ms := p.Metrics(0)
+	for _, dims := range []map[string]string{{}, {core.DimensionStreamName: "s"}} {
+		expired, ok := findMetric(ms, core.MetricUserRecordExpired, dims)
+		if !ok || expired.Count != 1 || expired.Sum != 1 {
+			t.Fatalf("UserRecordExpired %v = %+v (found %v), want one record", dims, expired, ok)
+		}
+	}
+	if m, ok := findMetric(ms, core.MetricUserRecordExpired, map[string]string{core.DimensionStreamName: "missing"}); ok {
+		t.Fatalf("a record failed for a missing stream counts as expired: %+v", m)
+	}
+}
+
 func TestMetricsWindowAndReceivedSamples(t *testing.T) {
 	p, _ := newProducer(t, 1, nil)
 	wait(t, put(t, p, core.Record{Stream: "s", PartitionKey: "k", Data: []byte("x")}))
