@@ -176,9 +176,7 @@ const settledShift = 32
 // recordCountValue is one reading of a recordCount.
 type recordCountValue int64
 
-func (c *recordCount) add(delta int64) recordCountValue {
-	return recordCountValue(c.word.Add(delta))
-}
+func (c *recordCount) add(delta int64) { c.word.Add(delta) }
 
 func (c *recordCount) load() recordCountValue { return recordCountValue(c.word.Load()) }
 
