@@ -47,9 +47,9 @@ const tagStructBytes = int(unsafe.Sizeof(Tag{}))
 //
 // A finished record stops counting as outstanding before its outcome is
 // resolved, so that whoever the outcome wakes reads the count without it,
-// but its room returns only after its flush epoch is released, so that a put
-// the room lets in comes after any Flush that covered the record. Between
-// the two it is settled: still holding room, no longer outstanding.
+// but its room returns only after that, once its flush epoch knows it is
+// resolved (Producer.finish gives the order and why). Between the two it is
+// settled: still holding room, no longer outstanding.
 type budget struct {
 	maxRecords, maxBytes int64
 	lowRecords, lowBytes int64 // wake waiting puts at or below both

@@ -3,18 +3,27 @@ package core
 import "sync/atomic"
 
 // epoch counts the records put between two flushes. It is done once all of
-// its records and all of the earlier epochs' records are resolved, so a
-// flush waits for exactly the records put before it, even while other
-// goroutines keep putting.
+// its records and all of the earlier epochs' records are resolved and have
+// given their room back to the budget, so a flush waits for exactly the
+// records put before it, even while other goroutines keep putting, and a put
+// after the flush finds their room free.
 //
 // The count starts at 2: one reference held by the producer while the epoch is
 // current ("sealed" by the next flush) and one held on behalf of the previous
-// epoch, released when that one is done. Safe for concurrent use.
+// epoch, released when that one is done. A record holds a reference from its
+// put until its room is returned; between its resolution and then it is
+// counted as resolved too, in the same word, so that finished can tell that
+// no record of the epoch is left to send. Safe for concurrent use.
 type epoch struct {
-	count atomic.Int64
+	count atomic.Int64 // references (low bits), of which resolved records (high bits)
 	done  chan struct{}
 	next  atomic.Pointer[epoch]
 }
+
+// resolvedShift is where the resolved records' count starts in an epoch's
+// word; an epoch never holds 2^32 references (max_outstanding_records is at
+// most 10^8).
+const resolvedShift = 32
 
 func newEpoch(refs int64) *epoch {
 	e := &epoch{done: make(chan struct{})}
@@ -36,7 +45,8 @@ func (e *epoch) acquire() bool {
 	}
 }
 
-// isDone reports whether the epoch's records are all resolved.
+// isDone reports whether the epoch's records are all resolved and their room
+// returned.
 func (e *epoch) isDone() bool {
 	select {
 	case <-e.done:
@@ -46,10 +56,26 @@ func (e *epoch) isDone() bool {
 	}
 }
 
-// release drops n references; the last one closes done and passes the
-// completion on to the next epoch.
-func (e *epoch) release(n int64) {
-	if e.count.Add(-n) != 0 {
+// finished reports whether every reference the epoch still holds is a
+// resolved record's: it is sealed, the earlier epochs are done, and what is
+// left is only the return of its records' room. Nothing of it remains to be
+// sent.
+func (e *epoch) finished() bool {
+	c := e.count.Load()
+	return c&(1<<resolvedShift-1) == c>>resolvedShift
+}
+
+// resolved marks n of the epoch's records resolved; each still releases its
+// reference once its room is returned.
+func (e *epoch) resolved(n int64) { e.count.Add(n << resolvedShift) }
+
+// releaseResolved drops the references of n records marked resolved.
+func (e *epoch) releaseResolved(n int64) { e.release(n + n<<resolvedShift) }
+
+// release drops references (and resolved marks) by delta; the last one
+// closes done and passes the completion on to the next epoch.
+func (e *epoch) release(delta int64) {
+	if e.count.Add(-delta) != 0 {
 		return
 	}
 	close(e.done)

@@ -229,10 +229,11 @@ func (t *FlushTicket) Wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-again.C:
-			if t.Done() {
-				return nil // not a push more, for records put since
+			// Not a push more, for records put since, once only room is
+			// left to return.
+			if !t.sealed.finished() {
+				t.push()
 			}
-			t.push()
 			wait = min(2*wait, flushRepushMax)
 			again.Reset(wait)
 		}
@@ -387,7 +388,12 @@ func (p *Producer) again(records []*userRecord) {
 
 // finish is the one exit of every record: it resolves the outcome (unless it
 // was cancelled) and returns the record's room to the budget and its epoch.
-// (finishDelivered does the same for many records at once.)
+// (finishDelivered does the same for many records at once.) The order is the
+// budget's and the epoch's contract: the record stops counting as
+// outstanding before whoever its outcome wakes can look; its epoch learns it
+// is resolved before its room lets a waiting put in, so that a Flush that
+// covered it does not push that put's record out; and the epoch lets go of
+// it only after its room is back, so that a put after the Flush finds room.
 func (p *Producer) finish(u *userRecord, r RecordResult) {
 	if !r.Success && !p.metricsOff && !u.outcome.cancelled() {
 		// Before resolving, so that the metrics include the record by the
@@ -409,8 +415,9 @@ func (p *Producer) finish(u *userRecord, r RecordResult) {
 	p.budget.settle(1)
 	size := p.resolve(u, &r, outcomeCounter)
 	u.pipeline.pending.Add(-1)
-	u.epoch.release(1)
+	u.epoch.resolved(1)
 	p.budget.returnSettled(1, size)
+	u.epoch.releaseResolved(1)
 }
 
 // finishDelivered is finish for the records of one Kinesis record that the
@@ -437,8 +444,10 @@ func (p *Producer) finishDelivered(records []*userRecord, start, end time.Time, 
 		size += p.resolve(u, r, &p.counters.recordsSucceeded)
 	}
 	forRuns(records, func(u *userRecord) *pipeline { return u.pipeline }, func(pl *pipeline, n int64) { pl.pending.Add(-n) })
-	forRuns(records, func(u *userRecord) *epoch { return u.epoch }, (*epoch).release)
+	epochOf := func(u *userRecord) *epoch { return u.epoch }
+	forRuns(records, epochOf, (*epoch).resolved)
 	p.budget.returnSettled(n, size)
+	forRuns(records, epochOf, (*epoch).releaseResolved)
 }
 
 // resolve resolves u's outcome with r, moving the record from counter to the

@@ -146,6 +146,28 @@ func TestResolvedRecordsAreNoLongerOutstanding(t *testing.T) {
 	}
 }
 
+// A flush returns only once the room of the records it covered is back, so
+// that a put right after it finds room without waiting. The window it closes
+// is a few instructions wide; many rounds, with the failures on another
+// path than the successes, give it chances to open.
+func TestAPutAfterAFlushFindsTheRoomItsRecordsFreed(t *testing.T) {
+	p, _ := newProducer(t, 1, func(c *core.Config) {
+		c.MaxOutstandingRecords = 1
+		c.RecordMaxBufferedTime = time.Hour
+	})
+	noWait, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 1000 {
+		stream := []string{"s", "missing"}[i%2]
+		if _, err := p.Put(noWait, core.Record{Stream: stream, PartitionKey: "k", Data: []byte("x")}); err != nil {
+			t.Fatalf("round %d: put after the last flush returned: %v", i, err)
+		}
+		if err := p.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestProducerRetriesOnlyFailedEntries(t *testing.T) {
 	p, srv := newProducer(t, 1, func(c *core.Config) {
 		c.RecordMaxBufferedTime = time.Hour
