@@ -34,10 +34,11 @@ func TestTaggedRecordsAreWrittenWithTheirTags(t *testing.T) {
 	}
 	f.close(5_000, statusOK)
 	var got []core.DeaggregatedRecord
-	for _, k := range f.srv.Records(stream) {
+	stored := f.srv.Records(stream)
+	for i, k := range stored {
 		records, err := core.Deaggregate(k.PartitionKey, k.ExplicitHashKey, k.Data)
 		if err != nil || !core.IsAggregated(k.Data) {
-			t.Fatalf("stored record not aggregated: %v", err)
+			t.Fatalf("stored record %d of %d not aggregated (%v): %q", i, len(stored), err, k.Data)
 		}
 		got = append(got, records...)
 	}

@@ -112,24 +112,9 @@ func (pl *pipeline) retryNow(records []*userRecord) {
 // records that reached them after the flush pushed the stages are its too.
 func (pl *pipeline) pushIfFlushing() {
 	if pl.aggregator != nil && pl.flushPending() {
-		pl.flushWaitingRoom()
+		pl.waiting.flush(pl.shards)
 		pl.aggregator.flush()
 	}
-}
-
-// firstMapFlushWait is how long a flush lets records wait for a first shard
-// map that is loading (a listing takes milliseconds), so that they are
-// aggregated instead of sent one by one.
-const firstMapFlushWait = 2 * time.Second
-
-// flushWaitingRoom sends the waiting room's records on for a flush: once the
-// first map is ready if it is loading (within firstMapFlushWait), else now.
-func (pl *pipeline) flushWaitingRoom() {
-	if pl.shards.loadingFirst() {
-		pl.waiting.flushWithin(firstMapFlushWait)
-		return
-	}
-	pl.waiting.evacuate()
 }
 
 // flushPending reports whether a flush is waiting for its records.
@@ -296,7 +281,7 @@ func (pl *pipeline) flush(sealed *epoch) { pl.intake.flush(sealed) }
 // limiter, or retried) goes out at once while the flush is unresolved.
 func (pl *pipeline) flushStages(sealed *epoch) {
 	if pl.aggregator != nil {
-		pl.flushWaitingRoom()
+		pl.waiting.flush(pl.shards)
 		pl.aggregator.flush()
 		pl.limiter.flush()
 	}

@@ -127,6 +127,10 @@ func (m *shardMap) start(ctx context.Context) {
 // ready is closed once the first listing has succeeded.
 func (m *shardMap) ready() <-chan struct{} { return m.loaded }
 
+// hasMap reports whether a listing has succeeded: the map is in, though
+// ready's waiters may not have run yet.
+func (m *shardMap) hasMap() bool { return m.table.Load() != nil }
+
 // loadingFirst reports whether the first listing is under way: none has
 // succeeded yet, and none failed since the current try began.
 func (m *shardMap) loadingFirst() bool {

@@ -36,6 +36,25 @@ func (w *waitingRoom) release() { w.acc.close() }
 // wait.
 func (w *waitingRoom) flushWithin(wait time.Duration) { w.acc.leaveWithin(wait) }
 
+// flush sends every waiting record on for a flush: routed if the first
+// map is in (whether or not release has run yet), once it is ready if it
+// is loading (within firstMapFlushWait), else now, without a prediction.
+func (w *waitingRoom) flush(shards *shardMap) {
+	switch {
+	case shards.hasMap():
+		w.release()
+	case shards.loadingFirst():
+		w.flushWithin(firstMapFlushWait)
+	default:
+		w.evacuate()
+	}
+}
+
+// firstMapFlushWait is how long a flush lets records wait for a first shard
+// map that is loading (a listing takes milliseconds), so that they are
+// aggregated instead of sent one by one.
+const firstMapFlushWait = 2 * time.Second
+
 // evacuate sends every waiting record on without a prediction (close, or a
 // flush while no map is loading).
 func (w *waitingRoom) evacuate() { w.acc.flush(flushManual) }
