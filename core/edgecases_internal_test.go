@@ -308,6 +308,13 @@ func newECRetrier(adjust func(*Config)) (*retrier, *ecRetrierSink) {
 	return newRetrier(&cfg, sink), sink
 }
 
+func (s *ecRetrierSink) fail(u *userRecord, last ...Attempt) {
+	for _, a := range last {
+		u.addAttempt(a)
+	}
+	s.finish(u, historyResult(u.attempts()))
+}
+
 func (s *ecRetrierSink) finish(u *userRecord, r RecordResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

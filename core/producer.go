@@ -476,10 +476,16 @@ func forRuns[K comparable](records []*userRecord, key func(*userRecord) K, f fun
 	}
 }
 
-func (p *Producer) closeRecord(u *userRecord) {
-	u.addAttempt(closedAttempt(time.Now()))
+// fail is finish for a record that failed: its last attempts (none when the
+// caller added them already) join its history, which is its result.
+func (p *Producer) fail(u *userRecord, last ...Attempt) {
+	for _, a := range last {
+		u.addAttempt(a)
+	}
 	p.finish(u, historyResult(u.attempts()))
 }
+
+func (p *Producer) closeRecord(u *userRecord) { p.fail(u, closedAttempt(time.Now())) }
 
 // completed counts a finished request and hands it to the retrier.
 func (p *Producer) completed(r *putRequest) {

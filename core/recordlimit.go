@@ -173,9 +173,8 @@ func (l *recordLimit) set(limit int) {
 // reject fails u, put before its stream's limit was known and over it.
 func (l *recordLimit) reject(u *userRecord, limit int) {
 	now := time.Now()
-	u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeRecordTooLarge, ErrorMessage: fmt.Sprintf(
+	l.pl.p.fail(u, Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeRecordTooLarge, ErrorMessage: fmt.Sprintf(
 		"data and partition key together are %d bytes; stream %s takes records of at most %d bytes (its maximum record size)", u.size(), l.pl.id.name, limit)})
-	l.pl.p.finish(u, historyResult(u.attempts()))
 }
 
 // failWaiting fails the waiting records with err, a setup problem that no
@@ -185,8 +184,7 @@ func (l *recordLimit) failWaiting(err error) {
 	waiting := l.take(func() { l.asked = false })
 	now := time.Now()
 	for _, u := range waiting {
-		u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: code, ErrorMessage: message})
-		l.pl.p.finish(u, historyResult(u.attempts()))
+		l.pl.p.fail(u, Attempt{StartedAt: now, EndedAt: now, ErrorCode: code, ErrorMessage: message})
 	}
 }
 

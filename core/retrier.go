@@ -82,8 +82,8 @@ type retryWait struct {
 // recordExits are where the retrier sends the records it has decided on:
 // the producer's.
 type recordExits interface {
-	// finish resolves one record with its result.
-	finish(u *userRecord, r RecordResult)
+	// fail resolves one record as failed, with its history and then last.
+	fail(u *userRecord, last ...Attempt)
 	// finishDelivered resolves the records of one Kinesis record that the
 	// service wrote, by the trip from start to end.
 	finishDelivered(records []*userRecord, start, end time.Time, shardID, sequenceNumber string)
@@ -297,7 +297,7 @@ func (rt *retrier) failKinesisRecord(r *putRequest, k *kinesisRecord, code, mess
 		u.addAttempt(Attempt{StartedAt: r.start, EndedAt: r.end, ErrorCode: code, ErrorMessage: message})
 		switch {
 		case a == actionFail || (a == actionThrottled && rt.failIfThrottled):
-			rt.finish(u, historyResult(u.attempts()))
+			rt.fail(u)
 		case u.expiredAt(now):
 			rt.expire(u, now)
 		default:
@@ -316,7 +316,7 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 	for _, u := range k.records {
 		u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: limiterExpiredMessage})
 		if u.expiredAt(now) {
-			rt.finish(u, historyResult(u.attempts()))
+			rt.fail(u)
 			continue
 		}
 		u.retryBy(now, rt.retryDeadline)
@@ -330,8 +330,7 @@ func (rt *retrier) expiredInLimiter(k *kinesisRecord) {
 // expire fails a record whose TTL passed, with a synthetic Expired attempt after
 // the one that failed.
 func (rt *retrier) expire(u *userRecord, now time.Time) {
-	u.addAttempt(Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
-	rt.finish(u, historyResult(u.attempts()))
+	rt.fail(u, Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
 }
 
 // schedule sends records back into the pipeline after a jittered backoff.
@@ -384,8 +383,7 @@ func (rt *retrier) close() {
 func (rt *retrier) closeRecords(records []*userRecord) {
 	now := time.Now()
 	for _, u := range records {
-		u.addAttempt(closedAttempt(now))
-		rt.finish(u, historyResult(u.attempts()))
+		rt.fail(u, closedAttempt(now))
 	}
 }
 
