@@ -1,7 +1,10 @@
 """The exit-time flush: producers left open when the process ends are closed, within a bound.
 
 When a SyncProducer starts its engine (the first put) it is registered
-here, and the first registration in a process installs one hook, run both
+here. The first SyncProducer made in a process installs one hook (loading
+nothing), so that an ``atexit`` function the application registers after
+making its producer, such as the usual ``atexit.register(producer.close)``,
+runs before the hook and flushes for as long as it asks. The hook is run both
 by ``atexit`` (a normal interpreter exit, after non-daemon threads were
 joined and before logging shuts down), by multiprocessing's exit
 finalizers (multiprocessing children leave with ``os._exit`` after running
@@ -44,17 +47,23 @@ _lock = threading.Lock()
 _open: dict[int, SyncProducer] = {}  # by id(); strong references until closed
 _hook_pid = 0  # the process the hook was installed in
 _ran_in_pid = 0
+# Whether atexit holds the hook. A forked child inherits its parent's atexit
+# functions, so it keeps the parent's place in their order rather than
+# taking a later one.
+_in_atexit = False
+_celery_pid = 0  # the process whose Celery signal the hook is connected to
+
+
+def install() -> None:
+    """Install the exit hook in this process if it is not yet; it loads nothing."""
+    with _lock:
+        _install_here()
 
 
 def register(producer: SyncProducer) -> None:
     """Remember an open producer for the exit hook (installing the hook first in this process)."""
-    global _hook_pid
     with _lock:
-        pid = os.getpid()
-        if _hook_pid != pid:
-            _open.clear()  # a forked child's copy of its parent's producers
-            _install()
-            _hook_pid = pid
+        _install_here()
         _open[id(producer)] = producer
 
 
@@ -64,8 +73,24 @@ def unregister(producer: SyncProducer) -> None:
         _open.pop(id(producer), None)
 
 
+def _install_here() -> None:
+    global _hook_pid
+    pid = os.getpid()
+    if _hook_pid != pid:
+        _open.clear()  # a forked child's copy of its parent's producers
+        _install()
+        _hook_pid = pid
+    if _celery_pid != pid and "celery" in sys.modules:
+        # Again at each registration: Celery may be imported after the
+        # producer was made.
+        _connect_celery(pid)
+
+
 def _install() -> None:
-    atexit.register(run)
+    global _in_atexit
+    if not _in_atexit:
+        atexit.register(run)
+        _in_atexit = True
     try:
         from multiprocessing import util
     except ImportError:  # pragma: no cover - multiprocessing is part of CPython
@@ -73,15 +98,18 @@ def _install() -> None:
     # Finalizers of the process that installs them: multiprocessing clears
     # the registry in its children, and run() checks the pid anyway.
     util.Finalize(None, run, exitpriority=_FINALIZER_PRIORITY)
-    celery = sys.modules.get("celery")
-    if celery is not None:
-        # A Celery prefork pool process ends with os._exit right after
-        # sending worker_process_shutdown, skipping atexit and finalizers.
-        try:
-            signals: Any = importlib.import_module("celery.signals")
-            signals.worker_process_shutdown.connect(_on_signal, weak=False)
-        except Exception:  # an unexpected Celery: the other hooks still apply
-            log.debug("cannot connect the exit flush to celery's worker_process_shutdown", exc_info=True)
+
+
+def _connect_celery(pid: int) -> None:
+    """A Celery prefork pool process ends with os._exit right after sending
+    worker_process_shutdown, skipping atexit and finalizers: run on it too."""
+    global _celery_pid
+    _celery_pid = pid
+    try:
+        signals: Any = importlib.import_module("celery.signals")
+        signals.worker_process_shutdown.connect(_on_signal, weak=False)
+    except Exception:  # an unexpected Celery: the other hooks still apply
+        log.debug("cannot connect the exit flush to celery's worker_process_shutdown", exc_info=True)
 
 
 def _on_signal(*args: object, **kwargs: object) -> None:

@@ -92,7 +92,9 @@ class SyncProducer:
     open when the process ends (normally, or a multiprocessing/billiard
     child's end) is flushed for at most that many seconds, then closed, so
     the process exits promptly. ``None`` turns the exit-time flush off for
-    this producer. Closing the producer yourself makes it a no-op.
+    this producer. Closing the producer yourself makes it a no-op, and the
+    hook is installed when the producer is made, so a close the application
+    registers with ``atexit`` afterwards runs first, with its own timeout.
     """
 
     def __init__(
@@ -112,6 +114,8 @@ class SyncProducer:
             if not exit_timeout >= 0:
                 raise ConfigError(f"exit_timeout must be >= 0 seconds (or None), got {exit_timeout!r}")
         self._exit_timeout = None if exit_timeout is None else float(exit_timeout)
+        if self._exit_timeout is not None:
+            _exit.install()  # now, before the application's own atexit functions
         self._config = config
         self._config_json = config.to_json()
         self._backend = backend

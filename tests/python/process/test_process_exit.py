@@ -102,6 +102,33 @@ def test_an_unreachable_endpoint_bounds_the_exit_by_exit_timeout(fake_kinesis: F
     print(f"exit with an unreachable endpoint and exit_timeout=1.0: {took * 1000:.0f} ms")
 
 
+def test_an_atexit_close_registered_after_the_producer_was_made_runs_before_the_hook(
+    fake_kinesis: FakeKinesis, fake_stream: str
+) -> None:
+    # The pattern of the Flask note: the application registers its own
+    # close at exit, which flushes for up to 30 s, before the first put. The
+    # exit hook must not close the producer first with its shorter
+    # exit_timeout.
+    fake_kinesis.inject_fault(delay=1.5, applied=True, times=None)
+    try:
+        proc, took = run(
+            """
+            import atexit
+            p = producer(exit_timeout=0.3)
+            atexit.register(p.__exit__, None, None, None)
+            o = p.put_record(stream=STREAM, partition_key="k", data=b"x")
+            o.add_done_callback(lambda o: print("CALLBACK", o.wait().success, flush=True))
+            print("EXITING", time.monotonic(), flush=True)
+            """,
+            fake_kinesis,
+            fake_stream,
+        )
+    finally:
+        fake_kinesis.clear_faults()
+    assert lines_with("CALLBACK", proc.stdout) == ["True"], proc.stdout  # type: ignore[attr-defined]
+    assert took > 1.0, f"exit took {took:.2f}s: the close did not wait for the slow request"
+
+
 def test_close_before_exit_makes_the_hook_a_no_op(fake_kinesis: FakeKinesis, fake_stream: str) -> None:
     _proc, took = run(
         """
