@@ -333,12 +333,14 @@ func (rt *retrier) expire(u *userRecord, now time.Time) {
 	rt.fail(u, Attempt{StartedAt: now, EndedAt: now, ErrorCode: CodeExpired, ErrorMessage: "record reached its expiration (record_ttl_ms) before it was delivered"})
 }
 
-// schedule sends records back into the pipeline after a jittered backoff.
+// schedule sends records back into the pipeline after a jittered backoff,
+// cut short at the first of their expirations, when fire fails those past
+// it: a record fails at its TTL, not a backoff later.
 func (rt *retrier) schedule(records []*userRecord, a action) {
 	if len(records) == 0 {
 		return
 	}
-	delay := backoff(len(records[0].attempts()), a)
+	delay := min(backoff(len(records[0].attempts()), a), untilFirstExpiration(records, time.Now()))
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
@@ -360,10 +362,28 @@ func (rt *retrier) fire(w *retryWait) {
 		return // close took them
 	}
 	now := time.Now()
+	retry := w.records[:0]
 	for _, u := range w.records {
+		if u.expiredAt(now) {
+			rt.expire(u, now)
+			continue
+		}
 		u.retryBy(now, rt.retryDeadline)
+		retry = append(retry, u)
 	}
-	rt.again(w.records)
+	if len(retry) > 0 {
+		rt.again(retry)
+	}
+}
+
+// untilFirstExpiration is the time from now until the earliest expiration of
+// records has passed (expiredAt), 0 if it has.
+func untilFirstExpiration(records []*userRecord, now time.Time) time.Duration {
+	first := records[0].expiration
+	for _, u := range records[1:] {
+		first = min(first, u.expiration)
+	}
+	return max(time.Duration(first-instantOf(now))+1, 0)
 }
 
 // close resolves every record waiting for a retry as closed, and every later
