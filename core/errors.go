@@ -117,6 +117,7 @@ const (
 	CodeExpired             = "Expired"
 	CodeProducerClosed      = "ProducerClosed"
 	CodeRecordCountMismatch = "Record Count Mismatch"
+	CodeIncompleteResult    = "IncompleteResult" // an entry of a PutRecords answer with neither an error nor where it was written; retried
 	CodeWrongShard          = "Wrong Shard"
 	CodeNetworkError        = "NetworkError"
 	CodeResponseLost        = "ResponseLost"

@@ -25,6 +25,10 @@ type shardOracle interface {
 	invalidate(seenAt time.Time, predicted string)
 }
 
+// The message of an IncompleteResult attempt: an answer that breaks the
+// API's promise, from a proxy or an emulator; the record is sent again.
+const incompleteResultMessage = "PutRecords answered this record with neither an error code nor the shard id and sequence number it was written with"
+
 // Wrong-shard attempts: the record was written, but not where its hash
 // belongs, so a de-aggregating consumer would drop it; it is sent again.
 const wrongShardMessage = "record landed in a shard whose hash-key range does not hold its hash key"
@@ -137,7 +141,7 @@ func (rt *retrier) handle(r *putRequest) {
 		shardID, ok := writtenTo(entry)
 		switch {
 		case !ok:
-			code, message := rt.strings.intern(*entry.ErrorCode), rt.strings.intern(aws.ToString(entry.ErrorMessage))
+			code, message := rt.entryError(entry)
 			rt.metrics.kinesisRecordPut(r.end, r.stream.name, k, "", code)
 			a := classifyCode(code)
 			retry = append(retry, rt.failKinesisRecord(r, k, code, message, a)...)
@@ -153,12 +157,23 @@ func (rt *retrier) handle(r *putRequest) {
 }
 
 // writtenTo returns the shard an entry was written to, or false if the
-// service refused it.
+// service refused it or did not say where it wrote it: an entry is written
+// only with a shard id and a sequence number.
 func writtenTo(entry types.PutRecordsResultEntry) (shardID string, ok bool) {
-	if entry.ErrorCode != nil && *entry.ErrorCode != "" {
+	if aws.ToString(entry.ErrorCode) != "" || aws.ToString(entry.SequenceNumber) == "" || aws.ToString(entry.ShardId) == "" {
 		return "", false
 	}
-	return aws.ToString(entry.ShardId), true
+	return *entry.ShardId, true
+}
+
+// entryError is the error code and message of an entry that was not
+// written: the service's, or CodeIncompleteResult for an entry with neither
+// an error code nor where it was written.
+func (rt *retrier) entryError(entry types.PutRecordsResultEntry) (code, message string) {
+	if code := aws.ToString(entry.ErrorCode); code != "" {
+		return rt.strings.intern(code), rt.strings.intern(aws.ToString(entry.ErrorMessage))
+	}
+	return CodeIncompleteResult, incompleteResultMessage
 }
 
 // asPredicted reports whether k, written to shardID, landed in the shard

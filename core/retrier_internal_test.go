@@ -4,6 +4,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // A record waiting out a retry's backoff fails at its expiration, not when
@@ -36,4 +38,33 @@ func TestABackoffEndsAtTheFirstExpirationOfItsRecords(t *testing.T) {
 			t.Fatalf("sent again %d records, want the young one", len(sink.sentAgain))
 		}
 	})
+}
+
+// An entry answered with neither an error code nor the shard id and sequence
+// number it was written with is not a delivery: its records are sent again,
+// with an IncompleteResult attempt.
+func TestAnEntryWithoutWhereItWasWrittenIsSentAgain(t *testing.T) {
+	for _, missing := range []string{"sequence number", "shard id"} {
+		synctest.Test(t, func(t *testing.T) {
+			rt, sink := newECRetrier(nil)
+			u := ecUserRecord("a", HashKey{}, 0, time.Minute)
+			r := ecLanded(nil, "shardId-000000000000", newKinesisRecord([]*userRecord{u}))
+			if missing == "shard id" {
+				r.output.Records[0].ShardId = nil
+			} else {
+				r.output.Records[0].SequenceNumber = aws.String("")
+			}
+			rt.handle(r)
+			time.Sleep(10 * time.Second) // past any backoff
+			synctest.Wait()
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			if _, finished := sink.finished[u]; finished || len(sink.sentAgain) != 1 {
+				t.Fatalf("without a %s: finished %v, sent again %d; want sent again", missing, finished, len(sink.sentAgain))
+			}
+			if a := u.attempts(); len(a) != 1 || a[0].ErrorCode != CodeIncompleteResult {
+				t.Fatalf("without a %s: attempts %+v, want one %s", missing, a, CodeIncompleteResult)
+			}
+		})
+	}
 }

@@ -766,12 +766,16 @@ CODE_NOTES = {
 
 # gokpl's own error codes (core/errors.go), explained.
 OWN_CODES = {
-    "Expired": "The record's `record_ttl_ms` passed before it was delivered: checked when an attempt fails "
-    "and while the record waits for the rate limiter. It follows the attempt that failed.",
+    "Expired": "The record's `record_ttl_ms` passed before it was delivered: checked when an attempt fails, "
+    "while the record waits for the rate limiter, and when the backoff before a retry ends (which is at the "
+    "record's expiration at the latest). It follows the attempt that failed.",
     "ProducerClosed": "`close()` (or the exit flush) ended the producer before the record was delivered, "
     "or shutdown cancelled its request.",
     "Record Count Mismatch": "The PutRecords response held a different number of entries than the request; "
     "every record of the request fails, without retry.",
+    "IncompleteResult": "The PutRecords response answered the record's entry with neither an error code nor the "
+    "shard id and sequence number it was written with, which the service never does (a proxy or an emulator "
+    "may). Retried; the record may have been written, so a consumer may see it twice.",
     "Wrong Shard": "After a reshard the entry landed in a shard whose hash key range does not hold this "
     "record's hash key. The record was written there, and is sent again (a consumer may see it twice); "
     "the shard map is refreshed.",

@@ -14,7 +14,7 @@ class Attempt:
     ``started_at`` and ``ended_at`` are Unix epoch seconds. A successful attempt
     carries the shard id and sequence number; a failed one the error code (the
     service's exception name, or one of gokpl's: ``Expired``, ``ProducerClosed``,
-    ``Wrong Shard``, ``Record Count Mismatch``, ``NetworkError``,
+    ``Wrong Shard``, ``Record Count Mismatch``, ``IncompleteResult``, ``NetworkError``,
     ``ResponseLost``, ``RequestTimeout``, ``NoCredentials``,
     ``CredentialsUnavailable``, ``CredentialsRejected``,
     ``TLSVerificationFailed``, ``RecordTooLarge``; docs/operations.md says what
