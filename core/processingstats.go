@@ -37,20 +37,31 @@ func (p *Producer) logProcessingStatistics() {
 	defer p.background.Done()
 	tick := time.NewTicker(processingStatsInterval)
 	defer tick.Stop()
-	last := time.Now().Unix()
+	last := time.Now().Unix() - 1
 	for {
 		select {
 		case now := <-tick.C:
-			p.eachPipeline(func(pl *pipeline) { pl.logProcessingStatistics(last, now) })
-			last = now.Unix()
+			last = p.logProcessingStatisticsSince(last, now)
 		case <-p.ctx.Done():
 			return
 		}
 	}
 }
 
-func (pl *pipeline) logProcessingStatistics(from int64, now time.Time) {
-	m, to := &pl.p.metrics, now.Unix()
+// logProcessingStatisticsSince logs each stream's statistics of the whole
+// seconds after last (Unix seconds) up to the one before now's, which is
+// still filling, and returns the last second it covered: the next interval
+// starts after it, so every second is logged once.
+func (p *Producer) logProcessingStatisticsSince(last int64, now time.Time) int64 {
+	to := now.Unix() - 1
+	p.eachPipeline(func(pl *pipeline) { pl.logProcessingStatistics(last, to) })
+	return to
+}
+
+// logProcessingStatistics logs the stream's statistics of the seconds in
+// (from, to].
+func (pl *pipeline) logProcessingStatistics(from, to int64) {
+	m := &pl.p.metrics
 	received := pl.p.metrics.accumulator(seriesKey{name: MetricUserRecordsReceived, stream: pl.id.name}).between(from, to)
 	put := m.accumulator(seriesKey{name: MetricUserRecordsPut, stream: pl.id.name}).between(from, to)
 	requests := m.accumulator(seriesKey{name: MetricRequestTime, stream: pl.id.name}).between(from, to)
