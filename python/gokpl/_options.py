@@ -89,7 +89,9 @@ def _check_string(spec: dict[str, Any], value: Any) -> str:
     if not isinstance(value, str):
         raise option_error(spec, f"must be a string, got {type(value).__name__}")
     pattern = spec.get("pattern")
-    if pattern and not re.search(pattern, value):
+    # fullmatch, not search: Python's $ also matches before a final newline,
+    # and the engine's (Go's) does not. Every pattern is anchored at both ends.
+    if pattern and not re.fullmatch(pattern, value):
         raise option_error(spec, f"must match {pattern}, got {value!r}")
     prefix = spec.get("forbidden_prefix")
     if prefix and value.startswith(prefix):

@@ -119,6 +119,21 @@ def test_engine_rejects_what_python_rejects() -> None:
     assert lib.gokpl_producer_close(out[0], 0, err, 512) == lib.GOKPL_OK
 
 
+@pytest.mark.parametrize(("field", "good"), [("region", "us-east-1"), ("metrics_namespace", "ns")])
+def test_a_pattern_field_with_a_final_newline_is_refused_as_the_engine_refuses_it(field: str, good: str) -> None:
+    import gokpl._native as native
+
+    pattern = option_specs()[field]["pattern"]
+    assert pattern.startswith("^") and pattern.endswith("$"), "a pattern must be anchored for fullmatch to be Go's"
+    with pytest.raises(ConfigError, match=field):
+        Config(**{field: good + "\n"})  # type: ignore[arg-type]
+    ffi, lib = native.ffi_lib()
+    out, err = ffi.new("gokpl_producer *"), ffi.new("char[]", 512)
+    raw = json.dumps({"region": "us-east-1", field: good + "\n"}).encode()
+    assert lib.gokpl_producer_new(raw, len(raw), out, err, 512) == lib.GOKPL_ERR_CONFIG
+    assert field.encode() in ffi.string(err)
+
+
 def test_the_largest_ttl_survives_replace_and_reaches_the_engine() -> None:
     # The KPL's way to retry for ever is a huge RecordTtl; as a float, 2**63 - 1
     # rounds up to 2**63, which must still count as within the range.
