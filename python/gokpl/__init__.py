@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._metrics import Metric
 from ._outcome import SyncOutcome
-from ._producer import BatchRecord, ProducerStats, SyncProducer
+from ._producer import BatchRecord, Data, ProducerStats, SyncProducer, Tags
 from ._result import Attempt, RecordResult
 from ._version import __version__
 from .aggregation import Tag as Tag
@@ -58,6 +58,7 @@ __all__ = [
     "BatchRecord",
     "Config",
     "ConfigError",
+    "Data",
     "ForkedProcessError",
     "GokplError",
     "InternalError",
@@ -72,6 +73,8 @@ __all__ = [
     "SyncOutcome",
     "SyncOutcomeCancelled",
     "SyncProducer",
+    "Tag",
+    "Tags",
     "UnknownOptionError",
     "__version__",
 ]

@@ -158,3 +158,15 @@ def test_relative_links_resolve(name: str) -> None:
         elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
             broken.append(f"{target}: no such anchor")
     assert not broken, f"docs/{name}: " + "; ".join(broken)
+
+
+def test_every_name_api_md_lists_under_gokpl_is_exported_by_gokpl() -> None:
+    import gokpl
+
+    text = (DOCS / "api.md").read_text()
+    section = text.split("- [`gokpl`]", 1)[1].split("\n- [", 1)[0]
+    names = [n for n in re.findall(r"^  - \[([A-Za-z_]+)\]", section, re.M) if n != "Exceptions"]
+    assert "SyncProducer" in names and "Data" in names
+    for name in names:
+        assert hasattr(gokpl, name), f"api.md lists gokpl.{name}, which gokpl does not have"
+        assert name in gokpl.__all__, f"gokpl.{name} is not in gokpl.__all__"
