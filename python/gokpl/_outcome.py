@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from types import GenericAlias
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, Generic
 
 from . import _fastpath, _native
 from ._errors import SyncOutcomeCancelled
@@ -32,8 +31,23 @@ _callbacks_lock = threading.Lock()
 # SyncOutcome._state until the outcome is known to be done: gokpl_outcome_state's answer then.
 _PENDING = -ERR_PENDING
 
+# SyncOutcome's type parameter, for aiokpl's annotations (SyncOutcome[RecordResult]).
+# Its default makes a bare SyncOutcome mean the same to a type checker; the
+# default needs typing_extensions before Python 3.13, which type checkers
+# bundle, so it is declared to them only.
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
 
-class SyncOutcome(OutcomeBase):
+    from ._result import RecordResult
+
+    T = TypeVar("T", default=RecordResult)
+else:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
+
+class SyncOutcome(OutcomeBase, Generic[T]):
     """The pending result of one ``put_record``.
 
     ``done()`` says whether it resolved, ``wait()`` blocks for the
@@ -48,9 +62,6 @@ class SyncOutcome(OutcomeBase):
     """
 
     __slots__ = ()
-
-    # SyncOutcome[RecordResult], as aiokpl's annotations write it, is valid at run time.
-    __class_getitem__: ClassVar[Any] = classmethod(GenericAlias)
 
     def cancel(self) -> bool:
         """Resolve the outcome locally as cancelled; False if it was already resolved.
@@ -150,7 +161,7 @@ def _wait_until_done(handle: int, timeout: Any) -> None:
 _fastpath.bind(SyncOutcome, lazy_result, _wait_until_done, raise_for, check_timeout, _native.unavailable)
 
 
-def run_callbacks_of(outcomes: list[SyncOutcome | None]) -> None:
+def run_callbacks_of(outcomes: list[SyncOutcome[Any] | None]) -> None:
     """Run the registered callbacks of each outcome (None: none), once, with
     the lock taken once for all of them."""
     taken = []
@@ -166,7 +177,7 @@ def run_callbacks_of(outcomes: list[SyncOutcome | None]) -> None:
             _call(fn, outcome)
 
 
-def _call(fn: Callable[[SyncOutcome], object], outcome: SyncOutcome) -> None:
+def _call(fn: Callable[[SyncOutcome[Any]], object], outcome: SyncOutcome[Any]) -> None:
     try:
         fn(outcome)
     except Exception:
