@@ -138,7 +138,8 @@ typedef struct gokpl_stats {
     int64_t requests;             /* PutRecords requests completed */
     int64_t request_errors;       /* PutRecords requests that failed as a whole */
     int64_t outstanding_records;  /* put and not yet resolved, now */
-    int64_t outstanding_bytes;    /* data bytes put and not yet resolved, now */
+    int64_t outstanding_bytes;    /* bytes counted against max_outstanding_bytes, now: the records'
+                                     data, keys and bookkeeping, and the request bodies in flight */
     int64_t requests_throttled;   /* PutRecords requests throttled as a whole or in an entry */
 } gokpl_stats;
 

@@ -69,7 +69,9 @@ class ProducerStats:
     requests: int = 0  #: PutRecords requests completed
     request_errors: int = 0  #: PutRecords requests that failed as a whole
     outstanding_records: int = 0  #: put and not yet resolved
-    outstanding_bytes: int = 0  #: data bytes put and not yet resolved
+    #: bytes counted against max_outstanding_bytes now: the records' data and keys,
+    #: 512 bytes of bookkeeping each, and the request bodies in flight
+    outstanding_bytes: int = 0
     requests_throttled: int = 0  #: PutRecords requests throttled as a whole or in at least one entry
 
 
@@ -148,7 +150,9 @@ class SyncProducer:
         """Flush for at most ``timeout`` seconds, then shut the engine down.
 
         Records still unresolved then resolve as failures with error code
-        ``ProducerClosed``, and their done-callbacks run before close returns.
+        ``ProducerClosed``, and their done-callbacks run before close returns:
+        close waits for them until the timeout, and at least 1 s, so a short
+        timeout with slow callbacks can take up to 1 s.
         ``timeout=None`` (or ``math.inf``) flushes without limit and waits for
         the callbacks without limit; a negative timeout is 0. A timeout that
         is not a number raises TypeError, NaN ValueError, and the producer
@@ -261,9 +265,9 @@ class SyncProducer:
         timeout: float | None,
         after_quick: bool,
     ) -> SyncOutcome:
-        """put_record's route for whatever the C quick put declined: check every argument before
-        the engine starts (on the first put) or anything is put, then put, waiting for room in
-        slices while the producer is full, or say what is wrong.
+        """put_record's route for whatever the C quick put declined: check every argument Python
+        can before the engine starts (on the first put), and the rest in the engine before anything
+        is put, then put, waiting for room in slices while the producer is full, or say what is wrong.
 
         after_quick: the quick put saw the record first (and offered it to the library if its
         types were the common ones).
