@@ -71,7 +71,7 @@ def _check_int(spec: dict[str, Any], value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not _in_range(spec, value):
-        raise option_error(spec, f"must be an integer {range_text(spec)}, got {value!r}")
+        raise option_error(spec, f"must be an integer {range_text(spec)}, got {shown(value)}")
     return value
 
 
@@ -80,9 +80,20 @@ def _check_float(spec: dict[str, Any], value: Any) -> float:
         raise option_error(spec, f"must be a number {range_text(spec)}, got {value!r}")
     # Compared as floats, as stored: 2**63 - 1 becomes 2.0**63, as the range's
     # bound does, so a value accepted once is accepted again (replace, copy).
-    if math.isnan(value) or not _in_range(spec, float(value), as_float=True):
-        raise option_error(spec, f"must be a number {range_text(spec)}, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond every float, so beyond every range
+        number = math.nan
+    if math.isnan(number) or not _in_range(spec, number, as_float=True):
+        raise option_error(spec, f"must be a number {range_text(spec)}, got {shown(value)}")
+    return number
+
+
+def shown(value: Any) -> str:
+    """value for an error message: repr, but not the thousands of digits of a huge int."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def _check_string(spec: dict[str, Any], value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
 from array import array
@@ -115,7 +116,9 @@ class SyncProducer:
                 raise TypeError(f"exit_timeout must be a number of seconds or None, got {type(exit_timeout).__name__}")
             if not exit_timeout >= 0:
                 raise ConfigError(f"exit_timeout must be >= 0 seconds (or None), got {exit_timeout!r}")
-        self._exit_timeout = None if exit_timeout is None else float(exit_timeout)
+        # None turns the exit flush off; no limit (inf, or an int beyond every float) is inf here.
+        limit = None if exit_timeout is None else check_timeout(exit_timeout, "exit_timeout")
+        self._exit_timeout = None if exit_timeout is None else math.inf if limit is None else limit
         if self._exit_timeout is not None:
             _exit.install()  # now, before the application's own atexit functions
         self._config = config

@@ -35,7 +35,11 @@ def check_timeout(value: Any, name: str = "timeout") -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds or None, got {type(value).__name__}")
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond every float: longer than any wait, or below 0
+        huge: Any = value  # typeshed's Real does not compare with an int
+        return None if huge > 0 else 0.0
     if math.isnan(seconds):
         raise ValueError(f"{name} must be a number of seconds or None, got nan")
     if seconds == math.inf:

@@ -134,6 +134,15 @@ def test_a_pattern_field_with_a_final_newline_is_refused_as_the_engine_refuses_i
     assert field.encode() in ffi.string(err)
 
 
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_an_integer_beyond_every_float_is_out_of_range_for_every_number_option(value: int) -> None:
+    for name, spec in option_specs().items():
+        if spec["type"] not in ("int", "float"):
+            continue
+        with pytest.raises(ConfigError, match=f"{name}.*an integer of 1329 bits"):
+            Config(**{name: value})
+
+
 def test_the_largest_ttl_survives_replace_and_reaches_the_engine() -> None:
     # The KPL's way to retry for ever is a huge RecordTtl; as a float, 2**63 - 1
     # rounds up to 2**63, which must still count as within the range.

@@ -182,3 +182,15 @@ def test_any_real_number_is_a_timeout(fake_config: ConfigFactory, fake_stream: s
         assert outcome.wait(Fraction(10)).success
         assert outcome.wait(0).success
         producer.flush(Fraction(5, 2))
+
+
+def test_an_integer_beyond_every_float_is_a_timeout_without_limit(fake_config: ConfigFactory, fake_stream: str) -> None:
+    huge = 10**400
+    producer = SyncProducer(fake_config(record_max_buffered_time_ms=60_000), exit_timeout=huge).__enter__()
+    assert producer._exit_timeout == math.inf
+    outcome = put(producer, fake_stream, timeout=huge)
+    producer.flush(huge)
+    assert outcome.wait(huge).success
+    assert producer.put_records(fake_stream, [("k", b"x")], timeout=huge)[0].wait(huge).success
+    producer.close(huge)
+    assert outcome.wait(-huge).success  # and a negative one is 0
