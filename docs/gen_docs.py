@@ -329,7 +329,7 @@ def render_readme_options() -> str:
         "|---|---|---|---|",
     ]
     for spec in load_options():
-        name = f'[`{spec["name"]}`](docs/options.md#{spec["name"]})'
+        name = f"[`{spec['name']}`](docs/options.md#{spec['name']})"
         if spec.get("python_only"):
             name += " (Python only)"
         row = [name, option_default(spec), option_range(spec), option_kpl(spec)]
@@ -585,7 +585,11 @@ def render_api() -> str:
         class_section(gokpl.Metric),
         alias_section(_producer, "BatchRecord", "BatchRecord"),
         alias_section(
-            _producer, "Data", "Data", "The types a record's data may have (a `memoryview` of contiguous memory)."
+            _producer,
+            "Data",
+            "Data",
+            "The types a record's data is annotated with (a `memoryview` of contiguous memory); any other"
+            " C-contiguous bytes-like object, an `array.array` say, is taken as its bytes too.",
         ),
         alias_section(
             _producer,
@@ -600,6 +604,7 @@ def render_api() -> str:
                 gokpl.ConfigError,
                 gokpl.UnknownOptionError,
                 gokpl.InvalidRecordError,
+                gokpl.InvalidRecordTypeError,
                 gokpl.ProducerClosedError,
                 gokpl.BackpressureTimeoutError,
                 gokpl.SyncOutcomeCancelled,

@@ -23,6 +23,14 @@ class InvalidRecordError(GokplError, ValueError):
     """A record can never be sent: bad partition key, hash key or data."""
 
 
+class InvalidRecordTypeError(InvalidRecordError, TypeError):
+    """A record argument of the wrong type: data that is not bytes-like, a key that is not a str.
+
+    Also a TypeError, as Python raises for an argument of the wrong type, so
+    code that catches TypeError keeps catching it.
+    """
+
+
 class ProducerClosedError(GokplError, RuntimeError):
     """The producer is not entered yet, or closed (or closing): it takes no records."""
 

@@ -11,17 +11,17 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _native
-from ._errors import InvalidRecordError
+from ._errors import InvalidRecordError, InvalidRecordTypeError
 
 if TYPE_CHECKING:
     from ._outcome import SyncOutcome
 
 
 def encode_text(name: str, value: Any) -> bytes:
-    """A str argument as UTF-8: TypeError for another type, InvalidRecordError
+    """A str argument as UTF-8: InvalidRecordTypeError for another type, InvalidRecordError
     for a str that has no UTF-8 form (a lone surrogate)."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        raise InvalidRecordTypeError(f"{name} must be a str, got {type(value).__name__}")
     try:
         return value.encode()
     except UnicodeEncodeError:
@@ -36,14 +36,20 @@ def not_unicode(name: str, value: str) -> InvalidRecordError:
 
 
 def check_data(data: Any, name: str) -> int:
-    """The size in bytes of record data: bytes, bytearray or C-contiguous memoryview; TypeError otherwise."""
+    """The size in bytes of record data: any C-contiguous bytes-like object (bytes, bytearray,
+    memoryview, array.array, ...); InvalidRecordTypeError otherwise."""
     if isinstance(data, (bytes, bytearray)):
         return len(data)
-    if isinstance(data, memoryview):
-        if not data.c_contiguous:
-            raise TypeError(f"{name} must be contiguous bytes-like memory, got a non-contiguous memoryview")
-        return data.nbytes
-    raise TypeError(f"{name} must be bytes, bytearray or memoryview, got {type(data).__name__}")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise InvalidRecordTypeError(
+            f"{name} must be bytes-like (bytes, bytearray, memoryview), got {type(data).__name__}"
+        ) from None
+    with view:
+        if not view.c_contiguous:
+            raise InvalidRecordTypeError(f"{name} must be contiguous bytes-like memory, got a non-contiguous one")
+        return view.nbytes
 
 
 def as_buffer(data: Any, name: str) -> Any:
@@ -53,12 +59,12 @@ def as_buffer(data: Any, name: str) -> Any:
     try:
         return _native._ffi.from_buffer("uint8_t[]", data)
     except (TypeError, ValueError, BufferError) as exc:
-        raise TypeError(f"{name} must be contiguous bytes-like memory: {exc}") from None
+        raise InvalidRecordTypeError(f"{name} must be contiguous bytes-like memory: {exc}") from None
 
 
 def encode_hash_key(value: Any) -> bytes:
     if not isinstance(value, str):
-        raise TypeError(f"explicit_hash_key must be a str or None, got {type(value).__name__}")
+        raise InvalidRecordTypeError(f"explicit_hash_key must be a str or None, got {type(value).__name__}")
     encoded = encode_text("explicit_hash_key", value)
     if not encoded.strip():
         raise InvalidRecordError(
@@ -78,11 +84,11 @@ def check_tags(tags: Any) -> EncodedTags:
     objects (anything with ``key`` and ``value`` attributes, such as
     gokpl.aggregation.Tag or aiokpl's) and ``(key, value)`` tuples. Keys are
     str (the empty one too, as the format allows), values str or None (no
-    value). TypeError for another type, InvalidRecordError for text with no
+    value). InvalidRecordTypeError for another type, InvalidRecordError for text with no
     UTF-8 form; both name the tag.
     """
     if isinstance(tags, (str, bytes, bytearray, memoryview)):
-        raise TypeError(
+        raise InvalidRecordTypeError(
             f"tags must be a sequence of Tag or (key, value) pairs, or a mapping, got {type(tags).__name__}"
         )
     if isinstance(tags, Mapping):
@@ -91,7 +97,7 @@ def check_tags(tags: Any) -> EncodedTags:
         try:
             pairs = iter(tags)
         except TypeError:
-            raise TypeError(
+            raise InvalidRecordTypeError(
                 f"tags must be a sequence of Tag or (key, value) pairs, or a mapping, got {type(tags).__name__}"
             ) from None
     return [_encode_tag(i, tag) for i, tag in enumerate(pairs)]
@@ -100,18 +106,20 @@ def check_tags(tags: Any) -> EncodedTags:
 def _encode_tag(i: int, tag: Any) -> tuple[bytes, bytes | None]:
     if isinstance(tag, tuple):
         if len(tag) != 2:
-            raise TypeError(f"tags[{i}] must be a Tag or a (key, value) pair, got a tuple of {len(tag)}")
+            raise InvalidRecordTypeError(f"tags[{i}] must be a Tag or a (key, value) pair, got a tuple of {len(tag)}")
         key, value = tag
     else:
         try:
             key, value = tag.key, tag.value
         except AttributeError:
-            raise TypeError(f"tags[{i}] must be a Tag or a (key, value) pair, got {type(tag).__name__}") from None
+            raise InvalidRecordTypeError(
+                f"tags[{i}] must be a Tag or a (key, value) pair, got {type(tag).__name__}"
+            ) from None
     key_b = encode_text(f"tags[{i}].key", key)
     if value is None:
         return key_b, None
     if not isinstance(value, str):
-        raise TypeError(f"tags[{i}].value must be a str or None, got {type(value).__name__}")
+        raise InvalidRecordTypeError(f"tags[{i}].value must be a str or None, got {type(value).__name__}")
     return key_b, encode_text(f"tags[{i}].value", value)
 
 
@@ -226,17 +234,19 @@ def batch_record(record: Any) -> tuple[bytes, Any, int, bytes | None]:
     if isinstance(record, Mapping):
         unknown = set(record) - _RECORD_KEYS
         if unknown:
-            raise TypeError(f"unknown record keys {sorted(unknown)}; use partition_key, data, explicit_hash_key")
+            raise InvalidRecordTypeError(
+                f"unknown record keys {sorted(unknown)}; use partition_key, data, explicit_hash_key"
+            )
         try:
             key, data = record["partition_key"], record["data"]
         except KeyError as exc:
-            raise TypeError(f"record needs {exc.args[0]!r}") from None
+            raise InvalidRecordTypeError(f"record needs {exc.args[0]!r}") from None
         hash_key = record.get("explicit_hash_key")
     elif isinstance(record, tuple) and len(record) in (2, 3):
         key, data = record[0], record[1]
         hash_key = record[2] if len(record) == 3 else None
     else:
-        raise TypeError(
+        raise InvalidRecordTypeError(
             "a record must be a mapping with partition_key, data and optionally explicit_hash_key, "
             f"or a tuple (partition_key, data[, explicit_hash_key]), got {type(record).__name__}"
         )
