@@ -22,6 +22,7 @@ from ._native import _scratches
 from ._outcome import SyncOutcome
 from ._records import (
     NativeTags,
+    about_stream,
     as_buffer,
     batch_error,
     batch_record,
@@ -312,7 +313,9 @@ class SyncProducer:
         ``timeout`` bounding the whole batch; on BackpressureTimeoutError,
         ``outcomes`` likewise holds the outcomes of the records that went in.
         ``stream`` and ``timeout`` (the rule of put_record's) are checked
-        before any record is put.
+        before any record is put; a stream the engine refuses raises
+        InvalidRecordError without ``records[i]``, with ``index`` None and
+        no ``outcomes``.
         """
         seconds = check_timeout(timeout)
         self._require_open()
@@ -373,7 +376,11 @@ class SyncProducer:
 
         status = wait_in_slices(put_rest, deadline_of(seconds), again=ERR_BACKPRESSURE)
         if status != OK:
-            raise batch_error(error_for(status, _native.message(err)), len(outcomes), outcomes)
+            failure = error_for(status, _native.message(err))
+            if not outcomes and about_stream(failure):  # no record's fault: every record has the stream
+                failure.index, failure.outcomes = None, []  # type: ignore[attr-defined]
+                raise failure
+            raise batch_error(failure, len(outcomes), outcomes)
         if bad is not None:
             raise batch_error(bad, count, outcomes)
         return outcomes

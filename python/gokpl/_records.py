@@ -218,6 +218,12 @@ def struct_batch(
     return put_from
 
 
+def about_stream(exc: Exception) -> bool:
+    """Whether the engine refused a batch for its stream, which every record shares, rather than
+    for one of its records."""
+    return isinstance(exc, InvalidRecordError) and str(exc).startswith("invalid record: stream ")
+
+
 def batch_error(exc: Exception, index: int, outcomes: list[SyncOutcome]) -> Exception:
     """exc, for the record at index of a batch, with the outcomes of the records put before it."""
     error = type(exc)(f"records[{index}]: {exc}")

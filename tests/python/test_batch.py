@@ -138,6 +138,14 @@ def test_stream_must_be_a_string(mock_config: ConfigFactory) -> None:
         producer.put_records(b"s", [("k", b"x")])  # type: ignore[arg-type]
 
 
+def test_a_stream_the_engine_refuses_is_not_blamed_on_the_first_record(mock_config: ConfigFactory) -> None:
+    with SyncProducer(mock_config()) as producer:
+        with pytest.raises(InvalidRecordError) as info:
+            producer.put_records("bad name", [("a", b"1"), ("b", b"2")])
+        assert str(info.value).startswith("invalid record: stream"), str(info.value)
+        assert info.value.index is None and info.value.outcomes == []  # type: ignore[attr-defined]
+
+
 def test_a_full_producer_times_out_the_batch_with_the_outcomes_that_went_in(
     fake_config: ConfigFactory, fake_stream: str
 ) -> None:
