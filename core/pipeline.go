@@ -145,10 +145,13 @@ func (pl *pipeline) awaitShardMap() {
 }
 
 // route predicts the record's shard and aggregates it there; a hash that no
-// open shard covers (the map is changing) goes unaggregated.
+// open shard covers (the map is changing) goes unaggregated, and so does one
+// whose shard's id ends in no number (never the service's, but an
+// emulator's may): the aggregator's buffers and the limiter's buckets are
+// kept by that number.
 func (pl *pipeline) route(u *userRecord) {
 	predicted := pl.shards.find(u.hash)
-	if predicted == nil {
+	if predicted == nil || predicted.shard < 0 {
 		pl.unaggregated(u)
 		return
 	}
