@@ -30,13 +30,6 @@ type metricJSON struct {
 // maxMetricsWindowMS is the longest window gokpl_producer_metrics takes.
 const maxMetricsWindowMS = int64(core.MaxMetricsWindow / time.Millisecond)
 
-// metricsWindow turns a window in milliseconds into whole seconds, rounded
-// up: the engine keeps one bucket per second, and a window shorter than a
-// second would otherwise hold nothing. 0 stays 0 (cumulative).
-func metricsWindow(ms int64) time.Duration {
-	return time.Duration((ms+999)/1000) * time.Second
-}
-
 // encodeMetrics is the snapshot as a JSON array ("[]" when empty).
 func encodeMetrics(snapshot []core.Metric) ([]byte, error) {
 	out := make([]metricJSON, len(snapshot))
@@ -64,7 +57,7 @@ func gokpl_producer_metrics(producer C.gokpl_producer, windowMS C.int64_t, buf *
 	if !ok {
 		return C.GOKPL_ERR_INVALID_HANDLE
 	}
-	raw, err := encodeMetrics(entry.p.Metrics(metricsWindow(int64(windowMS))))
+	raw, err := encodeMetrics(entry.p.Metrics(time.Duration(windowMS) * time.Millisecond))
 	if err != nil {
 		return C.GOKPL_ERR_INTERNAL
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"testing"
-	"time"
 
 	"github.com/gokpl/gokpl/core/kinesistest"
 )
@@ -156,12 +155,4 @@ func TestMetricsBufferTooSmallAndBadArguments(t *testing.T) {
 	f.close(5_000, statusOK)
 	_, _, status = callMetrics(f.producer, 0, 4096)
 	expect(t, "metrics after close", status, statusInvalidHandle)
-}
-
-func TestMetricsWindowRoundsUpToWholeSeconds(t *testing.T) {
-	for ms, want := range map[int64]time.Duration{0: 0, 1: time.Second, 999: time.Second, 1000: time.Second, 1001: 2 * time.Second, 60_000: time.Minute} {
-		if got := metricsWindow(ms); got != want {
-			t.Errorf("metricsWindow(%d) = %v, want %v", ms, got, want)
-		}
-	}
 }

@@ -288,9 +288,19 @@ func levelName(level int) string {
 
 // Metrics returns the producer's metrics, computed whatever the upload
 // level: since the producer started (window 0) or over the last window,
-// up to MaxMetricsWindow. Safe for concurrent use.
+// up to MaxMetricsWindow, rounded up to whole seconds (the producer keeps a
+// bucket per second, and a window shorter than one would hold nothing).
+// Safe for concurrent use.
 func (p *Producer) Metrics(window time.Duration) []Metric {
-	return p.metrics.snapshot(time.Now(), window)
+	return p.metrics.snapshot(time.Now(), wholeSeconds(window))
+}
+
+// wholeSeconds is d rounded up to whole seconds.
+func wholeSeconds(d time.Duration) time.Duration {
+	if part := d % time.Second; part > 0 {
+		d += time.Second - part
+	}
+	return d
 }
 
 // recordStats accumulates the per-user-record metrics of records finished

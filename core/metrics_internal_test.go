@@ -110,3 +110,16 @@ func TestUploadsAMinuteApartCarryEverySample(t *testing.T) {
 		t.Fatalf("uploaded %v samples over %d minutes, want %v", client.samples, minutes, want)
 	}
 }
+
+// A metrics window is rounded up to whole seconds, the buckets the producer
+// keeps, so that one shorter than a second is not empty; 0 stays cumulative.
+func TestMetricsWindowRoundsUpToWholeSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]time.Duration{
+		0: 0, time.Millisecond: time.Second, 999 * time.Millisecond: time.Second, time.Second: time.Second,
+		1001 * time.Millisecond: 2 * time.Second, time.Minute: time.Minute,
+	} {
+		if got := wholeSeconds(d); got != want {
+			t.Errorf("wholeSeconds(%v) = %v, want %v", d, got, want)
+		}
+	}
+}
