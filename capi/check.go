@@ -178,7 +178,7 @@ func endpointOf(ctx context.Context, cfg *core.Config, options *kinesis.Options)
 		UseFIPS:      aws.Bool(options.EndpointOptions.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled),
 	})
 	if err != nil {
-		return "", "", &core.ConfigError{Field: "(aws)", Reason: "no Kinesis endpoint for region " + options.Region + ": " + err.Error()}
+		return "", "", &core.ConfigError{Field: core.ConfigFieldAWS, Reason: "no Kinesis endpoint for region " + options.Region + ": " + err.Error()}
 	}
 	return endpoint.URI.String(), "the service's default for the region", nil
 }

@@ -24,7 +24,7 @@ func statusOf(err error) C.int32_t {
 	case err == nil:
 		return C.GOKPL_OK
 	case errors.As(err, &configErr):
-		if configErr.Field == "(aws)" {
+		if configErr.Field == core.ConfigFieldAWS {
 			return C.GOKPL_ERR_AWS
 		}
 		return C.GOKPL_ERR_CONFIG

@@ -91,7 +91,7 @@ func loadAWSConfig(ctx context.Context, cfg *Config, retryer aws.Retryer, log *s
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
-		return aws.Config{}, nil, &ConfigError{Field: "(aws)", Reason: "could not load the AWS configuration: " + err.Error()}
+		return aws.Config{}, nil, &ConfigError{Field: ConfigFieldAWS, Reason: "could not load the AWS configuration: " + err.Error()}
 	}
 	if awsCfg.Region == "" {
 		return aws.Config{}, nil, &ConfigError{Field: "region", Reason: "is not set: pass region= or set AWS_REGION"}

@@ -101,13 +101,22 @@ func (e *RecordError) Is(target error) bool {
 }
 
 // ConfigError reports one bad configuration field, naming it and what it
-// allows; New, NewKinesisClient and ParseConfigJSON return it.
+// allows, or (Field ConfigFieldAWS) an AWS setup the SDK could not load;
+// New, NewKinesisClient and ParseConfigJSON return it.
 type ConfigError struct {
 	Field  string
 	Reason string
 }
 
+// ConfigFieldAWS is the Field of a ConfigError about the AWS setup (the
+// shared config files, a profile, the region's endpoint) rather than one
+// option.
+const ConfigFieldAWS = "(aws)"
+
 func (e *ConfigError) Error() string {
+	if e.Field == ConfigFieldAWS {
+		return "gokpl: AWS setup: " + e.Reason
+	}
 	return fmt.Sprintf("gokpl: config field %q %s", e.Field, e.Reason)
 }
 

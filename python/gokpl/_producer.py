@@ -422,7 +422,7 @@ class SyncProducer:
         Raises ProducerClosedError after close: take the last snapshot before.
         """
         if self._closed:
-            raise ProducerClosedError("SyncProducer is closed")
+            raise ProducerClosedError("the producer is closed")
         handle = self._handle
         if not handle:
             return ProducerStats()
@@ -444,7 +444,7 @@ class SyncProducer:
         """
         ms = _metrics.window_ms(window)
         if self._closed:
-            raise ProducerClosedError("SyncProducer is closed")
+            raise ProducerClosedError("the producer is closed")
         handle = self._handle
         if not handle:
             return []

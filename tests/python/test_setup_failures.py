@@ -168,3 +168,24 @@ def test_check_shows_the_engines_warning(untrusted_tls_endpoint: str, tmp_path: 
     assert done.returncode == 1, done
     warnings = [line for line in done.stderr.splitlines() if "records fail at once (TLSVerificationFailed)" in line]
     assert len(warnings) == 1, done.stderr
+
+
+def test_a_profile_that_does_not_exist_is_a_config_error_about_the_aws_setup(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(home), AWS_EC2_METADATA_DISABLED="true", AWS_PROFILE="no-such-profile")
+    script = textwrap.dedent(
+        """
+        from gokpl import Config, ConfigError, SyncProducer
+        with SyncProducer(Config(region="us-east-1", endpoint_url="http://127.0.0.1:9")) as producer:
+            try:
+                producer.put_record(stream="s", partition_key="k", data=b"x")
+            except ConfigError as exc:
+                print("ERROR", exc)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("ERROR ")]
+    assert lines, done.stdout + done.stderr[-3000:]
+    assert lines[0].startswith("ERROR AWS setup:") and "no-such-profile" in lines[0], lines[0]
