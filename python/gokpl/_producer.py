@@ -15,7 +15,13 @@ from typing import Any, Union
 from . import _exit, _logs, _metrics, _native
 from ._callbacks import Completions
 from ._config import Config
-from ._errors import BackpressureTimeoutError, ConfigError, InvalidRecordError, ProducerClosedError
+from ._errors import (
+    BackpressureTimeoutError,
+    ConfigError,
+    InvalidRecordError,
+    InvalidRecordTypeError,
+    ProducerClosedError,
+)
 from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._native import _scratches
@@ -332,7 +338,13 @@ class SyncProducer:
         hashes: dict[int, bytes] = {}
         bad: Exception | None = None
         record: Any
-        for i, record in enumerate(records):
+        try:
+            each = enumerate(records)
+        except TypeError:
+            raise InvalidRecordTypeError(
+                f"records must be an iterable of records, got {type(records).__name__}"
+            ) from None
+        for i, record in each:
             try:
                 if type(record) is tuple and len(record) == 2 and type(record[0]) is str and type(record[1]) is bytes:
                     key_b, data = record[0].encode(), record[1]

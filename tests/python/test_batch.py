@@ -133,6 +133,12 @@ def test_empty_and_generator_batches(mock_config: ConfigFactory, stream: str) ->
         assert [o.wait(timeout=10).success for o in outcomes] == [True] * 5
 
 
+@pytest.mark.parametrize("records", [None, 5])
+def test_records_must_be_iterable(mock_config: ConfigFactory, stream: str, records: Any) -> None:
+    with SyncProducer(mock_config()) as producer, pytest.raises(TypeError, match="records must be an iterable"):
+        producer.put_records(stream, records)
+
+
 def test_stream_must_be_a_string(mock_config: ConfigFactory) -> None:
     with SyncProducer(mock_config()) as producer, pytest.raises(TypeError, match="stream"):
         producer.put_records(b"s", [("k", b"x")])  # type: ignore[arg-type]
