@@ -30,7 +30,7 @@ from typing import Any
 from . import _exit, _native
 from ._aio_lanes import AGAIN, Job, Lane
 from ._config import Config
-from ._errors import BackpressureTimeoutError, ProducerClosedError
+from ._errors import BackpressureTimeoutError, InvalidRecordTypeError, ProducerClosedError
 from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._outcome import SyncOutcome
@@ -210,7 +210,13 @@ class Producer:
         """
         self._require_entered()
         sync = self._sync
-        rest = list(records)
+        try:
+            each = iter(records)
+        except TypeError:
+            raise InvalidRecordTypeError(
+                f"records must be an iterable of records, got {type(records).__name__}"
+            ) from None
+        rest = list(each)
         taken: list[SyncOutcome] = []
 
         def put_some(timeout: float) -> bool:

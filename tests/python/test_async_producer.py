@@ -370,6 +370,11 @@ def test_put_records_gives_index_aligned_outcomes(fake_config: ConfigFactory, fa
                 await producer.put_records(fake_stream, [("a", b"ok"), ("b", b"ok"), ("", b"bad")])
             assert info.value.index == 2  # type: ignore[attr-defined]
             assert len(info.value.outcomes) == 2  # type: ignore[attr-defined]
+            with pytest.raises(TypeError, match="records must be an iterable"):
+                await producer.put_records(fake_stream, None)  # type: ignore[arg-type]
+            with pytest.raises(InvalidRecordError, match=r"^invalid record: stream") as info:
+                await producer.put_records("bad name", [("a", b"1")])
+            assert info.value.index is None  # type: ignore[attr-defined]
             await producer.flush()
 
     run(main())
