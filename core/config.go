@@ -45,7 +45,8 @@ type Config struct {
 	AWSSecretAccessKey string `opt:"aws_secret_access_key"`
 
 	// AWSSessionToken (aws_session_token): Session token for temporary static
-	// credentials. Unset by default.
+	// credentials, given with aws_access_key_id and aws_secret_access_key.
+	// Unset by default.
 	AWSSessionToken string `opt:"aws_session_token"`
 
 	// AggregationEnabled (aggregation_enabled): Pack many user records into one
@@ -235,6 +236,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.AWSAccessKeyID == "") != (c.AWSSecretAccessKey == "") {
 		return &ConfigError{Field: "aws_secret_access_key", Reason: "must be given together with aws_access_key_id"}
+	}
+	if c.AWSSessionToken != "" && c.AWSAccessKeyID == "" {
+		return &ConfigError{Field: "aws_session_token", Reason: "is used only with aws_access_key_id and aws_secret_access_key"}
 	}
 	return nil
 }

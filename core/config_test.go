@@ -111,6 +111,7 @@ func TestParseConfigRejectsWithTheFieldAndItsRange(t *testing.T) {
 		`{"aggregation_max_count": 9223372036854775808}`: "aggregation_max_count",
 		`[1, 2]`:                        "JSON object",
 		`{"aws_access_key_id": "AKIA"}`: "aws_secret_access_key",
+		`{"aws_session_token": "t"}`:    "aws_session_token",
 	}
 	for input, want := range cases {
 		_, err := ParseConfigJSON([]byte(input))

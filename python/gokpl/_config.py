@@ -107,6 +107,10 @@ class Config:
             cloudwatch_sink.check_config(self)
         if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
             raise ConfigError("config field 'aws_secret_access_key' must be given together with aws_access_key_id")
+        if self.aws_session_token is not None and self.aws_access_key_id is None:
+            raise ConfigError(
+                "config field 'aws_session_token' is used only with aws_access_key_id and aws_secret_access_key"
+            )
 
     def to_json(self) -> str:
         """The options as the JSON object libgokpl takes; unset ones and Python-only ones are left out."""

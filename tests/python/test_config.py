@@ -98,6 +98,12 @@ def test_keys_come_in_pairs() -> None:
         Config(aws_access_key_id="AKIA")
 
 
+def test_a_session_token_needs_its_keys() -> None:
+    with pytest.raises(ConfigError, match="aws_session_token"):
+        Config(aws_session_token="token")
+    Config(aws_access_key_id="AKIA", aws_secret_access_key="secret", aws_session_token="token")
+
+
 def test_secrets_are_not_in_repr() -> None:
     config = Config(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="very-secret")
     assert "very-secret" not in repr(config)
