@@ -90,10 +90,25 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 		select {
 		case <-freed:
 		case <-ctx.Done():
-			return fmt.Errorf("%w (%d records, %d bytes outstanding): %w", ErrBackpressure, b.outstanding(), b.outstandingBytes(), ctx.Err())
+			return &fullError{records: b.outstanding(), bytes: b.outstandingBytes(), waitEnded: ctx.Err()}
 		}
 	}
 }
+
+// fullError is the error of a put that found no room before its context
+// ended: ErrBackpressure, with the records and bytes outstanding then, and
+// the context's error, which the message leaves out (it says only that the
+// wait ended, which callers with their own timeouts say better).
+type fullError struct {
+	records, bytes int64
+	waitEnded      error
+}
+
+func (e *fullError) Error() string {
+	return fmt.Sprintf("%v (%d records, %d bytes outstanding)", ErrBackpressure, e.records, e.bytes)
+}
+
+func (e *fullError) Unwrap() []error { return []error{ErrBackpressure, e.waitEnded} }
 
 // take takes room for one record of n bytes if there is some. The record
 // is counted only once it fits, so that a put that finds no room never

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,8 +292,10 @@ func TestPutBlocksWhileFullThenFailsAtItsDeadline(t *testing.T) {
 	put(t, p, core.Record{Stream: "s", PartitionKey: "b"})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := p.Put(ctx, core.Record{Stream: "s", PartitionKey: "c"}); !errors.Is(err, core.ErrBackpressure) {
-		t.Fatalf("err = %v, want ErrBackpressure", err)
+	if _, err := p.Put(ctx, core.Record{Stream: "s", PartitionKey: "c"}); !errors.Is(err, core.ErrBackpressure) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrBackpressure and the context's error", err)
+	} else if !strings.HasSuffix(err.Error(), "(2 records, 1026 bytes outstanding)") {
+		t.Fatalf("message %q, want the counts at its end", err)
 	}
 	// Room frees when the buffered records resolve.
 	done := make(chan error, 1)
