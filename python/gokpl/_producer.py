@@ -516,6 +516,8 @@ class SyncProducer:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._entered else "not entered"
+        if self._handle and _native.forked():  # the engine is the parent's: there is no count to read
+            return f"<SyncProducer {state} region={self._config.region!r} unusable in this forked process>"
         return f"<SyncProducer {state} region={self._config.region!r} outstanding={self.outstanding_records}>"
 
 
