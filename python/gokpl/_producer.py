@@ -137,6 +137,7 @@ class SyncProducer:
         self._sink_thread: _metrics.SinkThread | None = None  # started with the engine, given a metrics_sink
         self._entered = False
         self._closed = False
+        self._close_done = threading.Event()  # set once the first close has returned
         self._streams: dict[str, bytes] = {}
 
     # Lifecycle
@@ -166,8 +167,9 @@ class SyncProducer:
         ``timeout=None`` (or ``math.inf``) flushes without limit and waits for
         the callbacks without limit; a negative timeout is 0. A timeout that
         is not a number raises TypeError, NaN ValueError, and the producer
-        stays open. A second close is a no-op. Interruptible: the flush waits
-        in slices of at most 0.2 s.
+        stays open. A second close does nothing more: it returns once the
+        first has returned, or when its own timeout passes. Interruptible:
+        the flush waits in slices of at most 0.2 s.
         """
         self._close(check_timeout(timeout), callbacks_grace=1.0)
 
@@ -175,13 +177,21 @@ class SyncProducer:
         """close() with a checked timeout (None: no limit), waiting at least
         callbacks_grace seconds for the callback thread."""
         with self._lock:
-            if self._closed:
-                return
+            closing = not self._closed
             self._closed = True
             self._entered = False
             handle, self._handle = self._handle, 0
-        if not handle:
+        if not closing:
+            _wait_for(self._close_done, deadline_of(timeout))
             return
+        try:
+            if handle:
+                self._shut_down(handle, timeout, callbacks_grace)
+        finally:
+            self._close_done.set()
+
+    def _shut_down(self, handle: int, timeout: float | None, callbacks_grace: float) -> None:
+        """The first close of an engine that started: flush, close it, wait for the callbacks."""
         _exit.unregister(self)
         lib = _native._lib
         deadline = deadline_of(timeout)
@@ -522,6 +532,15 @@ class SyncProducer:
 
 
 _verify_ssl_warned = False
+
+
+def _wait_for(event: threading.Event, deadline: float | None) -> None:
+    """Wait until event is set or deadline (time.monotonic(); None: none) passes, in slices of at
+    most 0.2 s, so that Ctrl-C acts promptly."""
+    while True:
+        left = _seconds_left(deadline)
+        if event.wait(0.2 if left is None else min(left, 0.2)) or left == 0.0:
+            return
 
 
 def _warn_verify_ssl_once() -> None:

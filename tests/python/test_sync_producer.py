@@ -176,6 +176,33 @@ def test_close_is_idempotent(mock_config: ConfigFactory, stream: str) -> None:
     producer.__exit__(None, None, None)
 
 
+def test_a_second_close_returns_once_the_first_has(
+    fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
+) -> None:
+    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=1000)
+    producer = SyncProducer(fake_config(record_max_buffered_time_ms=60_000)).__enter__()
+    outcome = producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+    first = threading.Thread(target=producer.close, kwargs={"timeout": 10})
+    first.start()
+    time.sleep(0.2)  # the first close is flushing, its request held back
+    started = time.monotonic()
+    producer.close()
+    assert time.monotonic() - started > 0.5, "the second close returned while the first was flushing"
+    assert outcome.done() and outcome.wait(0).success
+    first.join(5)
+    # A second close with a timeout shorter than the first's wait gives up at it.
+    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=2000)
+    producer = SyncProducer(fake_config(record_max_buffered_time_ms=60_000)).__enter__()
+    producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+    first = threading.Thread(target=producer.close, kwargs={"timeout": 10})
+    first.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    producer.close(timeout=0.3)
+    assert 0.25 < time.monotonic() - started < 1.5
+    first.join(5)
+
+
 def test_close_timeout_fails_what_is_left_as_producer_closed(
     fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
 ) -> None:
