@@ -99,15 +99,17 @@ class Producer:
         Records still unresolved then resolve as failures with error code
         ``ProducerClosed``; puts from then on raise ProducerClosedError, and
         puts still waiting for room raise it too. ``timeout=None`` flushes
-        without limit. A second close is a no-op. Cancelling the task that
+        without limit. A second close does nothing more: it returns once the
+        first has, or when its own timeout passes. Cancelling the task that
         awaits close does not stop the close: it finishes on its thread.
         """
         seconds = check_timeout(timeout)
-        if self._closed:
+        sync = self._sync
+        if self._closed:  # wait for the first close, off the loop
+            await asyncio.get_running_loop().run_in_executor(None, sync._close, seconds, 1.0)
             return
         self._closed = True
         self._entered = False
-        sync = self._sync
 
         def close() -> None:
             sync._close(seconds, callbacks_grace=1.0)

@@ -256,6 +256,28 @@ def test_close_resolves_what_is_left_as_producer_closed(
     assert result.error_code == "ProducerClosed"
 
 
+def test_a_second_close_awaits_the_first(
+    fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
+) -> None:
+    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=1000)
+
+    async def main() -> None:
+        producer = Producer(fake_config(record_max_buffered_time_ms=BUFFERED))
+        await producer.__aenter__()
+        outcome = await producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        first = asyncio.ensure_future(producer.close(timeout=10))
+        await asyncio.sleep(0.2)  # the first close is flushing, its request held back
+        lag = LoopLag()
+        started = time.monotonic()
+        await producer.close()
+        assert time.monotonic() - started > 0.5, "the second close returned while the first was flushing"
+        assert outcome.is_set() and (await outcome.wait()).success
+        assert await lag.stop() < 0.2  # it waited off the loop
+        await within(5, first)
+
+    run(main())
+
+
 def test_close_does_not_wait_behind_a_flush_and_fails_puts_awaiting_room(
     fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
 ) -> None:
