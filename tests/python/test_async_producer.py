@@ -234,15 +234,22 @@ def test_put_before_aenter_raises_not_entered(fake_config: ConfigFactory, fake_s
     run(main())
 
 
+async def holding_one_record(
+    fake: FakeKinesis, config: ConfigFactory, stream: str, delay_ms: int
+) -> tuple[Producer, Outcome]:
+    """An entered Producer that buffers for long, holding one record put to stream, whose
+    PutRecords request fake holds back for delay_ms."""
+    inject_fault(fake.endpoint_url, Operation="PutRecords", DelayMillis=delay_ms)
+    producer = Producer(config(record_max_buffered_time_ms=BUFFERED))
+    await producer.__aenter__()
+    return producer, await producer.put_record(stream=stream, partition_key="k", data=b"x")
+
+
 def test_close_resolves_what_is_left_as_producer_closed(
     fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
 ) -> None:
-    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=5000)
-
     async def main() -> RecordResult:
-        producer = Producer(fake_config(record_max_buffered_time_ms=BUFFERED))
-        await producer.__aenter__()
-        outcome = await producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        producer, outcome = await holding_one_record(fake_kinesis, fake_config, fake_stream, 5000)
         lag = LoopLag()
         started = time.monotonic()
         await producer.close(timeout=0.3)
@@ -259,12 +266,8 @@ def test_close_resolves_what_is_left_as_producer_closed(
 def test_a_second_close_awaits_the_first(
     fake_kinesis: FakeKinesis, fake_config: ConfigFactory, fake_stream: str
 ) -> None:
-    inject_fault(fake_kinesis.endpoint_url, Operation="PutRecords", DelayMillis=1000)
-
     async def main() -> None:
-        producer = Producer(fake_config(record_max_buffered_time_ms=BUFFERED))
-        await producer.__aenter__()
-        outcome = await producer.put_record(stream=fake_stream, partition_key="k", data=b"x")
+        producer, outcome = await holding_one_record(fake_kinesis, fake_config, fake_stream, 1000)
         first = asyncio.ensure_future(producer.close(timeout=10))
         await asyncio.sleep(0.2)  # the first close is flushing, its request held back
         lag = LoopLag()
