@@ -149,6 +149,12 @@ func TestVersion(t *testing.T) {
 	if v != Version {
 		t.Fatalf("version %q, want %q", v, Version)
 	}
+	nullBuf, hugeCap, v := callVersionUnusual()
+	expect(t, "gokpl_version(NULL, 64)", nullBuf, statusInvalidArgument)
+	expect(t, "gokpl_version(buf, SIZE_MAX)", hugeCap, statusOK)
+	if v != Version {
+		t.Fatalf("version with the largest capacity %q, want %q", v, Version)
+	}
 	_, status = callVersion(len(Version)) // no room for the NUL
 	expect(t, "gokpl_version(short)", status, statusBufferTooSmall)
 }

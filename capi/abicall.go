@@ -724,3 +724,106 @@ func callWithHugeCapacities(producer uint64) (put, metrics, logs int32, message,
 	logs = int32(C.gokpl_log_next(0, record, buf, hugeCount))
 	return put, metrics, logs, message, snapshot
 }
+
+// callPutWithHugeLength puts record "k" / "1" with the length of the
+// argument which (nullStream, nullKey, nullHash or nullData naming it here)
+// set past what memory holds; the pointers are valid, and must not be read.
+func callPutWithHugeLength(producer uint64, stream string, which abiNull) (int32, string, int64) {
+	r := newMalformedRecord(0)
+	defer r.free()
+	s, freeStream := streamFor(stream, 0)
+	defer freeStream()
+	lens := map[abiNull]C.size_t{nullStream: C.size_t(len(stream)), nullKey: 1, nullHash: 0, nullData: 1}
+	lens[which] = hugeCount
+	hash := r.hash
+	if which != nullHash {
+		hash = nil
+	}
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	out := (*C.gokpl_outcome)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(out))
+	status := C.gokpl_producer_put(C.gokpl_producer(producer), s, lens[nullStream], r.key, lens[nullKey], hash, lens[nullHash], r.data, lens[nullData], nil, 0, 0, out, buf.p, buf.cap)
+	quick := -C.int64_t(C.GOKPL_ERR_INVALID_ARGUMENT) // put_quick takes no hash key
+	if which != nullHash {
+		quick = C.gokpl_producer_put_quick(C.gokpl_producer(producer), s, lens[nullStream], r.key, lens[nullKey], r.data, lens[nullData])
+	}
+	return int32(status), buf.String(), int64(quick)
+}
+
+// callBatchesOverStaleOuts calls both batch exports with outs already
+// holding stale values: once on producer with a NULL partition key in the
+// second record, once on the handle bad; it returns outs after each call.
+func callBatchesOverStaleOuts(producer, bad uint64, stream string) [][]uint64 {
+	r := newMalformedRecord(0)
+	defer r.free()
+	recs := (*C.gokpl_record)(C.calloc(2, C.size_t(unsafe.Sizeof(C.gokpl_record{}))))
+	defer C.free(unsafe.Pointer(recs))
+	for i, rec := range unsafe.Slice(recs, 2) {
+		rec.partition_key, rec.partition_key_len, rec.data, rec.data_len = r.key, 1, r.data, 1
+		if i == 1 {
+			rec.partition_key = nil
+		}
+		unsafe.Slice(recs, 2)[i] = rec
+	}
+	lens := (*C.uint32_t)(C.calloc(4, 4))
+	defer C.free(unsafe.Pointer(lens))
+	for i := range unsafe.Slice(lens, 4) {
+		unsafe.Slice(lens, 4)[i] = 1
+	}
+	s, freeStream := streamFor(stream, 0)
+	defer freeStream()
+	outs := (*C.gokpl_outcome)(C.calloc(2, 8))
+	defer C.free(unsafe.Pointer(outs))
+	n := (*C.size_t)(C.malloc(8))
+	defer C.free(unsafe.Pointer(n))
+	sn := C.size_t(len(stream))
+	var after [][]uint64
+	record := func() {
+		var got []uint64
+		for _, h := range unsafe.Slice(outs, 2) {
+			got = append(got, uint64(h))
+		}
+		after = append(after, got)
+	}
+	stale := func() { unsafe.Slice(outs, 2)[0], unsafe.Slice(outs, 2)[1] = 0x1111, 0x2222 }
+	stale()
+	C.gokpl_producer_put_batch(C.gokpl_producer(producer), s, sn, recs, 2, 0, outs, n, nil, 0)
+	record()
+	stale()
+	C.gokpl_producer_put_batch(C.gokpl_producer(bad), s, sn, recs, 2, 0, outs, n, nil, 0)
+	record()
+	stale()
+	C.gokpl_producer_put_packed(C.gokpl_producer(bad), s, sn, r.key, lens, r.data, lens, 2, 0, outs, n, nil, 0)
+	record()
+	return after
+}
+
+// callVersionUnusual calls gokpl_version with a NULL buffer of capacity 64
+// and with a buffer of the largest capacity; it returns both statuses and
+// the version the second wrote.
+func callVersionUnusual() (nullBuf, hugeCap int32, version string) {
+	buf := newErrorBuffer(64)
+	defer buf.free()
+	nullBuf = int32(C.gokpl_version(nil, 64))
+	hugeCap = int32(C.gokpl_version(buf.p, hugeCount))
+	return nullBuf, hugeCap, buf.String()
+}
+
+// callCheck runs gokpl_check with a report buffer of capacity bytes.
+func callCheck(config, stream string, timeoutMS int64, capacity int) (report string, status int32, msg string) {
+	c, s := C.CString(config), C.CString(stream)
+	defer C.free(unsafe.Pointer(c))
+	defer C.free(unsafe.Pointer(s))
+	out := newErrorBuffer(max(capacity, 1))
+	defer out.free()
+	buf := newErrorBuffer(1024)
+	defer buf.free()
+	n := (*C.size_t)(C.calloc(1, 8))
+	defer C.free(unsafe.Pointer(n))
+	status = int32(C.gokpl_check(c, C.size_t(len(config)), s, C.size_t(len(stream)), C.int64_t(timeoutMS), out.p, C.size_t(capacity), n, buf.p, buf.cap))
+	if status == statusOK {
+		report = C.GoStringN(out.p, C.int(*n))
+	}
+	return report, status, buf.String()
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 	"unsafe"
@@ -69,7 +70,7 @@ func gokpl_check(configJSON *C.gokpl_cchar, configLen C.size_t, stream *C.gokpl_
 		return invalidArgument("timeout_ms is negative", errBuf, errCap)
 	}
 	*length = 0
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeoutMS)*time.Millisecond)
+	ctx, cancel := contextFor(timeoutMS)
 	defer cancel()
 	report, err := check(ctx, goString(configJSON, configLen), goString(stream, streamLen))
 	if err != nil {
@@ -81,6 +82,7 @@ func gokpl_check(configJSON *C.gokpl_cchar, configLen C.size_t, stream *C.gokpl_
 	}
 	*length = C.size_t(len(raw))
 	if uint64(len(raw)) > uint64(capacity) {
+		writeMessage(fmt.Sprintf("gokpl: buf is too small: the report takes %d bytes", len(raw)), errBuf, errCap)
 		return C.GOKPL_ERR_BUFFER_TOO_SMALL
 	}
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(raw)), raw)

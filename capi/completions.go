@@ -103,6 +103,9 @@ func (q *completionQueue) next(out []uint64, timeout time.Duration) (n int, drai
 			rest := copy(q.tokens, q.tokens[n:])
 			q.tokens = q.tokens[:rest]
 			q.mu.Unlock()
+			if rest > 0 {
+				q.signal() // for a concurrent caller waiting while tokens are left
+			}
 			return n, false
 		}
 		if q.closed && q.pending == 0 {

@@ -71,7 +71,7 @@ typedef enum gokpl_status {
     GOKPL_ERR_PENDING = 8,           /* the outcome is not resolved yet */
     GOKPL_ERR_CANCELLED = 9,         /* the outcome was cancelled */
     GOKPL_ERR_BUFFER_TOO_SMALL = 10, /* a string buffer was too small; lengths tell the size */
-    GOKPL_ERR_AWS = 11,              /* the AWS client could not be set up (region, profile) */
+    GOKPL_ERR_AWS = 11,              /* the AWS setup could not be loaded (a profile, the region's endpoint); no region is GOKPL_ERR_CONFIG */
     GOKPL_ERR_INTERNAL = 12          /* a bug in gokpl; the message says where */
 } gokpl_status;
 
@@ -301,7 +301,9 @@ int32_t gokpl_producer_metrics(gokpl_producer producer, int64_t window_ms,
  * but share the tokens between them.
  * Returns GOKPL_OK (*n >= 1), GOKPL_TIMEOUT (*n == 0), GOKPL_ERR_CLOSED (the
  * producer is closed and every registered token was collected; the handle is
- * then unknown to this function), GOKPL_ERR_INVALID_HANDLE,
+ * then unknown to this function), GOKPL_ERR_INVALID_HANDLE (unknown, freed,
+ * after GOKPL_ERR_CLOSED, or closed when no token was ever registered on
+ * it: such a producer's queue goes at close),
  * GOKPL_ERR_INVALID_ARGUMENT (tokens or n NULL, cap 0, or cap past what
  * memory holds; no token is taken). */
 int32_t gokpl_producer_next_completions(gokpl_producer producer, uint64_t *tokens,
@@ -319,7 +321,8 @@ int32_t gokpl_producer_close(gokpl_producer producer, int64_t timeout_ms,
 /* gokpl_producer_free closes the producer without waiting (as close with a
  * zero timeout) if it is still open, and drops completion tokens nobody
  * collected. Freeing 0 or a freed handle is a harmless no-op that returns
- * GOKPL_OK. Call it after close only to drop uncollected completions. */
+ * GOKPL_OK. Call it after close only to drop uncollected completions, or a
+ * queue that no gokpl_producer_next_completions call will drain. */
 int32_t gokpl_producer_free(gokpl_producer producer);
 
 /* gokpl_outcome_wait waits up to timeout_ms for the outcome to resolve or be
@@ -389,7 +392,9 @@ int32_t gokpl_outcomes_free(const gokpl_outcome *outcomes, size_t count);
 
 /* gokpl_handle_counts stores how many producer and outcome handles are live,
  * for leak checks. A producer counts from gokpl_producer_new until it is
- * freed, or closed with no completion token left to collect. Never blocks. */
+ * freed or, once closed, until gokpl_producer_next_completions has returned
+ * GOKPL_ERR_CLOSED for it (at close itself if no token was ever registered
+ * on it with gokpl_outcome_notify). Never blocks. */
 int32_t gokpl_handle_counts(uint64_t *producers, uint64_t *outcomes);
 
 /* One engine log record (gokpl_log_next). The message, with its attributes

@@ -22,7 +22,10 @@ func gokpl_abi_version() C.int32_t { return C.GOKPL_ABI_VERSION }
 //export gokpl_version
 func gokpl_version(buf *C.char, capacity C.size_t) (status C.int32_t) {
 	defer recoverPanic(&status, nil, 0)
-	if buf == nil || int(capacity) < len(Version)+1 {
+	switch {
+	case buf == nil && capacity > 0:
+		return C.GOKPL_ERR_INVALID_ARGUMENT
+	case uint64(capacity) < uint64(len(Version)+1):
 		return C.GOKPL_ERR_BUFFER_TOO_SMALL
 	}
 	writeMessage(Version, buf, capacity)
@@ -81,8 +84,8 @@ func gokpl_producer_put(producer C.gokpl_producer,
 	if msg := nullWithLength(stream, streamLen, partitionKey, partitionKeyLen, data, dataLen); msg != "" {
 		return invalidArgument(msg, errBuf, errCap)
 	}
-	if explicitHashKey == nil && explicitHashKeyLen > 0 {
-		return invalidArgument("explicit_hash_key is NULL with a length", errBuf, errCap)
+	if msg := badBytes("explicit_hash_key", unsafe.Pointer(explicitHashKey), explicitHashKeyLen); msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
 	}
 	cTagList, msg := cTags(tags, tagCount)
 	if msg != "" {
@@ -114,15 +117,33 @@ func gokpl_producer_put(producer C.gokpl_producer,
 
 // nullWithLength says which of a record's stream, partition key and data is
 // a NULL pointer with a length other than 0 (a caller's mistake, never taken
-// for an empty string), or "" when none is.
+// for an empty string) or has a length no memory holds, or "" when none.
 func nullWithLength(stream *C.gokpl_cchar, streamLen C.size_t, key *C.gokpl_cchar, keyLen C.size_t, data *C.gokpl_cbyte, dataLen C.size_t) string {
+	return firstBad(
+		badBytes("stream", unsafe.Pointer(stream), streamLen),
+		badBytes("partition_key", unsafe.Pointer(key), keyLen),
+		badBytes("data", unsafe.Pointer(data), dataLen),
+	)
+}
+
+// badBytes says what is wrong with the argument name, n bytes at p: NULL
+// with a length, or a length larger than memory can hold; "" if nothing.
+func badBytes(name string, p unsafe.Pointer, n C.size_t) string {
 	switch {
-	case stream == nil && streamLen > 0:
-		return "stream is NULL with a length"
-	case key == nil && keyLen > 0:
-		return "partition_key is NULL with a length"
-	case data == nil && dataLen > 0:
-		return "data is NULL with a length"
+	case p == nil && n > 0:
+		return name + " is NULL with a length"
+	case uint64(n) > math.MaxInt:
+		return name + "'s length is larger than memory can hold"
+	}
+	return ""
+}
+
+// firstBad is the first of problems that is not "".
+func firstBad(problems ...string) string {
+	for _, p := range problems {
+		if p != "" {
+			return p
+		}
 	}
 	return ""
 }
@@ -286,12 +307,16 @@ func gokpl_producer_put_packed(producer C.gokpl_producer,
 }
 
 // batchOutsMissing says what is wrong with a batch's out-parameters, or ""
-// when nothing is, and sets *accepted to 0 first when it can.
+// when nothing is. First it sets *accepted and outs[0:count] to 0 when it
+// can, so that a batch failing any later check leaves no stale handle there.
 func batchOutsMissing(count C.size_t, outs *C.gokpl_outcome, accepted *C.size_t) string {
 	if accepted == nil || (count > 0 && outs == nil) {
 		return "records, outs and accepted must not be NULL"
 	}
 	*accepted = 0
+	if count > 0 && fitsSlice[C.gokpl_outcome](count) {
+		clear(unsafe.Slice(outs, int(count)))
+	}
 	return ""
 }
 
@@ -301,11 +326,12 @@ func batchOutsMissing(count C.size_t, outs *C.gokpl_outcome, accepted *C.size_t)
 func badRecordPointers(records []C.gokpl_crecord) string {
 	for i := range records {
 		r := &records[i]
-		if msg := nullWithLength(nil, 0, (*C.gokpl_cchar)(r.partition_key), r.partition_key_len, (*C.gokpl_cbyte)(r.data), r.data_len); msg != "" {
+		msg := firstBad(
+			nullWithLength(nil, 0, (*C.gokpl_cchar)(r.partition_key), r.partition_key_len, (*C.gokpl_cbyte)(r.data), r.data_len),
+			badBytes("explicit_hash_key", unsafe.Pointer(r.explicit_hash_key), r.explicit_hash_key_len),
+		)
+		if msg != "" {
 			return fmt.Sprintf("records[%d]: %s", i, msg)
-		}
-		if r.explicit_hash_key == nil && r.explicit_hash_key_len > 0 {
-			return fmt.Sprintf("records[%d]: explicit_hash_key is NULL with a length", i)
 		}
 	}
 	return ""
@@ -331,15 +357,14 @@ func total(lengths []C.gokpl_cuint32) (n uint64) {
 func putEach(producer C.gokpl_producer, stream *C.gokpl_cchar, streamLen C.size_t, count int, timeoutMS C.int64_t,
 	outs *C.gokpl_outcome, accepted *C.size_t, errBuf *C.char, errCap C.size_t,
 	record func(i int) (key string, data []byte, explicitHashKey string)) C.int32_t {
-	if stream == nil && streamLen > 0 {
-		return invalidArgument("stream is NULL with a length", errBuf, errCap)
+	if msg := badBytes("stream", unsafe.Pointer(stream), streamLen); msg != "" {
+		return invalidArgument(msg, errBuf, errCap)
 	}
 	entry, ok := producers.get(uint64(producer))
 	if !ok {
 		return invalidHandle("producer", uint64(producer), errBuf, errCap)
 	}
 	handles := unsafe.Slice(outs, count)
-	clear(handles)
 	streamName, known := entry.streamName(stream, streamLen)
 	w := waiter{timeoutMS: timeoutMS}
 	defer w.release()
@@ -495,7 +520,8 @@ func gokpl_handle_counts(producerCount, outcomeCount *C.uint64_t) (status C.int3
 	defer recoverPanic(&status, nil, 0)
 	if producerCount != nil {
 		// Every producer's queue is listed from its creation until it is
-		// freed, or closed with nothing left to collect.
+		// freed or, closed, drained (gokpl_producer_next_completions saw
+		// it closed; at close for a queue that never had a token).
 		*producerCount = C.uint64_t(queues.len())
 	}
 	if outcomeCount != nil {

@@ -28,13 +28,15 @@ func cTags(tags *C.gokpl_ctag, count C.size_t) ([]C.gokpl_tag, string) {
 	ts := unsafe.Slice((*C.gokpl_tag)(unsafe.Pointer(tags)), int(count))
 	for i := range ts {
 		t := &ts[i]
-		switch {
-		case t.key == nil && t.key_len > 0:
-			return nil, fmt.Sprintf("tags[%d].key is NULL with a length", i)
-		case t.has_value != 0 && t.has_value != 1:
+		if t.has_value != 0 && t.has_value != 1 {
 			return nil, fmt.Sprintf("tags[%d].has_value is %d, not 0 or 1", i, int32(t.has_value))
-		case t.has_value == 1 && t.value == nil && t.value_len > 0:
-			return nil, fmt.Sprintf("tags[%d].value is NULL with a length", i)
+		}
+		msg := badBytes(fmt.Sprintf("tags[%d].key", i), unsafe.Pointer(t.key), t.key_len)
+		if msg == "" && t.has_value == 1 {
+			msg = badBytes(fmt.Sprintf("tags[%d].value", i), unsafe.Pointer(t.value), t.value_len)
+		}
+		if msg != "" {
+			return nil, msg
 		}
 	}
 	return ts, ""

@@ -44,6 +44,35 @@ func TestPutRejectsANullPointerWithALengthAndPutsNothing(t *testing.T) {
 	f.close(5_000, statusOK)
 }
 
+func TestALengthPastMemoryIsAnInvalidArgumentAndPutsNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	for which, name := range map[abiNull]string{nullStream: "stream", nullKey: "partition_key", nullHash: "explicit_hash_key", nullData: "data"} {
+		status, msg, quick := callPutWithHugeLength(f.producer, stream, which)
+		if status != statusInvalidArgument || !strings.Contains(msg, name+"'s length is larger than memory can hold") {
+			t.Errorf("put with a huge %s length = %d (%q)", name, status, msg)
+		}
+		if quick != -int64(statusInvalidArgument) {
+			t.Errorf("put_quick with a huge %s length = %d, want -%d", name, quick, statusInvalidArgument)
+		}
+		f.assertNothingPut("huge " + name + " length")
+	}
+	f.close(5_000, statusOK)
+}
+
+// A batch that fails before putting anything, whatever the check that
+// failed, leaves outs all 0: the caller may have reused the array, and a
+// stale handle there would be freed or kept as its own.
+func TestABatchThatPutsNothingLeavesNoStaleHandleInOuts(t *testing.T) {
+	f := newFixture(t, nil)
+	for i, outs := range callBatchesOverStaleOuts(f.producer, f.producer+1, stream) {
+		if outs[0] != 0 || outs[1] != 0 {
+			t.Errorf("call %d: outs = %#x after a failed batch, want all 0", i, outs)
+		}
+	}
+	f.assertNothingPut("batches over stale outs")
+	f.close(5_000, statusOK)
+}
+
 func TestBatchChecksEveryRecordsPointersBeforePuttingAny(t *testing.T) {
 	f := newFixture(t, nil)
 	for which, name := range map[abiNull]string{nullKey: "partition_key", nullHash: "explicit_hash_key", nullData: "data"} {
