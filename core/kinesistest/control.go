@@ -2,6 +2,7 @@ package kinesistest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -47,6 +48,27 @@ type ControlFault struct {
 	PartitionKey         string
 }
 
+// check says what would make c a fault that never acts as asked, or "":
+// an operation the server does not answer, a status that is not an
+// error's, a message or an entry error code without what it goes with.
+func (c *ControlFault) check() string {
+	switch {
+	case c.Operation != "" && operations[c.Operation] == nil:
+		return fmt.Sprintf("Operation %q is not one the server answers", c.Operation)
+	case c.StatusCode != 0 && (c.StatusCode < 400 || c.StatusCode > 599):
+		return fmt.Sprintf("StatusCode must be an error's, 400 to 599, got %d", c.StatusCode)
+	case c.Message != "" && c.StatusCode == 0 && c.ErrorType == "":
+		return "Message needs ErrorType or StatusCode: it is an error response's message"
+	case !(c.EntryFailureRate >= 0 && c.EntryFailureRate <= 1):
+		return "EntryFailureRate must be in [0, 1]"
+	case c.EntryErrorCode != "" && c.EntryFailureRate == 0:
+		return "EntryErrorCode needs EntryFailureRate"
+	case c.DelayMillis < 0:
+		return "DelayMillis must not be negative"
+	}
+	return ""
+}
+
 func (c *ControlFault) fault() Fault {
 	return Fault{
 		Delay:                time.Duration(c.DelayMillis) * time.Millisecond,
@@ -78,8 +100,8 @@ func newControlHandler(s *Server) http.Handler {
 		if !decodeControl(w, r, &c) {
 			return
 		}
-		if !(c.EntryFailureRate >= 0 && c.EntryFailureRate <= 1) {
-			writeControlError(w, http.StatusBadRequest, "EntryFailureRate must be in [0, 1]")
+		if problem := c.check(); problem != "" {
+			writeControlError(w, http.StatusBadRequest, problem)
 			return
 		}
 		s.ScheduleFault(c.Operation, c.fault(), c.schedule())

@@ -122,6 +122,29 @@ def test_put_json_lines_with_data_and_key_fields_from_files(
     assert records == {}
 
 
+def test_put_checks_every_file_before_sending_any(fake_kinesis: Any, fake_stream: str, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("".join(f"line {i}\n" for i in range(100)))
+    env = cli_env(tmp_path, GOKPL_ENDPOINT_URL=fake_kinesis.endpoint_url)
+    done = gokpl(["put", "--stream", fake_stream, str(good), str(tmp_path / "missing.txt"), *FAST], env)
+    assert done.returncode == 2, done.stderr
+    assert "cannot read" in done.stderr and "missing.txt" in done.stderr
+    assert stored(fake_kinesis.endpoint_url, fake_stream) == []  # nothing half sent
+
+
+def test_put_json_null_and_lone_surrogates(fake_kinesis: Any, fake_stream: str, tmp_path: Path) -> None:
+    lines = ['{"d": null, "k": null}', '{"d": "ok"}', '{"d": "\\ud800"}', '{"k": 1}']
+    env = cli_env(tmp_path, GOKPL_ENDPOINT_URL=fake_kinesis.endpoint_url)
+    fields = ["--json", "--data-field", "d", "--key-field", "k"]
+    done = gokpl(["put", "--stream", fake_stream, *fields, *FAST], env, "\n".join(lines).encode())
+    assert done.returncode == 1, done.stderr
+    assert summary_counts(done.stdout) == (2, 2)
+    assert "<stdin>:3: InvalidInput: field 'd' is not valid Unicode text" in done.stderr
+    assert "<stdin>:4: InvalidInput: no field 'd'" in done.stderr
+    records = {r.data.decode(): r.partition_key for r in stored(fake_kinesis.endpoint_url, fake_stream)}
+    assert records == {"null": "null", "ok": records["ok"]}  # a JSON null is a value, not a missing field
+
+
 def test_put_json_whole_line_with_a_fixed_partition_key(fake_kinesis: Any, fake_stream: str, tmp_path: Path) -> None:
     lines = ['{"a": 1}', '{"b": [1, 2]}', '"just a string"']
     env = cli_env(tmp_path, GOKPL_ENDPOINT_URL=fake_kinesis.endpoint_url)
@@ -277,6 +300,28 @@ def test_check_without_credentials_exits_2_and_lists_nothing(fake_kinesis: Any, 
     assert re.search(r"^credentials\s+none found: ", done.stdout, re.M)
     assert "no AWS credentials found" in done.stderr
     assert "open shard" not in done.stdout
+
+
+def test_check_into_a_closed_pipe_exits_quietly(fake_kinesis: Any, tmp_path: Path) -> None:
+    env = cli_env(tmp_path, GOKPL_ENDPOINT_URL=fake_kinesis.endpoint_url)
+    done = subprocess.run(
+        f"{sys.executable} -m gokpl check --stream fake-4 | head -c 1 > /dev/null; echo ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "fast"])
+def test_bench_refuses_a_rate_that_is_not_a_finite_number_of_records(tmp_path: Path, value: str) -> None:
+    done = gokpl(["bench", "--stream", "s", "--rate", value], cli_env(tmp_path))
+    assert done.returncode == 2 and "--rate" in done.stderr, done
 
 
 def test_check_takes_the_endpoint_the_aws_sdk_is_told_to_use(fake_kinesis: Any, tmp_path: Path) -> None:

@@ -228,6 +228,18 @@ def test_fault_arguments_are_checked(kinesis: FakeKinesis) -> None:
         kinesis.fail_next(0)
     with pytest.raises(ValueError, match="entry_failure_rate"):
         kinesis.throttle(1.5)
+    # A fault that would never act as asked is refused, not kept to do nothing.
+    with pytest.raises(ValueError, match="entry_error needs entry_failure_rate"):
+        kinesis.inject_fault(entry_error="InternalFailure")
+    with pytest.raises(ValueError, match="delay"):
+        kinesis.inject_fault(delay=-1)
+    for bad, needle in [
+        ({"operation": "putrecords"}, "not one the server answers"),
+        ({"status": 200}, "400 to 599"),
+        ({"message": "why"}, "Message needs ErrorType or StatusCode"),
+    ]:
+        with pytest.raises(FakeKinesisError, match=needle):
+            kinesis.inject_fault(**bad)  # type: ignore[arg-type]
 
 
 # -- the process -----------------------------------------------------------------
@@ -313,6 +325,13 @@ def test_serve_stops_on_ctrl_c_and_rejects_bad_streams() -> None:
         [sys.executable, "-m", "gokpl.testing", "serve", "--stream", "s:0"], capture_output=True, text=True, timeout=20
     )
     assert bad.returncode == 2 and "NAME:SHARDS" in bad.stderr
+    twice = subprocess.run(
+        [sys.executable, "-m", "gokpl.testing", "serve", "--stream", "s:1", "--stream", "s:3"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert twice.returncode == 2 and "named twice" in twice.stderr
 
 
 def test_the_fakes_identity_stays_a_module_constant() -> None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from .._errors import ConfigError, GokplError
 from .._version import __version__
 from . import bench, check, put
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Command, UsageError, err
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Command, UsageError, err
 from .options import common_options
 
 __all__ = ["build_parser", "main"]
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of the output left (`| head`): not an error of ours
+        # Python would report the pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

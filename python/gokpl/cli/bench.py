@@ -31,6 +31,7 @@ from .common import (
     err,
     positive,
     print_table,
+    rate,
 )
 from .options import resolve_config
 
@@ -51,7 +52,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive, default=1, metavar="T", help="threads putting (default 1)")
     p.add_argument(
         "--rate",
-        type=float,
+        type=rate,
         default=0.0,
         metavar="R",
         help="offer at most R records/s in all (default: as fast as the producer takes them)",

@@ -145,6 +145,10 @@ def run_put(args: argparse.Namespace) -> int:
         progress.start()
     try:
         interrupted = _put_all(producer, args, tally)
+    except Exception:
+        if tally.put or tally.rejected:  # what was sent before the failure, before its message
+            _print_put_summary(tally, time.monotonic() - start, interrupted=False)
+        raise
     finally:
         if progress is not None:
             progress.stop()
@@ -157,8 +161,18 @@ def run_put(args: argparse.Namespace) -> int:
 def _check_put_args(args: argparse.Namespace) -> None:
     if not args.json and (args.data_field or args.key_field):
         raise UsageError("--data-field and --key-field need --json")
-    if args.partition_key is not None and not 1 <= len(args.partition_key.encode("utf-16-le")) // 2 <= 256:
-        raise UsageError("--partition-key must be 1 to 256 characters")
+    if args.partition_key is not None:
+        try:
+            units = len(args.partition_key.encode("utf-16-le")) // 2
+        except UnicodeEncodeError:  # bytes the locale could not decode, kept as lone surrogates
+            raise UsageError("--partition-key must be valid text in the locale's encoding") from None
+        if not 1 <= units <= 256:
+            raise UsageError("--partition-key must be 1 to 256 characters")
+    for name in args.files or []:
+        # Every file opens before anything is sent: a typo in the last name
+        # must not leave the ones before it half sent.
+        if name != "-":
+            _open_input(name).close()
 
 
 def _put_all(producer: SyncProducer, args: argparse.Namespace, tally: Tally) -> bool:
@@ -175,6 +189,9 @@ def _put_all(producer: SyncProducer, args: argparse.Namespace, tally: Tally) -> 
         return True
     except GokplError:
         producer.close(timeout=0)
+        raise
+    except BaseException:  # the input failed part-way: what went in is delivered, and counted
+        producer.close()
         raise
 
 
@@ -212,12 +229,17 @@ def read_records(args: argparse.Namespace) -> Iterator[InputRecord]:
                 yield InputRecord(where, args.partition_key or uuid.uuid4().hex, line)
 
 
-def _read_lines(name: str) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without its end) of each non-empty line of a file, or of stdin for ``-``."""
+def _open_input(name: str) -> IO[bytes]:
+    """The input file name, open; UsageError naming it when it cannot be read."""
     try:
-        stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")
+        return open(name, "rb")
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+
+
+def _read_lines(name: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without its end) of each non-empty line of a file, or of stdin for ``-``."""
+    stream = sys.stdin.buffer if name == "-" else _open_input(name)
     try:
         for number, raw in enumerate(stream, 1):
             line = raw[:-1] if raw.endswith(b"\n") else raw
@@ -238,26 +260,33 @@ def _json_record(where: str, line: bytes, args: argparse.Namespace) -> InputReco
     data = line
     if args.data_field is not None:
         value = _field(doc, args.data_field)
-        if value is None:
+        if value is _ABSENT:
             return InputRecord(where, problem=f"no field {args.data_field!r}")
-        data = _as_text(value).encode()
+        try:
+            data = _as_text(value).encode()
+        except UnicodeEncodeError:  # a lone surrogate escaped in the JSON
+            return InputRecord(where, problem=f"field {args.data_field!r} is not valid Unicode text")
     key = args.partition_key
     if key is None and args.key_field is not None:
         value = _field(doc, args.key_field)
-        key = None if value is None else _as_text(value)
+        key = None if value is _ABSENT else _as_text(value)
     return InputRecord(where, key or uuid.uuid4().hex, data)
 
 
+#: _field's answer for a field the document does not have (a JSON null is None).
+_ABSENT: Any = object()
+
+
 def _field(doc: Any, path: str) -> Any:
-    """doc[path], or the nested field a dotted path names; None when absent."""
+    """doc[path], or the nested field a dotted path names; _ABSENT when absent."""
     if not isinstance(doc, dict):
-        return None
+        return _ABSENT
     if path in doc:
         return doc[path]
     value: Any = doc
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
-            return None
+            return _ABSENT
         value = value[part]
     return value
 

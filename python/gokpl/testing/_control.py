@@ -274,6 +274,10 @@ class ControlClient(abc.ABC):
         and before those until cleared; of those until cleared, the first
         that matches applies.
         """
+        if entry_error is not None and entry_failure_rate is None:
+            raise ValueError("entry_error needs entry_failure_rate: it is the code of the entries that fails")
+        if delay is not None and not delay >= 0:
+            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
         body: dict[str, Any] = {"Operation": operation or "", "Times": _times(times)}
         if error is not None:
             body["ErrorType"] = error
@@ -282,8 +286,8 @@ class ControlClient(abc.ABC):
             body["StatusCode"] = status
         if message is not None:
             body["Message"] = message
-        if delay is not None:
-            body["DelayMillis"] = round(delay * 1000)
+        if delay:
+            body["DelayMillis"] = max(round(delay * 1000), 1)  # a delay under a millisecond is still one
         body["ResetConnection"] = reset_connection
         body["Applied"] = applied
         if entry_failure_rate is not None:

@@ -105,7 +105,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``python -m gokpl.testing`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    names = [s.name for s in args.stream]
+    if len(set(names)) != len(names):
+        parser.error("--stream: a stream is named twice")
     if args.command == "serve":
         return _serve(args)
     return 2  # pragma: no cover: argparse requires a command
