@@ -54,7 +54,7 @@ type budget struct {
 	maxRecords, maxBytes int64
 	lowRecords, lowBytes int64 // wake waiting puts at or below both
 
-	records recordCount
+	records heldCount // holding room; settled once resolved
 	bytes   atomic.Int64
 	waiting atomic.Int64 // puts waiting for room
 
@@ -131,21 +131,21 @@ func (b *budget) take(n int64) bool {
 // release returns the room of records records of n bytes in all, records
 // not settled: a put that gives back the room it just took, or bytes alone.
 func (b *budget) release(records, n int64) {
-	b.records.add(-records)
+	b.records.add(heldCountValue(-records))
 	b.bytes.Add(-n)
 	b.wake()
 }
 
 // settle marks records finished records as no longer outstanding, before
 // their outcomes are resolved; they hold their room until returnSettled.
-func (b *budget) settle(records int64) { b.records.add(records << settledShift) }
+func (b *budget) settle(records int64) { b.records.add(settling(records)) }
 
 // returnSettled returns the room of records settled records of n bytes in
 // all: once per record, or once for records finished together, which spares
 // the counters that puts update at the same time a cache-line transfer per
 // record.
 func (b *budget) returnSettled(records, n int64) {
-	b.records.add(-records - records<<settledShift)
+	b.records.add(leavingSettled(records))
 	b.bytes.Add(-n)
 	b.wake()
 }
@@ -175,32 +175,6 @@ func (b *budget) wake() {
 	b.mu.Unlock()
 }
 
-func (b *budget) outstanding() int64 { return b.records.load().outstanding() }
+func (b *budget) outstanding() int64 { return b.records.load().unsettled() }
 
 func (b *budget) outstandingBytes() int64 { return b.bytes.Load() }
-
-// recordCount is the records holding room in a budget (the low bits) and,
-// of those, the settled ones (the high bits), in one word, so that a reader
-// sees the two at one instant: the records outstanding are the difference.
-// max_outstanding_records is at most 10^8, far below either half's range.
-type recordCount struct{ word atomic.Int64 }
-
-// settledShift is where the settled records' count starts in the word.
-const settledShift = 32
-
-// recordCountValue is one reading of a recordCount.
-type recordCountValue int64
-
-func (c *recordCount) add(delta int64) { c.word.Add(delta) }
-
-func (c *recordCount) load() recordCountValue { return recordCountValue(c.word.Load()) }
-
-func (c *recordCount) compareAndSwap(old, new recordCountValue) bool {
-	return c.word.CompareAndSwap(int64(old), int64(new))
-}
-
-// holding is the records holding room, settled or not.
-func (v recordCountValue) holding() int64 { return int64(v) & (1<<settledShift - 1) }
-
-// outstanding is the records holding room and not settled.
-func (v recordCountValue) outstanding() int64 { return v.holding() - int64(v)>>settledShift }

@@ -11,23 +11,18 @@ import "sync/atomic"
 // The count starts at 2: one reference held by the producer while the epoch is
 // current ("sealed" by the next flush) and one held on behalf of the previous
 // epoch, released when that one is done. A record holds a reference from its
-// put until its room is returned; between its resolution and then it is
-// counted as resolved too, in the same word, so that finished can tell that
-// no record of the epoch is left to send. Safe for concurrent use.
+// put until its room is returned; between its resolution and then its
+// reference is settled, so that finished can tell that no record of the
+// epoch is left to send. Safe for concurrent use.
 type epoch struct {
-	count atomic.Int64 // references (low bits), of which resolved records (high bits)
+	count heldCount // references, settled once their record is resolved
 	done  chan struct{}
 	next  atomic.Pointer[epoch]
 }
 
-// resolvedShift is where the resolved records' count starts in an epoch's
-// word; an epoch never holds 2^32 references (max_outstanding_records is at
-// most 10^8).
-const resolvedShift = 32
-
 func newEpoch(refs int64) *epoch {
 	e := &epoch{done: make(chan struct{})}
-	e.count.Store(refs)
+	e.count.add(heldCountValue(refs))
 	return e
 }
 
@@ -35,11 +30,11 @@ func newEpoch(refs int64) *epoch {
 // caller then takes the current epoch again.
 func (e *epoch) acquire() bool {
 	for {
-		c := e.count.Load()
+		c := e.count.load()
 		if c == 0 {
 			return false
 		}
-		if e.count.CompareAndSwap(c, c+1) {
+		if e.count.compareAndSwap(c, c+1) {
 			return true
 		}
 	}
@@ -60,22 +55,23 @@ func (e *epoch) isDone() bool {
 // resolved record's: it is sealed, the earlier epochs are done, and what is
 // left is only the return of its records' room. Nothing of it remains to be
 // sent.
-func (e *epoch) finished() bool {
-	c := e.count.Load()
-	return c&(1<<resolvedShift-1) == c>>resolvedShift
-}
+func (e *epoch) finished() bool { return e.count.load().unsettled() == 0 }
 
 // resolved marks n of the epoch's records resolved; each still releases its
 // reference once its room is returned.
-func (e *epoch) resolved(n int64) { e.count.Add(n << resolvedShift) }
+func (e *epoch) resolved(n int64) { e.count.add(settling(n)) }
 
 // releaseResolved drops the references of n records marked resolved.
-func (e *epoch) releaseResolved(n int64) { e.release(n + n<<resolvedShift) }
+func (e *epoch) releaseResolved(n int64) { e.leave(leavingSettled(n)) }
 
-// release drops references (and resolved marks) by delta; the last one
+// release drops n references not settled (the producer's, the previous
+// epoch's).
+func (e *epoch) release(n int64) { e.leave(heldCountValue(-n)) }
+
+// leave applies the change of references that are let go; the last one
 // closes done and passes the completion on to the next epoch.
-func (e *epoch) release(delta int64) {
-	if e.count.Add(-delta) != 0 {
+func (e *epoch) leave(change heldCountValue) {
+	if e.count.add(change) != 0 {
 		return
 	}
 	close(e.done)
