@@ -19,7 +19,6 @@ from ._errors import (
     BackpressureTimeoutError,
     ConfigError,
     InvalidRecordError,
-    InvalidRecordTypeError,
     ProducerClosedError,
 )
 from ._fastpath import quick_put as _quick_put
@@ -34,6 +33,7 @@ from ._records import (
     batch_record,
     check_data,
     check_tags,
+    each_record,
     encode_hash_key,
     encode_text,
     not_unicode,
@@ -41,7 +41,7 @@ from ._records import (
     struct_batch,
 )
 from ._status import ERR_BACKPRESSURE, ERR_INVALID_HANDLE, OK, TIMEOUT, error_for, raise_for
-from ._timeout import check_timeout, deadline_of, wait_in_slices
+from ._timeout import check_timeout, deadline_of, passed, slice_ms, wait_in_slices
 from .aggregation import Tag
 
 log = logging.getLogger("gokpl")
@@ -348,13 +348,7 @@ class SyncProducer:
         hashes: dict[int, bytes] = {}
         bad: Exception | None = None
         record: Any
-        try:
-            each = enumerate(records)
-        except TypeError:
-            raise InvalidRecordTypeError(
-                f"records must be an iterable of records, got {type(records).__name__}"
-            ) from None
-        for i, record in each:
+        for i, record in enumerate(each_record(records)):
             try:
                 if type(record) is tuple and len(record) == 2 and type(record[0]) is str and type(record[1]) is bytes:
                     key_b, data = record[0].encode(), record[1]
@@ -537,9 +531,8 @@ _verify_ssl_warned = False
 def _wait_for(event: threading.Event, deadline: float | None) -> None:
     """Wait until event is set or deadline (time.monotonic(); None: none) passes, in slices of at
     most 0.2 s, so that Ctrl-C acts promptly."""
-    while True:
-        left = _seconds_left(deadline)
-        if event.wait(0.2 if left is None else min(left, 0.2)) or left == 0.0:
+    while not event.wait(slice_ms(deadline) / 1000):
+        if passed(deadline):
             return
 
 

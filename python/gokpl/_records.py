@@ -7,7 +7,7 @@ Functions of the calling thread only; they hold no state.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _native
@@ -216,6 +216,15 @@ def struct_batch(
         return int(status)
 
     return put_from
+
+
+def each_record(records: Any) -> Iterator[Any]:
+    """An iterator over put_records' records; InvalidRecordTypeError naming the argument when it
+    is not iterable (an error raised while iterating is the iterable's own)."""
+    try:
+        return iter(records)
+    except TypeError:
+        raise InvalidRecordTypeError(f"records must be an iterable of records, got {type(records).__name__}") from None
 
 
 def about_stream(exc: Exception) -> bool:

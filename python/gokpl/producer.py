@@ -30,11 +30,12 @@ from typing import Any
 from . import _exit, _native
 from ._aio_lanes import AGAIN, Job, Lane
 from ._config import Config
-from ._errors import BackpressureTimeoutError, InvalidRecordTypeError, ProducerClosedError
+from ._errors import BackpressureTimeoutError, ProducerClosedError
 from ._fastpath import quick_put as _quick_put
 from ._metrics import Metric
 from ._outcome import SyncOutcome
 from ._producer import DEFAULT_CLOSE_TIMEOUT_S, BatchRecord, Data, ProducerStats, SyncProducer, Tags
+from ._records import each_record
 from ._result import RecordResult
 from ._status import ERR_INVALID_HANDLE, TIMEOUT, raise_for
 from ._timeout import WAIT_SLICE_MS, check_timeout
@@ -212,13 +213,7 @@ class Producer:
         """
         self._require_entered()
         sync = self._sync
-        try:
-            each = iter(records)
-        except TypeError:
-            raise InvalidRecordTypeError(
-                f"records must be an iterable of records, got {type(records).__name__}"
-            ) from None
-        rest = list(each)
+        rest = list(each_record(records))
         taken: list[SyncOutcome] = []
 
         def put_some(timeout: float) -> bool:
